@@ -1,0 +1,152 @@
+/**
+ * The shapes that cross a state boundary. Step Functions passes these between the Lambdas, so they
+ * hold names, addresses and ids only — never a password, key, kubeconfig or bootstrap token.
+ * Changing a field here changes the workflow's contract: update statemachine/ in the same commit.
+ */
+
+/** Where the product keeps its objects in every target cluster. */
+export const TASK_NAMESPACE = 'edge-system';
+/** The label whose value is unique to a task; installed nodes carry it. */
+export const NODE_TASK_LABEL = 'app.superedge.io/node-label';
+/** The cluster-wide lock (a coordination.k8s.io Lease in TASK_NAMESPACE). */
+export const LOCK_LEASE_NAME = 'penetrator-lock';
+/** Prefix of the API group used for the product's own labels and annotations. */
+export const PRODUCT_DOMAIN = 'penetrator.superedge.io';
+
+export type InstallerProfile = 'edgeadm' | 'kubeadm';
+export type TaskMode = 'proxy' | 'direct';
+
+/** Execution input: what API Gateway, EventBridge and the CLI start the state machine with. */
+export interface WorkflowInput {
+  /** The NodeTask document exactly as submitted (parsed from YAML or JSON). */
+  nodeTask: unknown;
+  /** Registered cluster name; overrides spec.cluster. Default: the only registered cluster. */
+  cluster?: string;
+}
+
+/** One unit of the Map: one target machine. */
+export interface NodeWork {
+  /** Node name the machine joins as. */
+  name: string;
+  /** Target machine address (IPv4 or IPv6), as the proxy node reaches it. */
+  ip: string;
+  /** The proxy node whose Job installs this machine (empty in direct mode). */
+  proxyNode: string;
+  /** True when a Node with this name or address already exists and must be deleted first. */
+  reinstall: boolean;
+}
+
+/** Everything a per-node Lambda needs about its task; produced by Plan, completed by Prepare. */
+export interface TaskRef {
+  name: string;
+  cluster: string;
+  /** Value of NODE_TASK_LABEL for this task: `<task name>-<6 of [a-z0-9]>`. */
+  labelValue: string;
+  mode: TaskMode;
+  installer: InstallerProfile;
+  /** Name of the SSH credential (in Secrets Manager under the product prefix, or the local store). */
+  credential: string;
+  sshUser: string;
+  sshPort: number;
+  /** Execution id that owns the lock and the objects created for this run. */
+  executionId: string;
+  /** Install attempts per node (first try included). */
+  maxAttempts: number;
+  /** Deadline of one attempt (the Job's activeDeadlineSeconds). */
+  attemptTimeoutSeconds: number;
+  /** Seconds between two checks of a running attempt. */
+  pollSeconds: number;
+  /** Set by Prepare: uid of the task object (ConfigMap) that owns every object of the task. */
+  ownerUid?: string;
+  /** Set by Prepare: name of the task object ConfigMap in TASK_NAMESPACE. */
+  taskObject?: string;
+  /** Set by Prepare: Secret holding the projected credential and the bootstrap token. */
+  credentialSecret?: string;
+  /** Set by Prepare: ConfigMap holding the install script and join parameters. */
+  scriptConfigMap?: string;
+}
+
+/** Output of the Plan state. */
+export interface PlanOutput {
+  task: TaskRef;
+  nodes: NodeWork[];
+  /** Nodes dropped because they already carry this task's label. */
+  skipped: Array<Pick<NodeWork, 'name' | 'ip'>>;
+  /** Maximum number of Map iterations running at once. */
+  maxConcurrency: number;
+}
+
+/** Input of every per-node state. */
+export interface NodeStepInput {
+  task: TaskRef;
+  node: NodeWork;
+  /** Set by Start install: the Job (or, in direct mode, the run id) of the current attempt. */
+  attempt?: AttemptRef;
+}
+
+export interface AttemptRef {
+  /** Job name in TASK_NAMESPACE. */
+  job: string;
+  /** 1-based attempt number (count of Jobs for this node in this task). */
+  number: number;
+}
+
+/** Output of Check install; a failed attempt is thrown as InstallFailedError instead. */
+export interface CheckOutput {
+  phase: 'Running' | 'Succeeded';
+}
+
+/** One node's outcome, as the Map collects it. Reason is one line, at most 256 characters. */
+export interface NodeResult {
+  name: string;
+  ip: string;
+  state: 'installed' | 'failed';
+  /** Step Functions error name of the last failure (failed nodes only). */
+  error?: string;
+  reason?: string;
+}
+
+/** Input of Summarize. */
+export interface SummarizeInput {
+  task: TaskRef;
+  results: NodeResult[];
+  skipped: Array<Pick<NodeWork, 'name' | 'ip'>>;
+}
+
+/** The original's status shape plus per-node detail. */
+export interface TaskSummary {
+  nodetaskStatus: 'ready' | 'creating';
+  /** name → IP of every node not installed. */
+  nodeStatus: Record<string, string>;
+  installed: number;
+  failed: number;
+  skipped: number;
+  failures: Array<{ name: string; ip: string; reason: string }>;
+  /** One-paragraph message; the Fail state's cause when failed > 0. */
+  message: string;
+}
+
+/**
+ * Environment of the install Job's container and of the direct-mode runner: the contract between
+ * the Job builder and installer/install.sh. Secrets are files, never variables.
+ */
+export const InstallEnv = {
+  targetIp: 'PENETRATOR_TARGET_IP',
+  nodeName: 'PENETRATOR_NODE_NAME',
+  sshUser: 'PENETRATOR_SSH_USER',
+  sshPort: 'PENETRATOR_SSH_PORT',
+  installer: 'PENETRATOR_INSTALLER',
+  /** File with the join parameters (server address, CA hash, package path), from the task ConfigMap. */
+  paramsFile: 'PENETRATOR_PARAMS_FILE',
+  /** Directory holding `passwd` or `sshkey`, `token`, and optionally `known_hosts`. */
+  credentialDir: 'PENETRATOR_CREDENTIAL_DIR',
+  /** Path of the install package on the proxy (the Job's filesystem). */
+  packagePath: 'PENETRATOR_PACKAGE_PATH',
+} as const;
+
+/** Mount paths inside the install Job's container. */
+export const InstallPaths = {
+  script: '/opt/penetrator/script',
+  credential: '/opt/penetrator/credential',
+  package: '/opt/penetrator/package',
+} as const;

@@ -1,0 +1,120 @@
+/**
+ * Typed errors. Each class carries a literal `name` that is also the Step Functions error name, so
+ * `Retry`/`Catch` in statemachine/ match on it (`ErrorEquals`). Names never come from
+ * `constructor.name`: bundlers rename classes, and the bundle is built with keepNames only as a
+ * second line of defence.
+ *
+ * Retryable errors are transient (apiserver unavailable, throttling); fatal errors describe a task
+ * that cannot succeed as submitted. Messages must never contain secret material.
+ */
+
+export const ErrorNames = {
+  /** The NodeTask document is invalid; the message lists every problem with its field path. */
+  InvalidNodeTask: 'Penetrator.InvalidNodeTask',
+  /** The named cluster is not registered, or its kubeconfig cannot be used. */
+  ClusterNotFound: 'Penetrator.ClusterNotFound',
+  /** The SSH credential is missing or holds neither `passwd` nor `sshkey`. */
+  CredentialInvalid: 'Penetrator.CredentialInvalid',
+  /** A proxy node is absent or not Ready. */
+  ProxyNodeNotReady: 'Penetrator.ProxyNodeNotReady',
+  /** Another task holds the cluster's lock; the message names it. */
+  ClusterBusy: 'Penetrator.ClusterBusy',
+  /** A task with this name exists with a different spec (a task cannot be updated). */
+  TaskConflict: 'Penetrator.TaskConflict',
+  /** The cluster's kube-public/cluster-info is missing or unusable. */
+  ClusterInfoInvalid: 'Penetrator.ClusterInfoInvalid',
+  /** One install attempt on one node failed; retried by the per-node Retry. */
+  InstallFailed: 'Penetrator.InstallFailed',
+  /** The install Job succeeded but the Node did not register in time; retried like InstallFailed. */
+  NodeNotRegistered: 'Penetrator.NodeNotRegistered',
+  /** The task's own attempt limit (spec.maxAttempts) is reached; not retried, carries the last reason. */
+  AttemptsExhausted: 'Penetrator.AttemptsExhausted',
+  /** The apiserver or an AWS API failed transiently; retried at the task level. */
+  Transient: 'Penetrator.Transient',
+  /** At least one node could not be installed; raised by the final Fail state. */
+  NodesFailed: 'Penetrator.NodesFailed',
+} as const;
+
+export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
+
+export abstract class PenetratorError extends Error {
+  abstract override readonly name: ErrorName;
+  /** Whether Step Functions should retry the state that threw it. */
+  abstract readonly retryable: boolean;
+}
+
+export class InvalidNodeTaskError extends PenetratorError {
+  override readonly name = ErrorNames.InvalidNodeTask;
+  readonly retryable = false;
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid NodeTask:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+export class ClusterNotFoundError extends PenetratorError {
+  override readonly name = ErrorNames.ClusterNotFound;
+  readonly retryable = false;
+}
+
+export class CredentialInvalidError extends PenetratorError {
+  override readonly name = ErrorNames.CredentialInvalid;
+  readonly retryable = false;
+}
+
+export class ProxyNodeNotReadyError extends PenetratorError {
+  override readonly name = ErrorNames.ProxyNodeNotReady;
+  readonly retryable = false;
+}
+
+export class ClusterBusyError extends PenetratorError {
+  override readonly name = ErrorNames.ClusterBusy;
+  readonly retryable = false;
+  constructor(
+    readonly cluster: string,
+    readonly holder: string,
+  ) {
+    super(`cluster ${cluster} is busy: task ${holder} is running; wait for it or cancel it`);
+  }
+}
+
+export class TaskConflictError extends PenetratorError {
+  override readonly name = ErrorNames.TaskConflict;
+  readonly retryable = false;
+}
+
+export class ClusterInfoInvalidError extends PenetratorError {
+  override readonly name = ErrorNames.ClusterInfoInvalid;
+  readonly retryable = false;
+}
+
+export class InstallFailedError extends PenetratorError {
+  override readonly name = ErrorNames.InstallFailed;
+  readonly retryable = true;
+}
+
+export class NodeNotRegisteredError extends PenetratorError {
+  override readonly name = ErrorNames.NodeNotRegistered;
+  readonly retryable = true;
+}
+
+export class AttemptsExhaustedError extends PenetratorError {
+  override readonly name = ErrorNames.AttemptsExhausted;
+  readonly retryable = false;
+}
+
+export class TransientError extends PenetratorError {
+  override readonly name = ErrorNames.Transient;
+  readonly retryable = true;
+}
+
+/** Errors whose retry belongs to Step Functions at the level of one Lambda call. */
+export const transientErrorNames: readonly string[] = [
+  ErrorNames.Transient,
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** Errors that end one node's install attempt and are retried by the per-node Retry. */
+export const attemptErrorNames: readonly string[] = [ErrorNames.InstallFailed, ErrorNames.NodeNotRegistered];
