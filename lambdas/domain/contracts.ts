@@ -150,3 +150,43 @@ export const InstallPaths = {
   credential: '/opt/penetrator/credential',
   package: '/opt/penetrator/package',
 } as const;
+
+/** The workflow's Lambdas. statemachine/ maps state names to these; the local runner maps these to handlers. */
+export const LambdaNames = [
+  'plan',
+  'lock',
+  'prepare',
+  'startInstall',
+  'checkInstall',
+  'summarize',
+  'cleanup',
+] as const;
+export type LambdaName = (typeof LambdaNames)[number];
+
+/** Payload of Plan task: the execution input as is, plus the execution's id. */
+export interface PlanInput {
+  input: WorkflowInput;
+  executionId: string;
+}
+
+/** Payload of Take cluster lock. Release is part of cleanup. */
+export interface LockInput {
+  action: 'acquire' | 'renew' | 'release';
+  task: TaskRef;
+}
+
+/** Payload of Prepare cluster; its result replaces `$.task`. */
+export interface PrepareInput {
+  task: TaskRef;
+  nodes: NodeWork[];
+  skipped: Array<Pick<NodeWork, 'name' | 'ip'>>;
+}
+
+/** Payload of both cleanup states. `failed` is set on the error path (for the task's Events). */
+export interface CleanupInput {
+  task: TaskRef;
+  error?: { Error?: string; Cause?: string };
+}
+
+/** What a handler is, in Lambda and in the local runner alike. */
+export type WorkflowHandler<I = unknown, O = unknown> = (payload: I) => Promise<O>;
