@@ -1,0 +1,255 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runChecked, runInNetns } from './exec';
+import { prepareMachine, startSshd, waitForSshd, type MachinePlan } from './machine';
+import {
+  GUARD_METRIC,
+  MAX_MACHINES_PER_SITE,
+  ROUTE_PROTO,
+  cloudAddress as cloudAddressOf,
+  cloudLinkName,
+  cloudPeerNetns,
+  hostUplinkName,
+  machineName,
+  machineNetns,
+  newNetworkId,
+  proxyNetns,
+  routerNetns,
+  siteAddressing,
+  siteName,
+  slotPrefixes,
+  type SiteAddressing,
+} from './naming';
+import {
+  allocateSlot,
+  newRecord,
+  registerLive,
+  saveRecord,
+  sweepStale,
+  teardownSync,
+  unregisterLive,
+  type RunRecord,
+} from './registry';
+import { BRIDGE, DROP_COUNTER, ROUTER_TABLE, UPLINK, parseCounterPackets, routerRuleset } from './router';
+import type { EdgeMachine, EdgeNetwork, EdgeNetworkOptions, Site } from './types';
+
+/**
+ * Builds the one-way edge network: per site a router namespace (bridge, NAT, inbound drop), a proxy
+ * namespace and one namespace per machine, each machine running a real sshd. The host ("the cloud")
+ * owns a cloud address every site routes to, and routes for every site subnet into that site's router,
+ * so no packet for a site address ever leaves through the host's own interfaces.
+ */
+export async function createEdgeNetwork(opts: EdgeNetworkOptions): Promise<EdgeNetwork> {
+  validate(opts);
+  sweepStale();
+  const id = newNetworkId();
+  const dir = join(opts.workDir ?? tmpdir(), `penetrator-edge-${id}`);
+  const record = newRecord(id, dir);
+  saveRecord(record);
+  registerLive(record);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    return await build(record, opts);
+  } catch (error) {
+    unregisterLive(id);
+    teardownSync(record);
+    throw error;
+  }
+}
+
+function validate(opts: EdgeNetworkOptions): void {
+  if (opts.sites.length === 0)
+    throw new Error('createEdgeNetwork: at least one site is required (received 0)');
+  opts.sites.forEach((site, index) => {
+    if (site.machines.length > MAX_MACHINES_PER_SITE) {
+      throw new Error(
+        `createEdgeNetwork: site ${index} has ${site.machines.length} machines; at most ${MAX_MACHINES_PER_SITE} fit a /24`,
+      );
+    }
+  });
+}
+
+async function build(record: RunRecord, opts: EdgeNetworkOptions): Promise<EdgeNetwork> {
+  const cloudSlot = allocateSlot(record);
+  const slots = opts.sites.map(() => allocateSlot(record));
+  // Guards first, before any namespace or link exists: a site address can only ever be blackholed or
+  // routed into its site, never sent to the default route.
+  for (const slot of slots) await addGuardRoutes(record, slot);
+
+  const cloudAddress = await addCloudLink(record, cloudSlot);
+
+  const sites: Site[] = [];
+  const starting: Array<{ plan: MachinePlan; proxy: string; sshd: ReturnType<typeof startSshd> }> = [];
+  for (const [index, site] of opts.sites.entries()) {
+    const slot = slots[index] ?? 0;
+    const addressing = siteAddressing(slot);
+    const names = await buildSite(record, index, addressing);
+    const machines: EdgeMachine[] = [];
+    for (const [m, options] of site.machines.entries()) {
+      const plan: MachinePlan = {
+        name: machineName(index, m),
+        ip: addressing.machine(m),
+        netns: machineNetns(record.id, index, m),
+        dir: join(record.dir, `s${index}-m${m}`),
+        options,
+      };
+      await attachToSite(record, names.router, `m${m}`, plan.netns, plan.ip, addressing);
+      machines.push(await prepareMachine(plan));
+      const sshd = startSshd(plan);
+      record.pids.push(sshd.pid);
+      saveRecord(record);
+      starting.push({ plan, proxy: names.proxy, sshd });
+    }
+    sites.push(siteView(index, addressing, names, machines));
+  }
+  for (const { plan, proxy, sshd } of starting) await waitForSshd(plan, proxy, sshd);
+
+  let stopped = false;
+  return {
+    id: record.id,
+    cloudAddress,
+    sites,
+    stop(): Promise<void> {
+      if (!stopped) {
+        stopped = true;
+        unregisterLive(record.id);
+        teardownSync(record);
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+function ip(args: string[]): Promise<string> {
+  return runChecked(['ip', ...args]);
+}
+
+async function addGuardRoutes(record: RunRecord, slot: number): Promise<void> {
+  for (const prefix of slotPrefixes(slot)) {
+    record.routes.push(prefix);
+    saveRecord(record);
+    await ip(['route', 'add', 'blackhole', prefix, 'proto', ROUTE_PROTO, 'metric', GUARD_METRIC]);
+  }
+}
+
+/**
+ * The cloud address lives on a host link of its own, independent of any site. The kernel here may lack
+ * the dummy link type, so it is a veth whose peer idles in a namespace of the network (a veth only
+ * carries traffic while both ends are up).
+ */
+async function addCloudLink(record: RunRecord, slot: number): Promise<string> {
+  const link = cloudLinkName(record.id);
+  const address = cloudAddressOf(slot);
+  const peerNetns = cloudPeerNetns(record.id);
+  await addNetns(record, peerNetns);
+  record.hostLinks.push(link);
+  saveRecord(record);
+  await ip(['link', 'add', link, 'type', 'veth', 'peer', 'name', 'cloud', 'netns', peerNetns]);
+  await ip(['-n', peerNetns, 'link', 'set', 'cloud', 'up']);
+  await ip(['addr', 'add', `${address}/32`, 'dev', link]);
+  await ip(['link', 'set', link, 'up']);
+  return address;
+}
+
+async function addNetns(record: RunRecord, name: string): Promise<void> {
+  record.namespaces.push(name);
+  saveRecord(record);
+  await ip(['netns', 'add', name]);
+  await ip(['-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+interface SiteNames {
+  router: string;
+  proxy: string;
+}
+
+/** Router namespace with its uplink, bridge and ruleset; the proxy namespace on the bridge. */
+async function buildSite(record: RunRecord, index: number, a: SiteAddressing): Promise<SiteNames> {
+  const router = routerNetns(record.id, index);
+  const proxy = proxyNetns(record.id, index);
+  await addNetns(record, router);
+  await runChecked(['ip', 'netns', 'exec', router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+
+  const uplink = hostUplinkName(record.id, index);
+  record.hostLinks.push(uplink);
+  saveRecord(record);
+  await ip(['link', 'add', uplink, 'type', 'veth', 'peer', 'name', UPLINK, 'netns', router]);
+  await ip(['addr', 'add', `${a.uplinkHost}/30`, 'dev', uplink]);
+  await ip(['link', 'set', uplink, 'up']);
+  await ip(['-n', router, 'addr', 'add', `${a.uplinkRouter}/30`, 'dev', UPLINK]);
+  await ip(['-n', router, 'link', 'set', UPLINK, 'up']);
+  await ip(['-n', router, 'route', 'add', 'default', 'via', a.uplinkHost]);
+  // The site's rules go in before anything hangs on the bridge.
+  await runChecked(['ip', 'netns', 'exec', router, 'nft', '-f', '-'], { input: routerRuleset() });
+
+  await ip(['-n', router, 'link', 'add', BRIDGE, 'type', 'bridge']);
+  await ip(['-n', router, 'addr', 'add', `${a.gateway}/24`, 'dev', BRIDGE]);
+  await ip(['-n', router, 'link', 'set', BRIDGE, 'up']);
+
+  record.routes.push(a.subnet);
+  saveRecord(record);
+  await ip(['route', 'add', a.subnet, 'via', a.uplinkRouter, 'dev', uplink, 'proto', ROUTE_PROTO]);
+
+  await attachToSite(record, router, 'proxy', proxy, a.proxy, a);
+  return { router, proxy };
+}
+
+/** Creates `netns` and plugs it into the site bridge through a veth pair (router end: `port`). */
+async function attachToSite(
+  record: RunRecord,
+  router: string,
+  port: string,
+  netns: string,
+  address: string,
+  a: SiteAddressing,
+): Promise<void> {
+  await addNetns(record, netns);
+  // Both ends are created directly in their namespaces: no name ever appears in the host namespace.
+  await ip([
+    'link',
+    'add',
+    'name',
+    port,
+    'netns',
+    router,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    netns,
+  ]);
+  await ip(['-n', router, 'link', 'set', port, 'master', BRIDGE]);
+  await ip(['-n', router, 'link', 'set', port, 'up']);
+  await ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+  await ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
+  await ip(['-n', netns, 'route', 'add', 'default', 'via', a.gateway]);
+}
+
+function siteView(index: number, a: SiteAddressing, names: SiteNames, machines: EdgeMachine[]): Site {
+  return {
+    name: siteName(index),
+    subnet: a.subnet,
+    routerNetns: names.router,
+    proxyNetns: names.proxy,
+    proxyAddress: a.proxy,
+    routerUplinkAddress: a.uplinkRouter,
+    machines,
+    async droppedInbound(): Promise<number> {
+      const result = await runInNetns(names.router, [
+        'nft',
+        '-j',
+        'list',
+        'counter',
+        'inet',
+        ROUTER_TABLE,
+        DROP_COUNTER,
+      ]);
+      if (result.code !== 0)
+        throw new Error(`cannot read the drop counter of ${names.router}: ${result.stderr.trim()}`);
+      return parseCounterPackets(result.stdout);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/** What one edge machine looks like to the tests: a real sshd in its own network and mount namespace. */
+export interface MachineOptions {
+  /** Root's password; password login is enabled only when one is given. */
+  password?: string;
+  /** OpenSSH public key lines accepted for root. */
+  authorizedKeys?: string[];
+  /** What `uname -m` prints on the machine: x86_64 (default), aarch64, or anything else to test unsupported arches. */
+  arch?: string;
+  /** When true, sshd accepts no credential at all (root is denied). */
+  refuseLogin?: boolean;
+}
+
+export interface EdgeNetworkOptions {
+  sites: Array<{ machines: MachineOptions[] }>;
+  /** Parent directory of the network's files (default: the OS temp dir). */
+  workDir?: string;
+}
+
+export interface EdgeMachine {
+  name: string;
+  ip: string;
+  netns: string;
+  arch: string;
+  /** `SHA256:…` fingerprint of the machine's ed25519 host key. */
+  hostKeyFingerprint: string;
+  /** `<ip> ssh-ed25519 AAAA…`, a known_hosts line for StrictHostKeyChecking=yes. */
+  knownHostsLine: string;
+  /** The machine's private directory on the host (keys, sshd_config, logs, state). */
+  workDir: string;
+  /** Host path of the machine's /etc/kubernetes (where the stand-in join writes its state). */
+  stateDir: string;
+}
+
+export interface Site {
+  name: string;
+  /** The site's intranet, e.g. 198.18.3.0/24. */
+  subnet: string;
+  routerNetns: string;
+  proxyNetns: string;
+  /** The proxy namespace's address on the site intranet. */
+  proxyAddress: string;
+  /** The router's address on its link to the host: every connection leaving the site comes from it (masquerade). */
+  routerUplinkAddress: string;
+  machines: EdgeMachine[];
+  /** Packets of connections the host tried to open into the site, dropped and counted by the router. */
+  droppedInbound(): Promise<number>;
+}
+
+export interface EdgeNetwork {
+  /** Short random id carried by every namespace and link name of this network. */
+  id: string;
+  /** An address of the host namespace that every site routes to (the apiserver advertises it). */
+  cloudAddress: string;
+  sites: Site[];
+  stop(): Promise<void>;
+}
