@@ -1,0 +1,185 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+/**
+ * The deployment's settings, read from CDK context (cdk.json or `cdk synth -c key=value`) and
+ * validated before any construct is created, so a wrong value fails synth with one message that
+ * lists every problem: what, the value received, and what is expected.
+ */
+
+/** Where the install package comes from; in every case targets receive it from the proxy node. */
+export type PackageSource =
+  | { kind: 'image'; path: string }
+  | { kind: 'hostPath'; path: string }
+  | { kind: 'url'; url: string };
+
+export interface PenetratorConfig {
+  /** Prefix of every Secrets Manager name the product reads: `<prefix>clusters/…`, `<prefix>credentials/…`. */
+  secretPrefix: string;
+  /** Set when apiservers are private: the Lambdas then run in these subnets. */
+  vpc?: { vpcId: string; subnetIds: string[] };
+  /** Image of the install Job (a shell, ssh, scp, sshpass). */
+  installerImage: string;
+  packageSource: PackageSource;
+  /** Retries of one node's install attempt after the first: the deployment's ceiling. */
+  attemptMaxRetries: number;
+  attemptIntervalSeconds: number;
+  attemptMaxDelaySeconds: number;
+  logRetention: RetentionDays;
+  executionTimeoutHours: number;
+  /** Cluster used when neither the execution input nor the NodeTask names one. */
+  defaultCluster?: string;
+  /** Receives the alarm on failed executions; no alarm when unset. */
+  alarmEmail?: string;
+}
+
+/** The context keys, as written in cdk.json. */
+export const ContextKeys = {
+  secretPrefix: 'penetrator:secretPrefix',
+  vpcId: 'penetrator:vpcId',
+  subnetIds: 'penetrator:subnetIds',
+  installerImage: 'penetrator:installerImage',
+  packageSource: 'penetrator:packageSource',
+  attemptMaxRetries: 'penetrator:attemptMaxRetries',
+  attemptIntervalSeconds: 'penetrator:attemptIntervalSeconds',
+  attemptMaxDelaySeconds: 'penetrator:attemptMaxDelaySeconds',
+  logRetentionDays: 'penetrator:logRetentionDays',
+  executionTimeoutHours: 'penetrator:executionTimeoutHours',
+  defaultCluster: 'penetrator:defaultCluster',
+  alarmEmail: 'penetrator:alarmEmail',
+} as const;
+
+type ContextKey = keyof typeof ContextKeys;
+
+export const configDefaults = {
+  secretPrefix: 'penetrator/',
+  installerImage: 'penetrator-installer:0.1.0',
+  packageSource: { kind: 'image', path: '/opt/penetrator/package' } as PackageSource,
+  attemptMaxRetries: 4,
+  attemptIntervalSeconds: 30,
+  attemptMaxDelaySeconds: 600,
+  logRetentionDays: 30,
+  executionTimeoutHours: 24,
+} as const;
+
+/** Retention periods CloudWatch Logs accepts (RetentionDays without "never expire"). */
+const RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
+  (v): v is number => typeof v === 'number' && v !== (RetentionDays.INFINITE as number),
+);
+
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}\/$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+// registry/repository[:tag][@sha256:digest], lower-case repository as the OCI spec requires.
+const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
+const ABSOLUTE_PATH = /^\/[^\0]*$/;
+const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+type Context = (key: string) => unknown;
+
+class Problems {
+  readonly list: string[] = [];
+  add(key: ContextKey, received: unknown, expected: string): undefined {
+    this.list.push(`${ContextKeys[key]}: received ${JSON.stringify(received)}; expected ${expected}`);
+    return undefined;
+  }
+}
+
+function text(ctx: Context, key: ContextKey, problems: Problems, pattern: RegExp, expected: string): string | undefined {
+  const value = ctx(ContextKeys[key]);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !pattern.test(value)) return problems.add(key, value, expected);
+  return value;
+}
+
+function integer(ctx: Context, key: ContextKey, problems: Problems, min: number, max: number): number | undefined {
+  const value = ctx(ContextKeys[key]);
+  if (value === undefined || value === '') return undefined;
+  // `-c key=4` arrives as a string, cdk.json as a number: accept both.
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    return problems.add(key, value, `an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function subnetList(ctx: Context, problems: Problems): string[] | undefined {
+  const value = ctx(ContextKeys.subnetIds);
+  if (value === undefined || value === '') return undefined;
+  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && SUBNET_ID.test(s))) {
+    return problems.add('subnetIds', value, 'a non-empty list (or comma-separated string) of subnet ids like subnet-0123abcd');
+  }
+  return list as string[];
+}
+
+const PACKAGE_SOURCE_EXPECTED =
+  '"image:/absolute/path" (in the installer image), "hostPath:/absolute/path" (on the proxy node) or "url:https://…" (fetched once by the proxy)';
+
+function packageSource(ctx: Context, problems: Problems): PackageSource | undefined {
+  const value = ctx(ContextKeys.packageSource);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
+  const colon = value.indexOf(':');
+  const kind = value.slice(0, colon);
+  const location = value.slice(colon + 1);
+  if ((kind === 'image' || kind === 'hostPath') && ABSOLUTE_PATH.test(location)) return { kind, path: location };
+  if (kind === 'url' && isHttpUrl(location)) return { kind, url: location };
+  return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and validates the configuration; throws one Error listing every problem. */
+export function loadConfig(ctx: Context): PenetratorConfig {
+  const p = new Problems();
+  const secretPrefix = text(ctx, 'secretPrefix', p, SECRET_PREFIX, 'Secrets Manager name characters ending with "/", e.g. "penetrator/"');
+  const vpcId = text(ctx, 'vpcId', p, VPC_ID, 'a VPC id like vpc-0123abcd');
+  const subnetIds = subnetList(ctx, p);
+  const isSet = (key: ContextKey): boolean => ![undefined, ''].includes(ctx(ContextKeys[key]) as string);
+  if (isSet('vpcId') !== isSet('subnetIds')) {
+    const missing: ContextKey = isSet('vpcId') ? 'subnetIds' : 'vpcId';
+    p.add(missing, undefined, `${ContextKeys.vpcId} and ${ContextKeys.subnetIds} set together (or neither)`);
+  }
+  const installerImage = text(ctx, 'installerImage', p, IMAGE_REF, 'an image reference like registry.example.com/penetrator/installer:1.0');
+  const source = packageSource(ctx, p);
+  const attemptMaxRetries = integer(ctx, 'attemptMaxRetries', p, 0, 20);
+  const attemptIntervalSeconds = integer(ctx, 'attemptIntervalSeconds', p, 1, 3600);
+  const attemptMaxDelaySeconds = integer(ctx, 'attemptMaxDelaySeconds', p, 1, 86_400);
+  const retention = integer(ctx, 'logRetentionDays', p, 1, 3653);
+  if (retention !== undefined && !RETENTION_DAYS.includes(retention)) {
+    p.add('logRetentionDays', retention, `one of ${RETENTION_DAYS.join(', ')}`);
+  }
+  const executionTimeoutHours = integer(ctx, 'executionTimeoutHours', p, 1, 24 * 365);
+  const defaultCluster = text(ctx, 'defaultCluster', p, CLUSTER_NAME, 'a cluster name (lower-case DNS label)');
+  const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
+
+  const interval = attemptIntervalSeconds ?? configDefaults.attemptIntervalSeconds;
+  const maxDelay = attemptMaxDelaySeconds ?? configDefaults.attemptMaxDelaySeconds;
+  if (maxDelay < interval) {
+    p.add('attemptMaxDelaySeconds', maxDelay, `at least ${ContextKeys.attemptIntervalSeconds} (${interval})`);
+  }
+  if (p.list.length > 0) {
+    throw new Error(`invalid Penetrator configuration (CDK context):\n${p.list.map((s) => `  ${s}`).join('\n')}`);
+  }
+  return {
+    secretPrefix: secretPrefix ?? configDefaults.secretPrefix,
+    ...(vpcId && subnetIds ? { vpc: { vpcId, subnetIds } } : {}),
+    installerImage: installerImage ?? configDefaults.installerImage,
+    packageSource: source ?? configDefaults.packageSource,
+    attemptMaxRetries: attemptMaxRetries ?? configDefaults.attemptMaxRetries,
+    attemptIntervalSeconds: interval,
+    attemptMaxDelaySeconds: maxDelay,
+    logRetention: (retention ?? configDefaults.logRetentionDays) as RetentionDays,
+    executionTimeoutHours: executionTimeoutHours ?? configDefaults.executionTimeoutHours,
+    ...(defaultCluster ? { defaultCluster } : {}),
+    ...(alarmEmail ? { alarmEmail } : {}),
+  };
+}

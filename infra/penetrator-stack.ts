@@ -1,0 +1,176 @@
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Alias } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { type LambdaName, LambdaNames } from '../lambdas/domain/contracts';
+import { PenetratorWorkflow } from '../statemachine/definition';
+import type { PenetratorConfig } from './config';
+import { PenetratorFunction, type PenetratorFunctionProps } from './constructs/penetrator-function';
+
+export interface PenetratorStackProps extends StackProps {
+  readonly config: PenetratorConfig;
+}
+
+/** Which secrets each Lambda reads: kubeconfigs of registered clusters, SSH credentials. */
+const secretAccess: Record<LambdaName, ReadonlyArray<'clusters' | 'credentials'>> = {
+  plan: ['clusters', 'credentials'],
+  lock: ['clusters'],
+  prepare: ['clusters', 'credentials'],
+  startInstall: ['clusters'],
+  checkInstall: ['clusters'],
+  summarize: ['clusters'],
+  cleanup: ['clusters'],
+};
+
+const functionSpecs: Record<LambdaName, { file: string; description: string; timeout?: Duration }> = {
+  plan: { file: 'plan', description: 'Validates a NodeTask and assigns node names' },
+  lock: { file: 'lock', description: 'Takes the per-cluster lock (a Lease)' },
+  prepare: {
+    file: 'prepare',
+    description: 'Creates the task object, the credential Secret, the script ConfigMap and the bootstrap token',
+    timeout: Duration.seconds(120),
+  },
+  startInstall: { file: 'start-install', description: "Starts (or adopts) one node's install Job" },
+  checkInstall: { file: 'check-install', description: "Checks one node's install Job and its Node" },
+  summarize: { file: 'summarize', description: "Records the task's outcome in the cluster" },
+  cleanup: { file: 'cleanup', description: 'Deletes the credential Secret and releases the lock' },
+};
+
+/**
+ * Wiring only: the seven Lambdas, the workflow, its logs and alarm, and the IAM that ties them.
+ * Every decision about one of these lives in its own construct.
+ */
+export class PenetratorStack extends Stack {
+  readonly workflow: PenetratorWorkflow;
+  readonly functions: Record<LambdaName, PenetratorFunction>;
+
+  constructor(scope: Construct, id: string, props: PenetratorStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const vpc = config.vpc
+      ? {
+          vpc: Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: config.vpc.vpcId, availabilityZones: [] }),
+          subnets: config.vpc.subnetIds.map((subnetId, i) => Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)),
+        }
+      : undefined;
+    const environment = {
+      PENETRATOR_SECRET_PREFIX: config.secretPrefix,
+      PENETRATOR_INSTALLER_IMAGE: config.installerImage,
+      PENETRATOR_PACKAGE_SOURCE: JSON.stringify(config.packageSource),
+      ...(config.defaultCluster ? { PENETRATOR_DEFAULT_CLUSTER: config.defaultCluster } : {}),
+    };
+
+    const functions = {} as Record<LambdaName, PenetratorFunction>;
+    const lambdaFunctions = {} as Record<LambdaName, IFunction>;
+    for (const name of LambdaNames) {
+      const spec = functionSpecs[name];
+      const fnProps: PenetratorFunctionProps = {
+        entry: `lambdas/handlers/${spec.file}.ts`,
+        description: spec.description,
+        logRetention: config.logRetention,
+        environment,
+        ...(spec.timeout ? { timeout: spec.timeout } : {}),
+        ...(vpc ? { vpc } : {}),
+      };
+      functions[name] = new PenetratorFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}`, fnProps);
+      lambdaFunctions[name] = functions[name].function;
+      this.grantSecretRead(functions[name], config.secretPrefix, secretAccess[name]);
+    }
+    this.functions = functions;
+
+    const logGroup = new LogGroup(this, 'WorkflowLogs', {
+      // The vendedlogs prefix keeps CloudWatch's resource policy small however many workflows log.
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}-workflow`,
+      retention: config.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.workflow = new PenetratorWorkflow(this, 'Workflow', {
+      functions: lambdaFunctions,
+      attemptRetry: {
+        maxRetries: config.attemptMaxRetries,
+        interval: Duration.seconds(config.attemptIntervalSeconds),
+        maxDelay: Duration.seconds(config.attemptMaxDelaySeconds),
+      },
+      stateMachineName: `${this.stackName}-workflow`,
+      timeout: Duration.hours(config.executionTimeoutHours),
+      logging: { destination: logGroup, includeExecutionData: false },
+      tracing: true,
+    });
+    this.acknowledgeWorkflowPolicy();
+
+    if (config.alarmEmail) this.addFailureAlarm(config.alarmEmail);
+
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+  }
+
+  private grantSecretRead(fn: PenetratorFunction, prefix: string, kinds: ReadonlyArray<'clusters' | 'credentials'>): void {
+    const resources = kinds.map((kind) =>
+      this.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${prefix}${kind}/*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resources }),
+    );
+    for (const kind of kinds) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}${kind}/*]`,
+        reason: `Secret names get a random suffix from Secrets Manager; the wildcard is limited to the product's ${prefix}${kind}/ prefix.`,
+      });
+    }
+  }
+
+  private acknowledgeWorkflowPolicy(): void {
+    const role = this.workflow.stateMachine.role;
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray and CloudWatch Logs delivery actions have no resource-level permissions.',
+    });
+    // The Distributed Map starts, describes and stops its child executions; CDK scopes that policy
+    // to this state machine's executions, whose ARN it derives from the state machine's own ARN.
+    const stateMachine = this.workflow.stateMachine;
+    const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(stateMachine.node.defaultChild as never)}"}]}]}`;
+    for (const suffix of [':*', '/*:*']) {
+      Validations.of(stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}${suffix}]`,
+        reason: "The wildcard covers only this state machine's own (child) executions, which the Distributed Map manages.",
+      });
+    }
+    for (const fn of Object.values(this.functions)) {
+      const logicalId = this.getLogicalId(fn.function.node.defaultChild as never);
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason: 'CDK grants invoke on the function and its versions; the wildcard only covers versions of this function.',
+      });
+    }
+  }
+
+  private addFailureAlarm(email: string): void {
+    const topic = new Topic(this, 'AlarmTopic', {
+      displayName: 'Penetrator alarms',
+      enforceSSL: true,
+      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    });
+    topic.addSubscription(new EmailSubscription(email));
+    const alarm = new Alarm(this, 'FailedExecutions', {
+      alarmDescription: 'A Penetrator task failed, timed out or was aborted; see the execution in the Step Functions console.',
+      metric: this.workflow.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(topic));
+  }
+}
