@@ -1,0 +1,190 @@
+/**
+ * Pod volumes for the test kubelet: configMap, secret, projected (service-account token, configMap,
+ * secret, downward API), downwardAPI, emptyDir and hostPath. Each is materialised as a directory on the
+ * host (or used in place, for hostPath); the launcher bind-mounts it at the container's mountPath
+ * inside a private mount namespace.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import type {
+  CoreV1Api,
+  V1KeyToPath,
+  V1Pod,
+  V1Volume,
+  V1VolumeProjection,
+  V1DownwardAPIVolumeFile,
+} from '@kubernetes/client-node';
+import { fieldRefValue } from './env';
+
+/** A volume ready to be mounted: `source` is a host path. */
+export interface PreparedVolume {
+  name: string;
+  source: string;
+}
+
+export class UnsupportedVolumeError extends Error {
+  override readonly name = 'UnsupportedVolumeError';
+}
+
+const DEFAULT_MODE = 0o644;
+
+/** A relative path inside a volume, refusing escapes (`..`, absolute paths). */
+function safeRelative(path: string): string {
+  const clean = normalize(path);
+  if (clean.startsWith('/') || clean === '..' || clean.startsWith('../')) {
+    throw new UnsupportedVolumeError(`volume item path escapes its volume: ${path}`);
+  }
+  return clean;
+}
+
+function writeItem(dir: string, path: string, content: Buffer, mode: number): void {
+  const file = join(dir, safeRelative(path));
+  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+  writeFileSync(file, content, { mode });
+  // writeFileSync's mode is filtered by the umask; the pod asked for this exact mode.
+  chmodSync(file, mode);
+}
+
+type KeyedData = Map<string, Buffer>;
+
+/** Writes `data` as files: every key, or only `items` (each with its own path and mode). */
+function writeKeyed(
+  dir: string,
+  data: KeyedData,
+  items: V1KeyToPath[] | undefined,
+  defaultMode: number,
+  what: string,
+): void {
+  if (items === undefined || items.length === 0) {
+    for (const [key, value] of data) writeItem(dir, key, value, defaultMode);
+    return;
+  }
+  for (const item of items) {
+    const value = data.get(item.key);
+    if (value === undefined) throw new UnsupportedVolumeError(`${what} has no key ${item.key}`);
+    writeItem(dir, item.path, value, item.mode ?? defaultMode);
+  }
+}
+
+async function configMapData(core: CoreV1Api, namespace: string, name: string): Promise<KeyedData> {
+  const cm = await core.readNamespacedConfigMap({ name, namespace });
+  const data: KeyedData = new Map();
+  for (const [k, v] of Object.entries(cm.data ?? {})) data.set(k, Buffer.from(v, 'utf8'));
+  for (const [k, v] of Object.entries(cm.binaryData ?? {})) data.set(k, Buffer.from(v, 'base64'));
+  return data;
+}
+
+async function secretData(core: CoreV1Api, namespace: string, name: string): Promise<KeyedData> {
+  const secret = await core.readNamespacedSecret({ name, namespace });
+  const data: KeyedData = new Map();
+  for (const [k, v] of Object.entries(secret.data ?? {})) data.set(k, Buffer.from(v, 'base64'));
+  for (const [k, v] of Object.entries(secret.stringData ?? {})) data.set(k, Buffer.from(v, 'utf8'));
+  return data;
+}
+
+/** 404 on an optional source means "empty volume", as in the real kubelet. */
+async function optionalData(
+  load: () => Promise<KeyedData>,
+  optional: boolean | undefined,
+): Promise<KeyedData> {
+  try {
+    return await load();
+  } catch (err: unknown) {
+    if (optional === true && (err as { code?: number }).code === 404) return new Map();
+    throw err;
+  }
+}
+
+function writeDownward(dir: string, pod: V1Pod, items: V1DownwardAPIVolumeFile[], defaultMode: number): void {
+  for (const item of items) {
+    if (item.fieldRef === undefined) {
+      throw new UnsupportedVolumeError(`downwardAPI item ${item.path}: only fieldRef is supported`);
+    }
+    writeItem(
+      dir,
+      item.path,
+      Buffer.from(fieldRefValue(pod, item.fieldRef.fieldPath)),
+      item.mode ?? defaultMode,
+    );
+  }
+}
+
+async function writeProjection(
+  core: CoreV1Api,
+  pod: V1Pod,
+  dir: string,
+  source: V1VolumeProjection,
+  defaultMode: number,
+): Promise<void> {
+  const namespace = pod.metadata?.namespace ?? 'default';
+  if (source.configMap !== undefined) {
+    const name = source.configMap.name ?? '';
+    const data = await optionalData(() => configMapData(core, namespace, name), source.configMap.optional);
+    writeKeyed(dir, data, source.configMap.items, defaultMode, `configMap ${name}`);
+  } else if (source.secret !== undefined) {
+    const name = source.secret.name ?? '';
+    const data = await optionalData(() => secretData(core, namespace, name), source.secret.optional);
+    writeKeyed(dir, data, source.secret.items, defaultMode, `secret ${name}`);
+  } else if (source.downwardAPI !== undefined) {
+    writeDownward(dir, pod, source.downwardAPI.items ?? [], defaultMode);
+  } else if (source.serviceAccountToken !== undefined) {
+    const sat = source.serviceAccountToken;
+    // A token bound to this pod, as the kubelet requests it: it stops working when the pod is deleted.
+    const answer = await core.createNamespacedServiceAccountToken({
+      name: pod.spec?.serviceAccountName ?? 'default',
+      namespace,
+      body: {
+        spec: {
+          audiences: sat.audience ? [sat.audience] : [],
+          expirationSeconds: sat.expirationSeconds ?? 3607,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
+        },
+      },
+    });
+    writeItem(dir, sat.path, Buffer.from(answer.status?.token ?? ''), defaultMode);
+  } else {
+    throw new UnsupportedVolumeError('projected volume source not supported by the test kubelet');
+  }
+}
+
+/** Materialises one volume under `podDir/volumes/<name>` (hostPath volumes are used in place). */
+export async function prepareVolume(
+  core: CoreV1Api,
+  pod: V1Pod,
+  podDir: string,
+  volume: V1Volume,
+): Promise<PreparedVolume> {
+  const namespace = pod.metadata?.namespace ?? 'default';
+  const dir = join(podDir, 'volumes', volume.name);
+  if (volume.hostPath !== undefined) {
+    const type = volume.hostPath.type ?? '';
+    if (type === 'DirectoryOrCreate') mkdirSync(volume.hostPath.path, { recursive: true, mode: 0o755 });
+    return { name: volume.name, source: volume.hostPath.path };
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (volume.emptyDir !== undefined) {
+    chmodSync(dir, 0o777);
+  } else if (volume.configMap !== undefined) {
+    const name = volume.configMap.name ?? '';
+    const data = await optionalData(() => configMapData(core, namespace, name), volume.configMap.optional);
+    writeKeyed(
+      dir,
+      data,
+      volume.configMap.items,
+      volume.configMap.defaultMode ?? DEFAULT_MODE,
+      `configMap ${name}`,
+    );
+  } else if (volume.secret !== undefined) {
+    const name = volume.secret.secretName ?? '';
+    const data = await optionalData(() => secretData(core, namespace, name), volume.secret.optional);
+    writeKeyed(dir, data, volume.secret.items, volume.secret.defaultMode ?? DEFAULT_MODE, `secret ${name}`);
+  } else if (volume.projected !== undefined) {
+    const mode = volume.projected.defaultMode ?? DEFAULT_MODE;
+    for (const source of volume.projected.sources ?? []) await writeProjection(core, pod, dir, source, mode);
+  } else if (volume.downwardAPI !== undefined) {
+    writeDownward(dir, pod, volume.downwardAPI.items ?? [], volume.downwardAPI.defaultMode ?? DEFAULT_MODE);
+  } else {
+    throw new UnsupportedVolumeError(`volume ${volume.name}: type not supported by the test kubelet`);
+  }
+  return { name: volume.name, source: dir };
+}
