@@ -11,7 +11,10 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  rmdirSync,
   rmSync,
+  statSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
@@ -201,6 +204,8 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, opts: Wait
 
 const OWNER_FILE = 'owner';
 const KEEP_FILE = 'kept';
+/** Paths an owner created outside its directory (one per line), removed with a stale directory. */
+export const OUTSIDE_PATHS_FILE = 'outside-paths';
 
 /** "pid starttime": the start time guards against a recycled pid. */
 function processIdentity(pid: number): string | undefined {
@@ -251,8 +256,31 @@ export function removeStaleDirs(prefix: string, parent = tmpdir()): string[] {
     }
     const pid = Number(owner.split(' ')[0]);
     if (!Number.isInteger(pid) || processIdentity(pid) === owner) continue;
+    removeRecordedPaths(join(dir, OUTSIDE_PATHS_FILE));
     rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
   }
   return removed;
+}
+
+/**
+ * Removes the empty files and directories listed in `recordPath`, deepest first. Anything that is
+ * not empty any more is left alone: it is no longer only ours.
+ */
+export function removeRecordedPaths(recordPath: string): void {
+  let paths: string[];
+  try {
+    paths = readFileSync(recordPath, 'utf8').split('\n').filter((p) => p.startsWith('/'));
+  } catch {
+    return;
+  }
+  for (const p of [...new Set(paths)].sort((a, b) => b.length - a.length)) {
+    try {
+      const st = statSync(p);
+      if (st.isDirectory()) rmdirSync(p);
+      else if (st.size === 0) unlinkSync(p);
+    } catch {
+      // Gone already, or not empty.
+    }
+  }
 }

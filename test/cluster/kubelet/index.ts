@@ -15,7 +15,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { ControlPlane } from '../control-plane';
-import { createOwnedDir, markKept, sleep } from '../process';
+import { createOwnedDir, markKept, OUTSIDE_PATHS_FILE, sleep } from '../process';
 import { MountPoints } from './mount-points';
 import { microTime, nodeObject, nodeStatusPatch, rfc3339, type TestNodeSpec } from './objects';
 import { logFileName, PodRunner, type RunnerDeps } from './pod-runner';
@@ -74,7 +74,7 @@ export async function startTestKubelet(
     process.stderr.write(`[test-kubelet] ${message}\n`);
   };
 
-  const mountPoints = new MountPoints();
+  const mountPoints = new MountPoints(join(workDir, OUTSIDE_PATHS_FILE));
   const runners = new Map<string, PodRunner>();
   const deleting = new Set<string>();
   let stopping = false;

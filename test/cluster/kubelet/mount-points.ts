@@ -4,12 +4,18 @@
  * on the host. So missing targets are created as empty placeholders, counted per user, and removed
  * (deepest first) when the last pod that needed them is done.
  */
-import { existsSync, mkdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export class MountPoints {
   /** Placeholders this kubelet created, with how many pods use each. */
   private readonly created = new Map<string, { users: number; kind: 'dir' | 'file' }>();
+
+  /**
+   * @param recordPath every placeholder is also appended here, so that a later run can remove the
+   *   placeholders of a kubelet that was killed before it could (see removeRecordedPaths).
+   */
+  constructor(private readonly recordPath?: string) {}
 
   /** Makes sure `target` exists as `kind`; returns the paths this call created (to release later). */
   acquire(target: string, kind: 'dir' | 'file'): string[] {
@@ -28,6 +34,7 @@ export class MountPoints {
       if (last && kind === 'file') writeFileSync(p, '', { mode: 0o644 });
       else mkdirSync(p, { mode: 0o755 });
       this.created.set(p, { users: 0, kind: last ? kind : 'dir' });
+      if (this.recordPath !== undefined) appendFileSync(this.recordPath, `${p}\n`);
     });
     // Every placeholder on the way counts this user, including ones another pod created.
     const used: string[] = [];
