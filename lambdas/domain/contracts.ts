@@ -64,6 +64,10 @@ export interface TaskRef {
   credentialSecret?: string;
   /** Set by Prepare: ConfigMap holding the install script and join parameters. */
   scriptConfigMap?: string;
+  /** Set by Plan: digest of the submitted spec; a task object with another digest is another task. */
+  specDigest?: string;
+  /** Set by Plan from spec.knownHosts (public host keys): Prepare adds them to the credential Secret. */
+  knownHosts?: string;
 }
 
 /** Output of the Plan state. */
