@@ -1,19 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from './control-plane';
-import { grantBootstrapJoin } from './edge';
-import {
-  createEdgeNetwork,
-  run,
-  runChecked,
-  runInNetns,
-  shellQuote,
-  type EdgeMachine,
-  type EdgeNetwork,
-} from './network';
+import { CONTROL_PLANE_ROLE, startTestEnvironment, type TestEnvironment } from './env';
+import { run, runChecked, runInNetns, shellQuote, type EdgeMachine, type EdgeNetwork } from './network';
 
 // The stand-in edgeadm/kubeadm on real sshd machines, joining a real control plane through the
 // one-way network with a real bootstrap token: discovery, TLS bootstrap, Node registration.
@@ -21,8 +13,8 @@ import {
 const PASSWORD = 'join-test-pass';
 const KUBEADM_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
 
+let env: TestEnvironment;
 let net: EdgeNetwork;
-let cp: ControlPlane;
 let core: CoreV1Api;
 let scratch: string;
 let endpoint: string;
@@ -123,7 +115,7 @@ async function readNode(name: string): Promise<V1Node | undefined> {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'join-test-'));
-  net = await createEdgeNetwork({
+  env = await startTestEnvironment({
     sites: [
       {
         machines: [
@@ -133,22 +125,21 @@ beforeAll(async () => {
         ],
       },
     ],
+    controlPlaneProxy: true,
+    proxyLabels: { 'example.com/site': 'site-0' },
   });
+  net = env.network;
   const [arm, x86, mips] = net.sites[0]!.machines as [EdgeMachine, EdgeMachine, EdgeMachine];
   machines = { arm, x86, mips };
-  cp = await startControlPlane({ advertiseAddress: net.cloudAddress });
-  await grantBootstrapJoin(cp.kubeconfigPath);
   const kc = new KubeConfig();
-  kc.loadFromString(cp.kubeconfigYaml);
+  kc.loadFromString(env.cp.kubeconfigYaml);
   core = kc.makeApiClient(CoreV1Api);
-  endpoint = cp.siteServer.replace(/^https:\/\//, '');
-  caHash = await opensslCaHash(cp.caPem);
+  endpoint = env.cp.siteServer.replace(/^https:\/\//, '');
+  caHash = await opensslCaHash(env.cp.caPem);
   token = await createBootstrapToken({ authentication: true, signing: true });
   authDisabledToken = await createBootstrapToken({ authentication: false, signing: true });
 
-  // The install package reaches the machine the way the installer sends it: scp from the proxy.
-  const pkg = join(scratch, 'edge-package.tgz');
-  await runChecked(['tar', '-czf', pkg, '-C', scratch, '.']);
+  // The install package reaches the machines the way the installer sends it: scp from the proxy.
   const knownHosts = join(scratch, 'known_hosts-scp');
   writeFileSync(knownHosts, net.sites[0]!.machines.map((m) => m.knownHostsLine).join('\n'));
   for (const machine of [arm, x86]) {
@@ -165,7 +156,7 @@ beforeAll(async () => {
         'StrictHostKeyChecking=yes',
         '-o',
         `UserKnownHostsFile=${knownHosts}`,
-        pkg,
+        env.installPackagePath,
         `root@${machine.ip}:/root/edge-package.tgz`,
       ],
       { env: { SSHPASS: PASSWORD } },
@@ -174,9 +165,62 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cp?.stop();
-  await net?.stop();
+  await env?.stop();
   rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('test environment', () => {
+  it('registers one proxy node per site, in the site, with the requested labels and taint', async () => {
+    expect(env.proxyNodes).toEqual(['proxy-0']);
+    const proxy = await readNode('proxy-0');
+    expect(proxy?.status?.addresses).toContainEqual({
+      type: 'InternalIP',
+      address: net.sites[0]!.proxyAddress,
+    });
+    expect(proxy?.metadata?.labels).toMatchObject({ [CONTROL_PLANE_ROLE]: '', 'example.com/site': 'site-0' });
+    expect(proxy?.spec?.taints).toContainEqual(
+      expect.objectContaining({ key: CONTROL_PLANE_ROLE, effect: 'NoSchedule' }),
+    );
+  });
+
+  it('runs proxy Pods inside the site: they read the install package and reach the machines', async () => {
+    const machine = machines.x86;
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'proxy-probe' },
+        spec: {
+          nodeName: 'proxy-0',
+          restartPolicy: 'Never',
+          tolerations: [{ key: CONTROL_PLANE_ROLE, operator: 'Exists', effect: 'NoSchedule' }],
+          volumes: [{ name: 'package', hostPath: { path: env.installPackagePath, type: 'File' } }],
+          containers: [
+            {
+              name: 'probe',
+              image: 'penetrator/installer:test',
+              command: [
+                'bash',
+                '-c',
+                'sha256sum /pkg/package.tgz && timeout 5 bash -c "exec 3<>/dev/tcp/$0/22 && head -c 4 <&3"',
+                machine.ip,
+              ],
+              volumeMounts: [{ name: 'package', mountPath: '/pkg/package.tgz', readOnly: true }],
+            },
+          ],
+        },
+      },
+    });
+    let phase: string | undefined;
+    for (let i = 0; i < 120 && phase !== 'Succeeded' && phase !== 'Failed'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      phase = (await core.readNamespacedPod({ name: 'proxy-probe', namespace: 'default' })).status?.phase;
+    }
+    const output = readFileSync(env.kubelet.logPath('default', 'proxy-probe', 'probe'), 'utf8');
+    expect(phase, output).toBe('Succeeded');
+    const digest = createHash('sha256').update(readFileSync(env.installPackagePath)).digest('hex');
+    expect(output).toContain(digest);
+    expect(output).toContain('SSH-');
+  });
 });
 
 describe('stand-in join', () => {
