@@ -216,7 +216,8 @@ describe('test environment', () => {
       phase = (await core.readNamespacedPod({ name: 'proxy-probe', namespace: 'default' })).status?.phase;
     }
     const output = readFileSync(env.kubelet.logPath('default', 'proxy-probe', 'probe'), 'utf8');
-    expect(phase, output).toBe('Succeeded');
+    // The container output rides along so that a failure shows it.
+    expect({ phase, output }).toMatchObject({ phase: 'Succeeded' });
     const digest = createHash('sha256').update(readFileSync(env.installPackagePath)).digest('hex');
     expect(output).toContain(digest);
     expect(output).toContain('SSH-');
