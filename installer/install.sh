@@ -1,0 +1,407 @@
+#!/bin/sh
+# Joins one machine to the cluster over SSH. Runs in the install Job on the proxy node, or wherever
+# direct mode runs. Inputs (see installer/README.md and InstallEnv in lambdas/domain/contracts.ts):
+#   PENETRATOR_TARGET_IP, PENETRATOR_NODE_NAME, PENETRATOR_SSH_USER, PENETRATOR_SSH_PORT,
+#   PENETRATOR_INSTALLER (edgeadm|kubeadm), PENETRATOR_PARAMS_FILE (SERVER=, CA_HASH=, PACKAGE=,
+#   PACKAGE_URL= lines), PENETRATOR_CREDENTIAL_DIR (passwd or sshkey, token, optional known_hosts),
+#   PENETRATOR_PACKAGE_PATH (overrides PACKAGE), PENETRATOR_TERMINATION_LOG (else /dev/termination-log).
+#
+# Secrets stay in files and on stdin: the password goes to sshpass -f, the key to ssh -i, the join
+# token to the remote shell's stdin. None of them appears in this machine's process list or in output.
+# Every value placed in a remote command goes through sq. On failure one line "<step>: <reason>" goes
+# to the termination log and to stderr, and the exit code says which kind of failure it was.
+
+set -u
+umask 077
+
+EXIT_INVALID_INPUT=2
+EXIT_UNREACHABLE=3
+EXIT_UNSUPPORTED=4
+EXIT_INSTALL_FAILED=5
+
+SSH_CONNECT_TIMEOUT=${PENETRATOR_SSH_CONNECT_TIMEOUT:-15}
+WORK_DIR=
+REMOTE_DIR=
+TOKEN=
+NODE_LABEL=${PENETRATOR_NODE_NAME:-install}
+
+# sq VALUE: VALUE as one single-quoted shell word, every ' written as '\''. Pure shell, so newlines
+# and trailing newlines survive.
+sq() {
+  sq_rest=$1
+  sq_out=
+  while :; do
+    case $sq_rest in
+      *"'"*)
+        sq_out="$sq_out${sq_rest%%"'"*}'\\''"
+        sq_rest=${sq_rest#*"'"}
+        ;;
+      *) break ;;
+    esac
+  done
+  printf "'%s%s'" "$sq_out" "$sq_rest"
+}
+
+progress() {
+  printf '[%s] %s\n' "$NODE_LABEL" "$*"
+}
+
+# The file the kubelet turns into the container's termination message (the failure reason).
+termination_log() {
+  if [ -n "${PENETRATOR_TERMINATION_LOG:-}" ]; then
+    printf '%s\n' "$PENETRATOR_TERMINATION_LOG"
+  elif [ -f /dev/termination-log ] && [ -w /dev/termination-log ]; then
+    printf '%s\n' /dev/termination-log
+  fi
+}
+
+# redact TEXT: TEXT without the join token (the only secret that could be echoed back by a tool).
+redact() {
+  if [ -n "$TOKEN" ]; then
+    # The token is [a-z0-9.] only (checked in read_credential), so it is safe inside a sed pattern.
+    printf '%s' "$1" | sed "s/$TOKEN/<token>/g"
+  else
+    printf '%s' "$1"
+  fi
+}
+
+# fail STEP REASON [EXIT]: reports one line and stops.
+fail() {
+  fail_line=$(redact "$1: $2" | tr '\r\n' '  ')
+  printf '%s\n' "$fail_line" >&2
+  fail_log=$(termination_log)
+  if [ -n "$fail_log" ]; then
+    printf '%s\n' "$fail_line" >"$fail_log" 2>/dev/null || true
+  fi
+  exit "${3:-$EXIT_INSTALL_FAILED}"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Inputs
+
+# One `KEY=value` per line; nothing is evaluated, so `SERVER=$(reboot)` stays those characters.
+read_params() {
+  rp_file=$1
+  P_SERVER=
+  P_CA_HASH=
+  P_PACKAGE=
+  P_PACKAGE_URL=
+  [ -r "$rp_file" ] || fail params "cannot read the params file $rp_file" "$EXIT_INVALID_INPUT"
+  while IFS= read -r rp_line || [ -n "$rp_line" ]; do
+    case $rp_line in
+      '' | '#'*) continue ;;
+      *=*) ;;
+      *) fail params "line \"$rp_line\" is not KEY=value" "$EXIT_INVALID_INPUT" ;;
+    esac
+    rp_value=${rp_line#*=}
+    case ${rp_line%%=*} in
+      SERVER) P_SERVER=$rp_value ;;
+      CA_HASH) P_CA_HASH=$rp_value ;;
+      PACKAGE) P_PACKAGE=$rp_value ;;
+      PACKAGE_URL) P_PACKAGE_URL=$rp_value ;;
+      *) printf 'params: ignoring unknown key %s\n' "${rp_line%%=*}" >&2 ;;
+    esac
+  done <"$rp_file"
+  check_params
+}
+
+check_params() {
+  case $P_SERVER in
+    '' | *[!]A-Za-z0-9.:[-]* | *: | :*) fail params "SERVER \"$P_SERVER\" is not host:port" "$EXIT_INVALID_INPUT" ;;
+    *:*[0-9]) ;;
+    *) fail params "SERVER \"$P_SERVER\" is not host:port" "$EXIT_INVALID_INPUT" ;;
+  esac
+  cp_hex=${P_CA_HASH#sha256:}
+  case $P_CA_HASH in
+    sha256:*) ;;
+    *) fail params "CA_HASH is not sha256:<64 hex digits>" "$EXIT_INVALID_INPUT" ;;
+  esac
+  case $cp_hex in
+    *[!0-9a-f]*) fail params "CA_HASH is not sha256:<64 hex digits>" "$EXIT_INVALID_INPUT" ;;
+  esac
+  [ "${#cp_hex}" = 64 ] || fail params "CA_HASH is not sha256:<64 hex digits>" "$EXIT_INVALID_INPUT"
+}
+
+# The environment the Job builder sets; each value is checked before it is used anywhere.
+read_env() {
+  TARGET_IP=${PENETRATOR_TARGET_IP:-}
+  NODE_NAME=${PENETRATOR_NODE_NAME:-}
+  SSH_USER=${PENETRATOR_SSH_USER:-root}
+  SSH_PORT=${PENETRATOR_SSH_PORT:-22}
+  INSTALLER=${PENETRATOR_INSTALLER:-edgeadm}
+  CREDENTIAL_DIR=${PENETRATOR_CREDENTIAL_DIR:-/opt/penetrator/credential}
+  case $TARGET_IP in
+    '' | *[!0-9A-Fa-f.:]*) fail input "PENETRATOR_TARGET_IP \"$TARGET_IP\" is not an IP address" "$EXIT_INVALID_INPUT" ;;
+  esac
+  case $NODE_NAME in
+    '' | [!a-z0-9]* | *[!a-z0-9.-]*) fail input "PENETRATOR_NODE_NAME \"$NODE_NAME\" is not a node name" "$EXIT_INVALID_INPUT" ;;
+  esac
+  case $SSH_USER in
+    '' | -* | *[!A-Za-z0-9_.-]*) fail input "PENETRATOR_SSH_USER \"$SSH_USER\" is not a user name" "$EXIT_INVALID_INPUT" ;;
+  esac
+  case $SSH_PORT in
+    '' | *[!0-9]* | 0*) fail input "PENETRATOR_SSH_PORT \"$SSH_PORT\" is not a port" "$EXIT_INVALID_INPUT" ;;
+  esac
+  [ "$SSH_PORT" -le 65535 ] || fail input "PENETRATOR_SSH_PORT \"$SSH_PORT\" is not a port" "$EXIT_INVALID_INPUT"
+  case $SSH_CONNECT_TIMEOUT in
+    '' | *[!0-9]*) fail input "PENETRATOR_SSH_CONNECT_TIMEOUT \"$SSH_CONNECT_TIMEOUT\" is not a number of seconds" "$EXIT_INVALID_INPUT" ;;
+  esac
+  case $INSTALLER in
+    edgeadm | kubeadm) ;;
+    *) fail input "PENETRATOR_INSTALLER \"$INSTALLER\" is not edgeadm or kubeadm" "$EXIT_INVALID_INPUT" ;;
+  esac
+}
+
+# Reads the credential directory into ssh options; the secret itself never leaves its file.
+read_credential() {
+  rc_dir=$CREDENTIAL_DIR
+  [ -r "$rc_dir/token" ] || fail credential "no join token in $rc_dir" "$EXIT_INVALID_INPUT"
+  IFS= read -r TOKEN <"$rc_dir/token" || [ -n "$TOKEN" ] || fail credential "the join token is empty" "$EXIT_INVALID_INPUT"
+  case $TOKEN in
+    [a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9].[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]) ;;
+    *)
+      TOKEN=
+      fail credential "the join token is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})" "$EXIT_INVALID_INPUT"
+      ;;
+  esac
+  if [ -s "$rc_dir/sshkey" ]; then
+    # ssh refuses a key others can read, and Secret volumes are world-readable by default.
+    cat "$rc_dir/sshkey" >"$WORK_DIR/key" || fail credential "cannot copy the SSH key" "$EXIT_INVALID_INPUT"
+    [ -z "$(tail -c 1 "$WORK_DIR/key")" ] || printf '\n' >>"$WORK_DIR/key"
+    chmod 600 "$WORK_DIR/key"
+    AUTH=key
+  elif [ -s "$rc_dir/passwd" ]; then
+    command -v sshpass >/dev/null 2>&1 || fail credential "sshpass is not installed" "$EXIT_INVALID_INPUT"
+    AUTH=password
+  else
+    fail credential "neither passwd nor sshkey in $rc_dir" "$EXIT_INVALID_INPUT"
+  fi
+  if [ -s "$rc_dir/known_hosts" ]; then
+    KNOWN_HOSTS=$rc_dir/known_hosts
+    HOST_KEY_CHECK=yes
+  else
+    KNOWN_HOSTS=$WORK_DIR/known_hosts
+    HOST_KEY_CHECK=accept-new
+    printf 'ssh: no known_hosts given; trusting the host key %s presents on first use\n' "$TARGET_IP" >&2
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# SSH
+
+# ssh_cmd PROGRAM ARGS...: runs ssh or scp with the task's authentication and bounded timeouts.
+ssh_cmd() {
+  sc_program=$1
+  shift
+  if [ "$sc_program" = scp ]; then sc_port_flag=-P; else sc_port_flag=-p; fi
+  set -- "$sc_port_flag" "$SSH_PORT" \
+    -o ConnectTimeout="$SSH_CONNECT_TIMEOUT" -o ServerAliveInterval=15 -o ServerAliveCountMax=4 \
+    -o StrictHostKeyChecking="$HOST_KEY_CHECK" -o UserKnownHostsFile="$KNOWN_HOSTS" \
+    -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"
+  if [ "$AUTH" = key ]; then
+    "$sc_program" -o BatchMode=yes -o IdentitiesOnly=yes -o PreferredAuthentications=publickey \
+      -i "$WORK_DIR/key" "$@"
+  else
+    sshpass -f "$CREDENTIAL_DIR/passwd" "$sc_program" -o PubkeyAuthentication=no \
+      -o PreferredAuthentications=password,keyboard-interactive -o NumberOfPasswordPrompts=1 "$@"
+  fi
+}
+
+# remote STDOUT_FILE COMMAND: runs COMMAND on the target, stdin from the caller.
+remote() {
+  ssh_cmd ssh -l "$SSH_USER" "$TARGET_IP" "$2" >"$1" 2>"$WORK_DIR/ssh.err"
+}
+
+# ssh_reason EXIT STDERR_FILE: a readable reason when the connection itself failed, else nothing.
+# ssh reports its own failures with exit 255; sshpass adds 5 (wrong password) and 6 (unknown host
+# key). Any other code is the remote command's, whose output may mention "refused" for other reasons.
+ssh_reason() {
+  case $1:$AUTH in
+    255:*) ;;
+    5:password)
+      printf 'ssh: permission denied for %s@%s' "$SSH_USER" "$TARGET_IP"
+      return 0
+      ;;
+    6:password)
+      printf 'ssh: the host key of %s is not in known_hosts' "$TARGET_IP"
+      return 0
+      ;;
+    *) return 0 ;;
+  esac
+  sr_err=$(sed '/^[[:space:]]*$/d' "$2" 2>/dev/null)
+  case $sr_err in
+    *'Permission denied'* | *'Too many authentication failures'*) printf 'ssh: permission denied for %s@%s' "$SSH_USER" "$TARGET_IP" ;;
+    *'Connection refused'*) printf 'ssh: cannot reach %s:%s (connection refused)' "$TARGET_IP" "$SSH_PORT" ;;
+    *'timed out'*) printf 'ssh: cannot reach %s:%s (timed out)' "$TARGET_IP" "$SSH_PORT" ;;
+    *'No route to host'* | *'Network is unreachable'*) printf 'ssh: cannot reach %s:%s (no route)' "$TARGET_IP" "$SSH_PORT" ;;
+    *'Host key verification failed'* | *'IDENTIFICATION HAS CHANGED'*) printf 'ssh: the host key of %s does not match known_hosts' "$TARGET_IP" ;;
+    *'Connection closed'* | *'Connection reset'* | *'Broken pipe'*) printf 'ssh: the connection to %s:%s was lost' "$TARGET_IP" "$SSH_PORT" ;;
+    '') printf 'ssh: failed without a message (exit 255)' ;;
+    *) printf 'ssh: %s' "$(printf '%s\n' "$sr_err" | tail -n 1)" ;;
+  esac
+}
+
+# check_ssh STEP EXIT: stops with a readable reason when the connection itself failed.
+check_ssh() {
+  cs_reason=$(ssh_reason "$2" "$WORK_DIR/ssh.err")
+  [ -z "$cs_reason" ] || fail "$1" "$cs_reason" "$EXIT_UNREACHABLE"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Steps
+
+# arch_of UNAME_M: the package architecture for a `uname -m` output.
+arch_of() {
+  case $(printf '%s' "$1" | tr -d '\r\n ') in
+    x86_64) printf 'amd64' ;;
+    aarch64) printf 'arm64' ;;
+    *) return 1 ;;
+  esac
+}
+
+detect_arch() {
+  progress 'detecting architecture…'
+  remote "$WORK_DIR/uname.out" 'uname -m' </dev/null
+  da_status=$?
+  check_ssh arch "$da_status"
+  da_machine=$(tr -d '\r\n' <"$WORK_DIR/uname.out")
+  [ "$da_status" = 0 ] || fail arch "uname -m failed on the target (exit $da_status)"
+  ARCH=$(arch_of "$da_machine") || fail arch "unsupported architecture $da_machine" "$EXIT_UNSUPPORTED"
+  progress "architecture $da_machine ($ARCH)"
+}
+
+# package_path: PACKAGE with {arch} replaced, so one task can serve amd64 and arm64 machines.
+package_path() {
+  pp_path=${PENETRATOR_PACKAGE_PATH:-$P_PACKAGE}
+  while :; do
+    case $pp_path in
+      *'{arch}'*) pp_path="${pp_path%%"{arch}"*}$ARCH${pp_path#*"{arch}"}" ;;
+      *) break ;;
+    esac
+  done
+  printf '%s' "$pp_path"
+}
+
+# Fetches PACKAGE_URL once per proxy: a later Job finds the file in place.
+fetch_package() {
+  fp_path=$1
+  [ -n "$P_PACKAGE_URL" ] && [ ! -s "$fp_path" ] || return 0
+  progress 'downloading the install package…'
+  fp_part="$fp_path.part.$$"
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL --max-time 1800 -o "$fp_part" -- "$P_PACKAGE_URL"
+  else
+    wget -q -T 60 -O "$fp_part" -- "$P_PACKAGE_URL"
+  fi || {
+    rm -f -- "$fp_part"
+    fail package "cannot download $P_PACKAGE_URL"
+  }
+  mv -f -- "$fp_part" "$fp_path" || fail package "cannot store the package at $fp_path"
+}
+
+copy_package() {
+  PACKAGE=$(package_path)
+  REMOTE_PACKAGE=
+  if [ -z "$PACKAGE" ]; then
+    [ "$INSTALLER" = kubeadm ] || fail package 'no install package given (PACKAGE)' "$EXIT_INVALID_INPUT"
+    return 0
+  fi
+  fetch_package "$PACKAGE"
+  if [ ! -f "$PACKAGE" ] || [ ! -r "$PACKAGE" ]; then
+    fail package "install package $PACKAGE is not a readable file" "$EXIT_INVALID_INPUT"
+  fi
+  progress 'copying the install package…'
+  # mktemp on the target: an unpredictable directory that only the login user can enter.
+  remote "$WORK_DIR/mktemp.out" 'umask 077 && mktemp -d /tmp/penetrator-XXXXXXXX' </dev/null
+  cp_status=$?
+  check_ssh copy "$cp_status"
+  cp_dir=$(tr -d '\r\n' <"$WORK_DIR/mktemp.out")
+  [ "$cp_status" = 0 ] || fail copy "cannot create a temporary directory on the target (exit $cp_status)"
+  case $cp_dir in
+    /tmp/penetrator-*) ;;
+    *) fail copy "mktemp on the target returned \"$cp_dir\"" ;;
+  esac
+  case ${cp_dir#/tmp/penetrator-} in
+    '' | *[!A-Za-z0-9]*) fail copy "mktemp on the target returned \"$cp_dir\"" ;;
+  esac
+  REMOTE_DIR=$cp_dir
+  REMOTE_PACKAGE="$REMOTE_DIR/${PACKAGE##*/}"
+  case $TARGET_IP in *:*) cp_host="[$TARGET_IP]" ;; *) cp_host=$TARGET_IP ;; esac
+  ssh_cmd scp -q -p -- "$PACKAGE" "$SSH_USER@$cp_host:$REMOTE_DIR/" </dev/null >/dev/null 2>"$WORK_DIR/ssh.err"
+  cp_status=$?
+  check_ssh copy "$cp_status"
+  [ "$cp_status" = 0 ] || fail copy "scp of $PACKAGE failed: $(tail -n 1 "$WORK_DIR/ssh.err")"
+}
+
+# The script the target runs. The token is part of it, so it travels on ssh's stdin only. It is one
+# function called on the last line: the shell has read all of it before any command could read stdin.
+remote_script() {
+  rs_join="$(sq "$INSTALLER") join $(sq "$P_SERVER") --token \"\$token\""
+  rs_join="$rs_join --discovery-token-ca-cert-hash $(sq "$P_CA_HASH") --node-name $(sq "$NODE_NAME")"
+  if [ "$INSTALLER" = edgeadm ]; then
+    rs_join="$rs_join --install-pkg-path $(sq "$REMOTE_PACKAGE")"
+  fi
+  cat <<EOF
+penetrator_install() {
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:\$PATH
+  export PATH
+  token=$(sq "$TOKEN")
+  dir=$(sq "$REMOTE_DIR")
+  sudo=
+  [ "\$(id -u)" = 0 ] || sudo='sudo -n'
+  ( cd / && \$sudo $(sq "$INSTALLER") reset -f ) </dev/null || { rc=11; }
+  if [ -z "\${rc:-}" ]; then
+    ( cd / && \$sudo $rs_join ) </dev/null || rc=12
+  fi
+  [ -z "\$dir" ] || rm -rf -- "\$dir"
+  exit "\${rc:-0}"
+}
+penetrator_install
+EOF
+}
+
+install_node() {
+  progress "running $INSTALLER reset and join…"
+  remote_script | ssh_cmd ssh -l "$SSH_USER" "$TARGET_IP" 'sh -s' >"$WORK_DIR/install.out" 2>&1
+  in_status=$?
+  cp "$WORK_DIR/install.out" "$WORK_DIR/ssh.err"
+  REMOTE_DIR= # the remote script removed it
+  in_output=$(redact "$(cat "$WORK_DIR/install.out")")
+  [ -z "$in_output" ] || printf '%s\n' "$in_output" | sed "s/^/[$NODE_LABEL] | /"
+  in_last=$(printf '%s\n' "$in_output" | sed '/^[[:space:]]*$/d' | tail -n 1)
+  case $in_status in
+    0) ;;
+    11) fail reset "$INSTALLER reset -f failed: ${in_last:-no output}" ;;
+    12) fail join "$INSTALLER join failed: ${in_last:-no output}" ;;
+    *)
+      check_ssh join "$in_status"
+      fail join "the install script ended with exit $in_status: ${in_last:-no output}"
+      ;;
+  esac
+}
+
+cleanup() {
+  if [ -n "$REMOTE_DIR" ] && [ -n "$WORK_DIR" ]; then
+    remote "$WORK_DIR/cleanup.out" "rm -rf -- $(sq "$REMOTE_DIR")" </dev/null || true
+  fi
+  [ -z "$WORK_DIR" ] || rm -rf -- "$WORK_DIR"
+}
+
+main() {
+  read_env
+  read_params "${PENETRATOR_PARAMS_FILE:-/opt/penetrator/script/params}"
+  WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/penetrator.XXXXXXXX") || fail setup 'cannot create a temporary directory' "$EXIT_INVALID_INPUT"
+  trap cleanup EXIT
+  trap 'fail interrupted "stopped by a signal"' INT TERM HUP
+  read_credential
+  progress "installing $NODE_NAME at $TARGET_IP with $INSTALLER"
+  detect_arch
+  copy_package
+  install_node
+  progress "joined the cluster as $NODE_NAME"
+}
+
+# Tests source the functions alone.
+if [ "${PENETRATOR_LIB_ONLY:-}" != 1 ]; then
+  main "$@"
+fi

@@ -1,0 +1,356 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const SCRIPT = resolve(import.meta.dirname, '../../../installer/install.sh');
+const STUBS = resolve(import.meta.dirname, 'stubs');
+const TIMEOUT_MS = 20_000;
+const TOKEN = 'abcdef.0123456789abcdef';
+const CA_HASH = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
+/** Runs a snippet with the script's functions loaded (PENETRATOR_LIB_ONLY) in POSIX sh. */
+function withFunctions(snippet: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync('sh', ['-c', `PENETRATOR_LIB_ONLY=1 . "$SCRIPT"; ${snippet}`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SCRIPT, ...env },
+    encoding: 'utf8',
+    timeout: TIMEOUT_MS,
+  });
+}
+
+describe('install.sh static checks', () => {
+  it('parses as POSIX sh', () => {
+    const result = spawnSync('sh', ['-n', SCRIPT], { encoding: 'utf8', timeout: TIMEOUT_MS });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('is shellcheck clean, stubs included', () => {
+    const files = [
+      SCRIPT,
+      join(STUBS, 'ssh'),
+      join(STUBS, 'scp'),
+      join(STUBS, 'sshpass'),
+      join(STUBS, 'remote/edgeadm'),
+    ];
+    const result = spawnSync('shellcheck', ['-s', 'sh', ...files], { encoding: 'utf8', timeout: TIMEOUT_MS });
+    if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(
+        'shellcheck is not installed: run `apt-get install -y shellcheck` (.ci/run installs it)',
+      );
+    }
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('sq (single-quote escaping)', () => {
+  const hostile = [
+    '',
+    "'",
+    "''",
+    "'\\''",
+    'plain',
+    '$(touch "$MARKER")',
+    '`touch "$MARKER"`',
+    '; touch "$MARKER"; #',
+    '" ; touch "$MARKER" ; "',
+    'a\nb\n\n',
+    '\\',
+    '*',
+    '-n',
+    '$HOME ${PATH} $1',
+    'ümlaut ✓ 中文',
+    "it's 'quoted' \"twice\"",
+  ];
+
+  it.each(hostile)('round-trips %j through a shell command line', (value) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sq-'));
+    const marker = join(dir, 'pwned');
+    try {
+      // The quoted word is pasted into a command line that a second shell parses, as ssh does remotely.
+      const result = withFunctions('sh -c "printf %s $(sq "$VALUE")"', { VALUE: value, MARKER: marker });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(value);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('read_params', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'params-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function readParams(text: string): SpawnSyncReturns<string> {
+    const file = join(dir, 'params');
+    writeFileSync(file, text);
+    return withFunctions(
+      'read_params "$FILE" && printf "%s|%s|%s|%s" "$P_SERVER" "$P_CA_HASH" "$P_PACKAGE" "$P_PACKAGE_URL"',
+      { FILE: file, MARKER: join(dir, 'pwned'), PENETRATOR_TERMINATION_LOG: join(dir, 'termination') },
+    );
+  }
+
+  it('reads KEY=value lines, keeping values verbatim', () => {
+    const result = readParams(
+      `# join parameters\nSERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=/opt/p/edgeadm-{arch}.tgz\nPACKAGE_URL=https://x.test/a?b=c&d=$(e)\nFUTURE=1\n`,
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(
+      `198.18.0.1:6443|${CA_HASH}|/opt/p/edgeadm-{arch}.tgz|https://x.test/a?b=c&d=$(e)`,
+    );
+    expect(result.stderr).toBe('params: ignoring unknown key FUTURE\n');
+  });
+
+  it('accepts a file without a final newline and an IPv6 server', () => {
+    const result = readParams(`SERVER=[2001:db8::1]:6443\nCA_HASH=${CA_HASH}`);
+    expect(result.stdout).toBe(`[2001:db8::1]:6443|${CA_HASH}||`);
+  });
+
+  it.each([
+    ['SERVER=$(touch "$MARKER")', 'params: SERVER "$(touch "$MARKER")" is not host:port'],
+    ['SERVER=`touch "$MARKER"`:6443', 'params: SERVER "`touch "$MARKER"`:6443" is not host:port'],
+    ['SERVER=198.18.0.1:6443;touch x', 'params: SERVER "198.18.0.1:6443;touch x" is not host:port'],
+    ['SERVER=198.18.0.1', 'params: SERVER "198.18.0.1" is not host:port'],
+    ['SERVER=198.18.0.1:6443\nCA_HASH=sha256:$(reboot)', 'params: CA_HASH is not sha256:<64 hex digits>'],
+    ['SERVER=198.18.0.1:6443\nCA_HASH=md5:abc', 'params: CA_HASH is not sha256:<64 hex digits>'],
+    ['SERVER=198.18.0.1:6443\ntouch x', 'params: line "touch x" is not KEY=value'],
+  ])('refuses %j and runs nothing', (text, message) => {
+    const result = readParams(`${text}\n`);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(`${message}\n`);
+    expect(readFileSync(join(dir, 'termination'), 'utf8')).toBe(`${message}\n`);
+    expect(existsSync(join(dir, 'pwned'))).toBe(false);
+  });
+});
+
+describe('arch_of', () => {
+  it.each([
+    ['x86_64', 'amd64'],
+    ['aarch64', 'arm64'],
+    ['x86_64\r\n', 'amd64'],
+  ])('maps %j to %s', (uname, arch) => {
+    const result = withFunctions('arch_of "$UNAME"', { UNAME: uname });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(arch);
+  });
+
+  it.each(['armv7l', 'i686', 'ppc64le', 's390x', '', 'x86_64 aarch64'])('refuses %j', (uname) => {
+    expect(withFunctions('arch_of "$UNAME"', { UNAME: uname }).status).toBe(1);
+  });
+});
+
+/** A complete run against the stub ssh/scp/sshpass, whose remote commands run in a local sh. */
+describe('install.sh end to end against stub ssh', () => {
+  let dir: string;
+  let logDir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'install-'));
+    logDir = join(dir, 'log');
+    for (const sub of ['log', 'credential', 'pkg', 'tmp']) spawnSync('mkdir', ['-p', join(dir, sub)]);
+    writeFileSync(join(dir, 'credential/token'), `${TOKEN}\n`);
+    writeFileSync(
+      join(dir, 'credential/sshkey'),
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----',
+    );
+    chmodSync(join(dir, 'credential/sshkey'), 0o644);
+    writeFileSync(join(dir, 'pkg/edgeadm-amd64.tgz'), 'package bytes');
+    writeFileSync(
+      join(dir, 'params'),
+      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n`,
+    );
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function run(env: Record<string, string> = {}): SpawnSyncReturns<string> {
+    return spawnSync('sh', [SCRIPT], {
+      env: {
+        PATH: `${STUBS}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        TMPDIR: join(dir, 'tmp'),
+        STUB_LOG: logDir,
+        STUB_REMOTE_PATH: join(STUBS, 'remote'),
+        PENETRATOR_TARGET_IP: '198.18.1.10',
+        PENETRATOR_NODE_NAME: 'edge-abc123',
+        PENETRATOR_SSH_USER: 'root',
+        PENETRATOR_SSH_PORT: '22',
+        PENETRATOR_INSTALLER: 'edgeadm',
+        PENETRATOR_PARAMS_FILE: join(dir, 'params'),
+        PENETRATOR_CREDENTIAL_DIR: join(dir, 'credential'),
+        PENETRATOR_TERMINATION_LOG: join(dir, 'termination'),
+        ...env,
+      },
+      encoding: 'utf8',
+      timeout: TIMEOUT_MS,
+    });
+  }
+
+  const logs = (prefix: string): string[] =>
+    readdirSync(logDir)
+      .filter((f) => f.startsWith(prefix) && f.endsWith('.argv'))
+      .sort()
+      .map((f) => readFileSync(join(logDir, f), 'utf8'));
+  const termination = (): string => readFileSync(join(dir, 'termination'), 'utf8');
+
+  it('detects the architecture, copies the package, resets and joins, then cleans up', () => {
+    const result = run();
+    expect(result.stderr).toBe(
+      'ssh: no known_hosts given; trusting the host key 198.18.1.10 presents on first use\n',
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('[edge-abc123] detecting architecture…\n');
+    expect(result.stdout).toContain('[edge-abc123] architecture x86_64 (amd64)\n');
+    expect(result.stdout).toContain('[edge-abc123] | This node has joined the cluster\n');
+    expect(result.stdout).toMatch(/\[edge-abc123\] joined the cluster as edge-abc123\n$/);
+
+    const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8').split('\n');
+    expect(calls[0]).toBe('reset -f');
+    expect(calls[1]).toMatch(
+      new RegExp(
+        `^join 198\\.18\\.0\\.1:6443 --token ${TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} ` +
+          '--node-name edge-abc123 --install-pkg-path /tmp/penetrator-[A-Za-z0-9]{8}/edgeadm-amd64\\.tgz$',
+      ),
+    );
+    expect(readFileSync(join(logDir, 'package.seen'), 'utf8')).toBe('package bytes');
+    const remoteDir = /--install-pkg-path (\/tmp\/penetrator-\w+)\//.exec(calls[1]!)![1]!;
+    expect(existsSync(remoteDir)).toBe(false);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(existsSync(join(dir, 'termination'))).toBe(false);
+  });
+
+  it('keeps the token off every command line and out of the output', () => {
+    const result = run();
+    expect(result.status).toBe(0);
+    const files = readdirSync(logDir);
+    const argvFiles = files.filter((f) => f.endsWith('.argv'));
+    expect(argvFiles.length).toBeGreaterThanOrEqual(4);
+    for (const f of argvFiles) expect(readFileSync(join(logDir, f), 'utf8')).not.toContain(TOKEN);
+    expect(result.stdout + result.stderr).not.toContain(TOKEN);
+    // It travels on the stdin of the install session, and nowhere else on the proxy's side.
+    const stdins = files.filter((f) => f.endsWith('.stdin'));
+    expect(stdins).toHaveLength(1);
+    expect(readFileSync(join(logDir, stdins[0]!), 'utf8')).toContain(`token='${TOKEN}'`);
+  });
+
+  it('uses ssh -i with a private copy of the key, and strict host keys when known_hosts is given', () => {
+    writeFileSync(join(dir, 'credential/known_hosts'), '198.18.1.10 ssh-ed25519 AAAA\n');
+    const result = run();
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const argv = logs('ssh.')[0]!.split('\n');
+    expect(argv).toContain('StrictHostKeyChecking=yes');
+    expect(argv).toContain(`UserKnownHostsFile=${join(dir, 'credential/known_hosts')}`);
+    expect(argv).toContain('BatchMode=yes');
+    expect(argv[argv.indexOf('-i') + 1]).toMatch(new RegExp(`^${join(dir, 'tmp')}/penetrator\\.\\w+/key$`));
+  });
+
+  it('uses sshpass -f with the password file, never -p', () => {
+    rmSync(join(dir, 'credential/sshkey'));
+    writeFileSync(join(dir, 'credential/passwd'), 's3cret-password\n');
+    const result = run();
+    expect(result.status).toBe(0);
+    const calls = logs('sshpass.');
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    for (const argv of calls) {
+      expect(argv.split('\n').slice(0, 2)).toEqual(['-f', join(dir, 'credential/passwd')]);
+      expect(argv).not.toContain('s3cret-password');
+    }
+  });
+
+  it.each([
+    [
+      'ssh: connect to host 198.18.1.10 port 22: Connection refused',
+      'arch: ssh: cannot reach 198.18.1.10:22 (connection refused)',
+    ],
+    [
+      'ssh: connect to host 198.18.1.10 port 22: Connection timed out',
+      'arch: ssh: cannot reach 198.18.1.10:22 (timed out)',
+    ],
+    [
+      'root@198.18.1.10: Permission denied (publickey,password).',
+      'arch: ssh: permission denied for root@198.18.1.10',
+    ],
+    ['Host key verification failed.', 'arch: ssh: the host key of 198.18.1.10 does not match known_hosts'],
+  ])('maps the ssh error %j to one readable line', (sshError, line) => {
+    const result = run({ STUB_SSH_FAIL: sshError });
+    expect(result.status).toBe(3);
+    expect(termination()).toBe(`${line}\n`);
+    expect(result.stderr.split('\n')).toContain(line);
+  });
+
+  it('maps a wrong password reported by sshpass', () => {
+    rmSync(join(dir, 'credential/sshkey'));
+    writeFileSync(join(dir, 'credential/passwd'), 'wrong\n');
+    const result = run({ STUB_SSHPASS_EXIT: '5' });
+    expect(result.status).toBe(3);
+    expect(termination()).toBe('arch: ssh: permission denied for root@198.18.1.10\n');
+  });
+
+  it('refuses an unsupported architecture', () => {
+    const result = run({ STUB_UNAME: 'armv7l' });
+    expect(result.status).toBe(4);
+    expect(termination()).toBe('arch: unsupported architecture armv7l\n');
+  });
+
+  it('reports a failed join with its last line, the token redacted, and removes the remote directory', () => {
+    const result = run({ STUB_JOIN_FAIL: `error: token ${TOKEN} expired` });
+    expect(result.status).toBe(5);
+    expect(termination()).toBe('join: edgeadm join failed: error: token <token> expired\n');
+    expect(result.stdout + result.stderr).not.toContain(TOKEN);
+    const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8');
+    const remoteDir = /--install-pkg-path (\/tmp\/penetrator-\w+)\//.exec(calls)![1]!;
+    expect(existsSync(remoteDir)).toBe(false);
+  });
+
+  it('refuses hostile environment values before connecting', () => {
+    const result = run({ PENETRATOR_NODE_NAME: "edge'; reboot; '" });
+    expect(result.status).toBe(2);
+    expect(termination()).toBe(`input: PENETRATOR_NODE_NAME "edge'; reboot; '" is not a node name\n`);
+    expect(existsSync(logDir) && readdirSync(logDir)).toEqual([]);
+  });
+
+  it('refuses a token that is not a bootstrap token, without echoing it', () => {
+    writeFileSync(join(dir, 'credential/token'), 'not a token $(reboot)\n');
+    const result = run();
+    expect(result.status).toBe(2);
+    expect(termination()).toBe(
+      'credential: the join token is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})\n',
+    );
+  });
+
+  it('refuses a missing package', () => {
+    rmSync(join(dir, 'pkg/edgeadm-amd64.tgz'));
+    const result = run();
+    expect(result.status).toBe(2);
+    expect(termination()).toBe(
+      `package: install package ${join(dir, 'pkg/edgeadm-amd64.tgz')} is not a readable file\n`,
+    );
+  });
+
+  it('joins with kubeadm without a package', () => {
+    writeFileSync(join(dir, 'params'), `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\n`);
+    const result = run({ PENETRATOR_INSTALLER: 'kubeadm' });
+    expect(result.status).toBe(0);
+    const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8').split('\n');
+    expect(calls[1]).toBe(
+      `join 198.18.0.1:6443 --token ${TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} --node-name edge-abc123`,
+    );
+  });
+});
