@@ -61,10 +61,10 @@ export const configDefaults = {
   executionTimeoutHours: 24,
 } as const;
 
-/** Retention periods CloudWatch Logs accepts (RetentionDays without "never expire"). */
-const RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
-  (v): v is number => typeof v === 'number' && v !== (RetentionDays.INFINITE as number),
-);
+/** Retention periods CloudWatch Logs accepts ("never expire" is not offered: logs must age out). */
+const RETENTION_DAYS: readonly RetentionDays[] = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}\/$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
@@ -137,10 +137,7 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-/** Reads and validates the configuration; throws one Error listing every problem. */
-export function loadConfig(ctx: Context): PenetratorConfig {
-  const p = new Problems();
-  const secretPrefix = text(ctx, 'secretPrefix', p, SECRET_PREFIX, 'Secrets Manager name characters ending with "/", e.g. "penetrator/"');
+function vpcSettings(ctx: Context, p: Problems): PenetratorConfig['vpc'] {
   const vpcId = text(ctx, 'vpcId', p, VPC_ID, 'a VPC id like vpc-0123abcd');
   const subnetIds = subnetList(ctx, p);
   const isSet = (key: ContextKey): boolean => ![undefined, ''].includes(ctx(ContextKeys[key]) as string);
@@ -148,38 +145,50 @@ export function loadConfig(ctx: Context): PenetratorConfig {
     const missing: ContextKey = isSet('vpcId') ? 'subnetIds' : 'vpcId';
     p.add(missing, undefined, `${ContextKeys.vpcId} and ${ContextKeys.subnetIds} set together (or neither)`);
   }
-  const installerImage = text(ctx, 'installerImage', p, IMAGE_REF, 'an image reference like registry.example.com/penetrator/installer:1.0');
-  const source = packageSource(ctx, p);
-  const attemptMaxRetries = integer(ctx, 'attemptMaxRetries', p, 0, 20);
-  const attemptIntervalSeconds = integer(ctx, 'attemptIntervalSeconds', p, 1, 3600);
-  const attemptMaxDelaySeconds = integer(ctx, 'attemptMaxDelaySeconds', p, 1, 86_400);
-  const retention = integer(ctx, 'logRetentionDays', p, 1, 3653);
-  if (retention !== undefined && !RETENTION_DAYS.includes(retention)) {
-    p.add('logRetentionDays', retention, `one of ${RETENTION_DAYS.join(', ')}`);
-  }
-  const executionTimeoutHours = integer(ctx, 'executionTimeoutHours', p, 1, 24 * 365);
-  const defaultCluster = text(ctx, 'defaultCluster', p, CLUSTER_NAME, 'a cluster name (lower-case DNS label)');
-  const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
+  return vpcId && subnetIds ? { vpcId, subnetIds } : undefined;
+}
 
-  const interval = attemptIntervalSeconds ?? configDefaults.attemptIntervalSeconds;
-  const maxDelay = attemptMaxDelaySeconds ?? configDefaults.attemptMaxDelaySeconds;
+function retrySettings(ctx: Context, p: Problems): Pick<PenetratorConfig, 'attemptMaxRetries' | 'attemptIntervalSeconds' | 'attemptMaxDelaySeconds'> {
+  const attemptMaxRetries = integer(ctx, 'attemptMaxRetries', p, 0, 20) ?? configDefaults.attemptMaxRetries;
+  const interval = integer(ctx, 'attemptIntervalSeconds', p, 1, 3600) ?? configDefaults.attemptIntervalSeconds;
+  const maxDelay = integer(ctx, 'attemptMaxDelaySeconds', p, 1, 86_400) ?? configDefaults.attemptMaxDelaySeconds;
   if (maxDelay < interval) {
     p.add('attemptMaxDelaySeconds', maxDelay, `at least ${ContextKeys.attemptIntervalSeconds} (${interval})`);
   }
-  if (p.list.length > 0) {
-    throw new Error(`invalid Penetrator configuration (CDK context):\n${p.list.map((s) => `  ${s}`).join('\n')}`);
+  return { attemptMaxRetries, attemptIntervalSeconds: interval, attemptMaxDelaySeconds: maxDelay };
+}
+
+function retention(ctx: Context, p: Problems): RetentionDays {
+  const days = integer(ctx, 'logRetentionDays', p, 1, 3653);
+  if (days !== undefined && !RETENTION_DAYS.includes(days)) {
+    p.add('logRetentionDays', days, `one of ${RETENTION_DAYS.join(', ')}`);
   }
-  return {
-    secretPrefix: secretPrefix ?? configDefaults.secretPrefix,
-    ...(vpcId && subnetIds ? { vpc: { vpcId, subnetIds } } : {}),
-    installerImage: installerImage ?? configDefaults.installerImage,
-    packageSource: source ?? configDefaults.packageSource,
-    attemptMaxRetries: attemptMaxRetries ?? configDefaults.attemptMaxRetries,
-    attemptIntervalSeconds: interval,
-    attemptMaxDelaySeconds: maxDelay,
-    logRetention: (retention ?? configDefaults.logRetentionDays) as RetentionDays,
-    executionTimeoutHours: executionTimeoutHours ?? configDefaults.executionTimeoutHours,
+  return days ?? configDefaults.logRetentionDays;
+}
+
+/** Reads and validates the configuration; throws one Error listing every problem. */
+export function loadConfig(ctx: Context): PenetratorConfig {
+  const p = new Problems();
+  const vpc = vpcSettings(ctx, p);
+  const defaultCluster = text(ctx, 'defaultCluster', p, CLUSTER_NAME, 'a cluster name (lower-case DNS label)');
+  const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
+  const config: PenetratorConfig = {
+    secretPrefix:
+      text(ctx, 'secretPrefix', p, SECRET_PREFIX, 'Secrets Manager name characters ending with "/", e.g. "penetrator/"') ??
+      configDefaults.secretPrefix,
+    installerImage:
+      text(ctx, 'installerImage', p, IMAGE_REF, 'an image reference like registry.example.com/penetrator/installer:1.0') ??
+      configDefaults.installerImage,
+    packageSource: packageSource(ctx, p) ?? configDefaults.packageSource,
+    ...retrySettings(ctx, p),
+    logRetention: retention(ctx, p),
+    executionTimeoutHours: integer(ctx, 'executionTimeoutHours', p, 1, 24 * 365) ?? configDefaults.executionTimeoutHours,
+    ...(vpc ? { vpc } : {}),
     ...(defaultCluster ? { defaultCluster } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
   };
+  if (p.list.length > 0) {
+    throw new Error(`invalid Penetrator configuration (CDK context):\n${p.list.map((s) => `  ${s}`).join('\n')}`);
+  }
+  return config;
 }

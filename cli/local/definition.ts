@@ -74,7 +74,7 @@ export function resolveDefinitionString(definitionString: unknown, resources: Re
   if (!parsed || typeof parsed !== 'object' || !('States' in parsed) || !('StartAt' in parsed)) {
     throw new Error('the resolved definition is not a state machine: expected an object with StartAt and States');
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
 }
 
 interface Template {
@@ -102,7 +102,8 @@ export async function loadSynthesizedDefinition(): Promise<object> {
   try {
     const { app, stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [] }, nag: false, outdir });
     const assembly = app.synth();
-    return definitionFromTemplate(assembly.getStackArtifact(stack.artifactId).template as Template);
+    const template: unknown = assembly.getStackArtifact(stack.artifactId).template;
+    return definitionFromTemplate(template as Template);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

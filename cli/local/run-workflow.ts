@@ -128,8 +128,7 @@ function defaultExecutionName(): string {
   return `local-${time}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Runs the definition to its end (or until `signal` aborts it) and reports how it ended. */
-export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<WorkflowRunResult> {
+function prepareMachine(opts: RunWorkflowOptions) {
   checkSeconds('pollSeconds', opts.pollSeconds);
   checkSeconds('retryIntervalSeconds', opts.retryIntervalSeconds);
   const definition = opts.definition as AslMachine;
@@ -138,23 +137,43 @@ export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<Work
   new StateMachine(definition as unknown as StateMachineDefinition);
   const runnable = opts.retryIntervalSeconds === undefined ? definition : withRetryInterval(definition, opts.retryIntervalSeconds);
   const machine = new StateMachine(runnable as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
-
   const waitTimeOverrides: Record<string, number> = {};
   if (opts.pollSeconds !== undefined) {
     for (const [name, state] of allStates(definition)) {
       if (state.Type === 'Wait') waitTimeOverrides[name] = Math.round(opts.pollSeconds * 1000);
     }
   }
-  const executionName = opts.executionName ?? defaultExecutionName();
-  const stateMachineArn = 'arn:aws:states:local:000000000000:stateMachine:penetrator';
-  const executionId = `arn:aws:states:local:000000000000:execution:penetrator:${executionName}`;
+  return { machine, overrides: { taskResourceLocalHandlers: taskOverrides(definition, opts.handlers), waitTimeOverrides } };
+}
 
+/** Follows the event log to its end: counts transitions and hands each event to the listener. */
+function followEvents(events: AsyncGenerator<WorkflowEvent>, onEvent: RunWorkflowOptions['onEvent']) {
+  const stats = { transitions: 0, listenerError: undefined as Error | undefined };
+  const done = (async () => {
+    for await (const event of events) {
+      if (event.type === 'StateEntered') stats.transitions += 1;
+      try {
+        onEvent?.(event);
+      } catch (error) {
+        // A failing listener must not stop the execution; it is reported when the run ends.
+        stats.listenerError ??= error instanceof Error ? error : new Error(String(error));
+      }
+    }
+  })();
+  return { stats, done };
+}
+
+/** Runs the definition to its end (or until `signal` aborts it) and reports how it ended. */
+export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<WorkflowRunResult> {
+  const { machine, overrides } = prepareMachine(opts);
+  const executionName = opts.executionName ?? defaultExecutionName();
+  const executionId = `arn:aws:states:local:000000000000:execution:penetrator:${executionName}`;
   const execution = machine.run(opts.input as unknown as JsonValue, {
-    overrides: { taskResourceLocalHandlers: taskOverrides(definition, opts.handlers), waitTimeOverrides },
+    overrides,
     noThrowOnAbort: true,
     context: {
       Execution: { Id: executionId, Name: executionName },
-      StateMachine: { Id: stateMachineArn, Name: 'penetrator' },
+      StateMachine: { Id: 'arn:aws:states:local:000000000000:stateMachine:penetrator', Name: 'penetrator' },
     },
   });
 
@@ -165,19 +184,7 @@ export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<Work
   };
   if (opts.signal?.aborted) abort();
   else opts.signal?.addEventListener('abort', abort, { once: true });
-
-  let transitions = 0;
-  let listenerError: unknown;
-  const drained = (async () => {
-    for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') transitions += 1;
-      try {
-        opts.onEvent?.(event);
-      } catch (error) {
-        listenerError ??= error;
-      }
-    }
-  })();
+  const events = followEvents(execution.eventLogs, opts.onEvent);
 
   let result: Omit<WorkflowRunResult, 'transitions' | 'executionId'>;
   try {
@@ -189,9 +196,9 @@ export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<Work
     opts.signal?.removeEventListener('abort', abort);
   }
   // The log closes when the execution ends; the bound only guards against a library change.
-  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-  if (listenerError !== undefined) throw listenerError;
-  return { ...result, transitions, executionId };
+  await Promise.race([events.done, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  if (events.stats.listenerError) throw events.stats.listenerError;
+  return { ...result, transitions: events.stats.transitions, executionId };
 }
 
 function failure(error: unknown): Omit<WorkflowRunResult, 'transitions' | 'executionId'> {
@@ -202,5 +209,5 @@ function failure(error: unknown): Omit<WorkflowRunResult, 'transitions' | 'execu
     // A Fail state's cause is the error's message; an uncaught task error carries the envelope.
     return { status: 'FAILED', error: error.cause.name, cause: error.cause.message };
   }
-  throw error;
+  throw error instanceof Error ? error : new Error(String(error));
 }

@@ -1,0 +1,353 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ContextKeys } from '../../infra/config';
+import { createApp } from '../../infra/create-app';
+import { attemptErrorNames, ErrorNames, transientErrorNames } from '../../lambdas/errors';
+import { StateNames } from '../../statemachine/state-names';
+import { type AslDefinition, aslValidator, definitionOf, skipBundling, stateOf, synthTemplate } from './helpers';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+function resourcesOfType(template: Template, type: string): Array<[string, Resource]> {
+  return Object.entries(template.findResources(type)) as Array<[string, Resource]>;
+}
+
+/** Statements of every IAM policy attached to the role of the Lambda whose description matches. */
+function lambdaStatements(template: Template, description: RegExp): Statement[] {
+  const [fn] = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, r]) =>
+    description.test(String(r.Properties.Description)),
+  );
+  if (!fn) throw new Error(`no Lambda whose description matches ${description}`);
+  const roleId = (fn[1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  return resourcesOfType(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resources = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+
+/** A Fn::Join ARN rendered as text, with its intrinsics shown as <…>. */
+function arnText(arn: unknown): string {
+  if (typeof arn === 'string') return arn;
+  const join = (arn as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) return JSON.stringify(arn);
+  return join[1].map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p)}>`)).join(join[0]);
+}
+
+describe('the Penetrator stack', () => {
+  let template: Template;
+  let definition: AslDefinition;
+
+  beforeAll(() => {
+    template = synthTemplate();
+    definition = definitionOf(template);
+  });
+
+  it('installs nodes with a Distributed Map of Standard child executions fed by the plan', () => {
+    const map = stateOf(definition, StateNames.installNodes);
+    expect(map).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.nodes',
+      ItemSelector: { 'task.$': '$.task', 'node.$': '$$.Map.Item.Value' },
+      MaxConcurrencyPath: '$.maxConcurrency',
+      ToleratedFailurePercentage: 100,
+      ResultPath: '$.results',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: StateNames.installNode },
+    });
+  });
+
+  it("retries a node's whole attempt with exponential backoff, full jitter and the default ceiling", () => {
+    const processor = (stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition);
+    const parallel = stateOf(processor, StateNames.installNode);
+    expect(parallel.Type).toBe('Parallel');
+    expect(parallel.Retry).toEqual([
+      {
+        ErrorEquals: [...attemptErrorNames, ErrorNames.Transient, 'States.Timeout'],
+        IntervalSeconds: 30,
+        BackoffRate: 2,
+        MaxDelaySeconds: 600,
+        MaxAttempts: 4,
+        JitterStrategy: 'FULL',
+      },
+    ]);
+    // The task's own limit is an error of its own that must reach the Catch, not the Retry.
+    expect(parallel.Retry![0]!.ErrorEquals).not.toContain(ErrorNames.AttemptsExhausted);
+  });
+
+  it('takes the attempt ceiling and interval from the context', () => {
+    const custom = definitionOf(
+      synthTemplate({ [ContextKeys.attemptMaxRetries]: '2', [ContextKeys.attemptIntervalSeconds]: 5 }),
+    );
+    const processor = stateOf(custom, StateNames.installNodes).ItemProcessor as AslDefinition;
+    expect(stateOf(processor, StateNames.installNode).Retry).toEqual([
+      expect.objectContaining({ MaxAttempts: 2, IntervalSeconds: 5, BackoffRate: 2, JitterStrategy: 'FULL' }),
+    ]);
+  });
+
+  it('records a failed node through the Catch of its attempt, with the error and the reason', () => {
+    const processor = stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition;
+    expect(stateOf(processor, StateNames.installNode).Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: StateNames.recordFailure },
+    ]);
+    expect(stateOf(processor, StateNames.installNode).Next).toBe(StateNames.recordSuccess);
+    expect(stateOf(processor, StateNames.recordFailure)).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'name.$': '$.node.name', 'ip.$': '$.node.ip', state: 'failed', 'error.$': '$.error.Error', 'reason.$': '$.error.Cause' },
+      End: true,
+    });
+    expect(stateOf(processor, StateNames.installNode).ResultSelector).toEqual({
+      'name.$': '$[0].node.name',
+      'ip.$': '$[0].node.ip',
+      state: 'installed',
+    });
+  });
+
+  it('cleans up after any error once the cluster holds objects of the task, and only then', () => {
+    const catchTarget = (name: string) => ({ name, next: stateOf(definition, name).Catch?.map((c) => [c.ErrorEquals, c.ResultPath, c.Next]) });
+    const catchAll = (next: string) => [[['States.ALL'], '$.error', next]];
+    for (const name of [StateNames.prepareCluster, StateNames.installNodes, StateNames.summarizeTask, StateNames.releaseCluster]) {
+      expect(catchTarget(name)).toEqual({ name, next: catchAll(StateNames.cleanUpAfterError) });
+    }
+    for (const name of [StateNames.planTask, StateNames.takeClusterLock]) {
+      expect(catchTarget(name)).toEqual({ name, next: catchAll(StateNames.taskAborted) });
+    }
+    expect(stateOf(definition, StateNames.cleanUpAfterError)).toMatchObject({
+      Parameters: { 'task.$': '$.task', 'error.$': '$.error' },
+      ResultPath: null,
+      Next: StateNames.taskAborted,
+    });
+    expect(stateOf(definition, StateNames.taskAborted)).toEqual({
+      Type: 'Fail',
+      ErrorPath: '$.error.Error',
+      CausePath: '$.error.Cause',
+    });
+    expect(stateOf(definition, StateNames.taskFailed)).toEqual({
+      Type: 'Fail',
+      Error: ErrorNames.NodesFailed,
+      CausePath: '$.summary.message',
+    });
+  });
+
+  it('gives every Lambda call the transient retry and no other', () => {
+    const processor = stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition;
+    const branch = (stateOf(processor, StateNames.installNode).Branches as AslDefinition[])[0]!;
+    const tasks = [...Object.values(definition.States), ...Object.values(branch.States)].filter((s) => s.Type === 'Task');
+    expect(tasks).toHaveLength(8);
+    for (const task of tasks) {
+      expect(task.Retry).toEqual([
+        { ErrorEquals: [...transientErrorNames], IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' },
+      ]);
+    }
+  });
+
+  it('is valid Amazon States Language', () => {
+    const { isValid, errorsText } = aslValidator(definition, { checkPaths: true, checkArn: true });
+    expect(errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+    expect(definition.TimeoutSeconds).toBe(24 * 3600);
+  });
+
+  it('runs every Lambda on the newest Node.js runtime, arm64, traced, logging to its own group', () => {
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(7);
+    for (const [, fn] of functions) {
+      const runtime = String(fn.Properties.Runtime);
+      expect(runtime).toMatch(/^nodejs\d+\.x$/);
+      expect(Number(runtime.match(/\d+/)![0])).toBeGreaterThanOrEqual(22);
+      expect(fn.Properties).toMatchObject({
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogFormat: 'JSON' },
+      });
+      expect(Object.keys(fn.Properties.LoggingConfig as object)).toContain('LogGroup');
+      expect(fn.Properties.Environment).toMatchObject({
+        Variables: { PENETRATOR_SECRET_PREFIX: 'penetrator/', POWERTOOLS_SERVICE_NAME: 'penetrator' },
+      });
+    }
+    const retentions = resourcesOfType(template, 'AWS::Logs::LogGroup').map(([, g]) => g.Properties.RetentionInDays);
+    expect(retentions).toEqual(Array(8).fill(30) as number[]);
+    // No AWS managed policy: every permission is granted explicitly.
+    for (const [, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('lets the Lambdas read only secrets under the product prefix, credentials only where needed', () => {
+    const secretStatements = (description: RegExp) =>
+      lambdaStatements(template, description).filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
+    const secretResources = (description: RegExp) => secretStatements(description).flatMap(resources).map(arnText);
+
+    for (const description of [/NodeTask/, /lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/]) {
+      const statements = secretStatements(description);
+      expect(statements.length).toBeGreaterThan(0);
+      for (const statement of statements) {
+        expect(actions(statement).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+        for (const arn of resources(statement).map(arnText)) {
+          expect(arn).not.toBe('*');
+          expect(arn).toMatch(/^arn:<.+>:secretsmanager:<.+>:<.+>:secret:penetrator\/(clusters|credentials)\/\*$/);
+        }
+      }
+    }
+    expect(secretResources(/NodeTask/).some((a) => a.includes('credentials/'))).toBe(true);
+    expect(secretResources(/task object/).some((a) => a.includes('credentials/'))).toBe(true);
+    const readingCredentials = [/lock/, /Starts/, /Checks/, /outcome/, /Deletes/].filter((d) =>
+      secretResources(d).some((a) => a.includes('credentials/')),
+    );
+    expect(readingCredentials).toEqual([]);
+  });
+
+  it('scopes secret access to a custom prefix', () => {
+    const custom = synthTemplate({ [ContextKeys.secretPrefix]: 'acme/edge/' });
+    const arns = lambdaStatements(custom, /NodeTask/)
+      .filter((s) => actions(s).includes('secretsmanager:GetSecretValue'))
+      .flatMap(resources)
+      .map(arnText);
+    expect(arns).toHaveLength(2);
+    expect(arns[0]).toMatch(/:secret:acme\/edge\/clusters\/\*$/);
+    expect(arns[1]).toMatch(/:secret:acme\/edge\/credentials\/\*$/);
+  });
+
+  it('traces executions with X-Ray and logs every event to a log group, without execution data', () => {
+    const [[, machine] = []] = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
+    expect(machine?.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+    });
+    const destinations = (machine?.Properties.LoggingConfiguration as { Destinations: unknown[] }).Destinations;
+    const [logGroupId] = (destinations[0] as { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } })
+      .CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'];
+    const logGroups = template.toJSON().Resources as Record<string, unknown>;
+    expect(logGroups[logGroupId]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { LogGroupName: '/aws/vendedlogs/states/Penetrator-workflow' },
+    });
+  });
+
+  it('adds an alarm on failed executions only when an e-mail is configured', () => {
+    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).toEqual([]);
+    const withAlarm = synthTemplate({ [ContextKeys.alarmEmail]: 'ops@example.com' });
+    expect(Object.keys(withAlarm.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ExecutionsFailed', Threshold: 1 } }))).toHaveLength(1);
+    expect(
+      Object.keys(withAlarm.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email', Endpoint: 'ops@example.com' } })),
+    ).toHaveLength(1);
+  });
+
+  it('puts the Lambdas in the configured subnets', () => {
+    const inVpc = synthTemplate({
+      [ContextKeys.vpcId]: 'vpc-0123456789abcdef0',
+      [ContextKeys.subnetIds]: 'subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb',
+    });
+    const subnets = resourcesOfType(inVpc, 'AWS::Lambda::Function').map(
+      ([, fn]) => (fn.Properties.VpcConfig as { SubnetIds?: string[] } | undefined)?.SubnetIds,
+    );
+    expect(subnets).toEqual(Array(7).fill(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']) as string[][]);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  const synthWithNag = (context: Record<string, unknown> = {}) => {
+    const { app } = createApp({ context: { ...skipBundling, ...context } });
+    return () => app.synth();
+  };
+
+  it('passes with every finding fixed or acknowledged with a reason', () => {
+    expect(synthWithNag()).not.toThrow();
+  });
+
+  it('passes with the optional VPC, alarm and a custom prefix', () => {
+    expect(
+      synthWithNag({
+        [ContextKeys.vpcId]: 'vpc-0123456789abcdef0',
+        [ContextKeys.subnetIds]: ['subnet-0aaaaaaaaaaaaaaaa'],
+        [ContextKeys.alarmEmail]: 'ops@example.com',
+        [ContextKeys.secretPrefix]: 'acme/',
+      }),
+    ).not.toThrow();
+  });
+
+  it('fails when a wildcard permission is added without acknowledgement', async () => {
+    const { PolicyStatement } = await import('aws-cdk-lib/aws-iam');
+    const { app, stack } = createApp({ context: skipBundling });
+    stack.functions.plan.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['arn:aws:secretsmanager:*:*:secret:*'] }));
+    expect(() => app.synth()).toThrow();
+  });
+});
+
+describe('configuration', () => {
+  /** The message synth fails with, or '' when it does not fail. */
+  const configError = (context: Record<string, unknown>): string => {
+    try {
+      createApp({ context: { ...skipBundling, ...context }, nag: false });
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const problem = (key: string, received: string, expected: string) =>
+    new RegExp(`^invalid Penetrator configuration[\\s\\S]*${key}: received ${received}; expected ${expected}`);
+
+  it('fails when the secret prefix does not end with a slash', () => {
+    expect(configError({ [ContextKeys.secretPrefix]: 'penetrator' })).toMatch(
+      problem(ContextKeys.secretPrefix, '"penetrator"', '.*ending with "/"'),
+    );
+  });
+
+  it('fails when a VPC is given without subnets', () => {
+    expect(configError({ [ContextKeys.vpcId]: 'vpc-0123456789abcdef0' })).toMatch(
+      problem(ContextKeys.subnetIds, 'undefined', '.*set together'),
+    );
+  });
+
+  it('fails when a subnet id is malformed', () => {
+    const message = configError({
+      [ContextKeys.vpcId]: 'vpc-0123456789abcdef0',
+      [ContextKeys.subnetIds]: 'subnet-0aaaaaaaaaaaaaaaa,sub-1',
+    });
+    expect(message).toMatch(problem(ContextKeys.subnetIds, '".*sub-1"', 'a non-empty list'));
+  });
+
+  it('fails when the log retention is not one CloudWatch accepts', () => {
+    expect(configError({ [ContextKeys.logRetentionDays]: 42 })).toMatch(
+      problem(ContextKeys.logRetentionDays, '42', 'one of 1, 3, 5,'),
+    );
+  });
+
+  it('fails when the package source has an unknown kind', () => {
+    expect(configError({ [ContextKeys.packageSource]: 'ftp://mirror/edgeadm.tgz' })).toMatch(
+      problem(ContextKeys.packageSource, '"ftp://mirror/edgeadm.tgz"', '"image:/absolute/path"'),
+    );
+  });
+
+  it('fails when the attempt ceiling is not a small non-negative integer', () => {
+    expect(configError({ [ContextKeys.attemptMaxRetries]: '-1' })).toMatch(
+      problem(ContextKeys.attemptMaxRetries, '"-1"', 'an integer from 0 to 20'),
+    );
+    expect(configError({ [ContextKeys.attemptMaxRetries]: 2.5 })).toMatch(
+      problem(ContextKeys.attemptMaxRetries, '2.5', 'an integer'),
+    );
+  });
+
+  it('fails when the retry delay cap is below the interval', () => {
+    const message = configError({ [ContextKeys.attemptIntervalSeconds]: 60, [ContextKeys.attemptMaxDelaySeconds]: 30 });
+    expect(message).toMatch(problem(ContextKeys.attemptMaxDelaySeconds, '30', 'at least'));
+  });
+
+  it('fails listing every problem at once', () => {
+    const message = configError({ [ContextKeys.installerImage]: 'Not An Image', [ContextKeys.alarmEmail]: 'nobody' });
+    expect(message).toMatch(problem(ContextKeys.installerImage, '"Not An Image"', 'an image reference'));
+    expect(message).toMatch(problem(ContextKeys.alarmEmail, '"nobody"', 'an e-mail address'));
+  });
+
+  it('accepts a URL package source and hands a hostPath one to the Lambdas', () => {
+    expect(configError({ [ContextKeys.packageSource]: 'url:https://mirror.example.com/edgeadm.tgz' })).toBe('');
+    const template = synthTemplate({ [ContextKeys.packageSource]: 'hostPath:/data/edgeadm' });
+    const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
+    expect(fn?.Properties.Environment).toMatchObject({
+      Variables: { PENETRATOR_PACKAGE_SOURCE: JSON.stringify({ kind: 'hostPath', path: '/data/edgeadm' }) },
+    });
+  });
+});
