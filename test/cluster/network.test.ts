@@ -181,15 +181,24 @@ describe('edge network', () => {
     expect(result.stderr).toMatch(/HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
   });
 
-  it('gives each machine a private /etc/kubernetes', async () => {
+  it('gives each machine a private /etc/kubernetes, /tmp and /etc', async () => {
     const [a, b] = [site0.machines[0]!, site0.machines[1]!];
-    const result = await sshWithPassword(site0, a, PASSWORDS[0], 'echo a > /etc/kubernetes/marker');
+    const marker = `marker-${net.id}`;
+    const write = `echo a > /etc/kubernetes/${marker} && echo a > /tmp/${marker} && echo a > /etc/${marker}`;
+    const result = await sshWithPassword(site0, a, PASSWORDS[0], write);
     expect(result.code).toBe(0);
-    expect(readFileSync(join(a.stateDir, 'marker'), 'utf8')).toBe('a\n');
-    expect(existsSync(join(b.stateDir, 'marker'))).toBe(false);
-    expect(existsSync('/etc/kubernetes/marker')).toBe(false);
-    const seenByB = await sshWithPassword(site0, b, PASSWORDS[1], 'test ! -e /etc/kubernetes/marker');
+    expect(readFileSync(join(a.stateDir, marker), 'utf8')).toBe('a\n');
+    expect(existsSync(join(b.stateDir, marker))).toBe(false);
+    for (const dir of ['/etc/kubernetes', '/tmp', '/etc']) expect(existsSync(join(dir, marker))).toBe(false);
+    const seenByB = await sshWithPassword(
+      site0,
+      b,
+      PASSWORDS[1],
+      `test ! -e /etc/kubernetes/${marker} && test ! -e /tmp/${marker}`,
+    );
     expect(seenByB.code).toBe(0);
+    const seenByA = await sshWithPassword(site0, a, PASSWORDS[0], `cat /tmp/${marker} /etc/${marker}`);
+    expect(seenByA).toMatchObject({ code: 0, stdout: 'a\na\n' });
   });
 
   it('lets machines of every site reach the cloud address, masqueraded behind their router', async () => {

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runChecked, runInNetns, shellQuote, sleep } from './exec';
 import type { EdgeMachine, MachineOptions } from './types';
 
 /**
  * One edge machine: Debian's real sshd, run inside the machine's network namespace and a private mount
- * namespace. The mounts give the machine its own /etc/shadow (root's password), /root, /etc/kubernetes
- * (the join state), /run/sshd, login records and a PATH directory with the stand-in `edgeadm`,
+ * namespace. The mounts give the machine its own /etc/shadow (root's password), /root, /tmp,
+ * /etc/kubernetes (the join state), /run/sshd, login records and a PATH directory with the stand-in `edgeadm`,
  * `kubeadm` and an arch-faking `uname`; none of it is visible to the host or to other machines.
  */
 
@@ -27,6 +27,9 @@ const LOGIN_RECORDS = ['/var/log/btmp', '/var/log/wtmp', '/var/log/lastlog'];
 /** Debian's sshd puts this first in root's PATH, so the stand-ins shadow any real tools. */
 const PATH_DIR = '/usr/local/sbin';
 
+/** Where the machine's own directory appears inside its mount namespace (on the private /run). */
+const MACHINE_ROOT = '/run/penetrator-machine';
+
 const joinCli = fileURLToPath(new URL('../edge/join-cli.ts', import.meta.url));
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
@@ -39,6 +42,7 @@ function paths(dir: string) {
     startScript: join(dir, 'start.sh'),
     bin: join(dir, 'bin'),
     home: join(dir, 'home'),
+    tmp: join(dir, 'tmp'),
     state: join(dir, 'state'),
     etcUpper: join(dir, 'etc-upper'),
     etcWork: join(dir, 'etc-work'),
@@ -60,8 +64,9 @@ async function shadowLine(options: MachineOptions): Promise<string> {
   return `root:${hash}:20000:0:99999:7:::\n`;
 }
 
+/** sshd reads its files through the namespace's view, so the host's /tmp may be hidden behind the machine's. */
 export function sshdConfig(plan: MachinePlan): string {
-  const p = paths(plan.dir);
+  const p = paths(MACHINE_ROOT);
   const passwordLogin = plan.options.password !== undefined && !plan.options.refuseLogin;
   const lines = [
     `ListenAddress ${plan.ip}:22`,
@@ -73,8 +78,8 @@ export function sshdConfig(plan: MachinePlan): string {
     'PubkeyAuthentication yes',
     'KbdInteractiveAuthentication no',
     'UsePAM no',
-    // The machine's files live in the test's work dir, which may sit under the world-writable /tmp.
-    'StrictModes no',
+    // Paths are seen under MACHINE_ROOT on the private /run, so sshd's ownership checks hold as on a real host.
+    'StrictModes yes',
     'PrintMotd no',
     'PrintLastLog no',
     'UseDNS no',
@@ -104,12 +109,19 @@ exec ${shellQuote(process.execPath)} --import ${shellQuote(tsxLoader)} ${shellQu
 `;
 }
 
+/** A private /tmp would hide the stand-in's code and node if they live under the host's /tmp. */
+function privateTmpPossible(): boolean {
+  return ![joinCli, tsxLoader.replace(/^file:\/\//, ''), process.execPath].some((path) =>
+    path.startsWith('/tmp/'),
+  );
+}
+
 function startScript(plan: MachinePlan): string {
-  const p = paths(plan.dir);
+  const p = paths(MACHINE_ROOT);
   const q = shellQuote;
   const overlay = `lowerdir=/etc,upperdir=${p.etcUpper},workdir=${p.etcWork}`;
   const recordMounts = LOGIN_RECORDS.filter((file) => existsSync(file)).map(
-    (file) => `mount --bind ${q(join(p.logs, file.split('/').pop() ?? ''))} ${q(file)}`,
+    (file) => `mount --bind ${q(join(p.logs, basename(file)))} ${q(file)}`,
   );
   return `#!/bin/sh
 # Runs in the machine's network namespace, in a mount namespace of its own (unshare --mount
@@ -118,6 +130,9 @@ set -eu
 # sshd's privilege separation directory; a private /run also keeps the host's runtime files out of reach.
 mount -t tmpfs -o mode=0755,size=4m penetrator-run /run
 mkdir -m 0755 /run/sshd
+# The machine's directory under a fixed name, reachable even once /tmp is replaced below.
+mkdir -m 0700 ${MACHINE_ROOT}
+mount --bind ${q(plan.dir)} ${MACHINE_ROOT}
 # A copy-on-write /etc: whatever a session writes there stays with this machine.
 mount -t overlay -o ${q(overlay)} penetrator-etc /etc
 mkdir -p /etc/kubernetes
@@ -126,6 +141,7 @@ mount --bind ${q(p.shadow)} /etc/shadow
 mount --bind ${q(p.home)} /root
 mount --bind ${q(p.bin)} ${PATH_DIR}
 ${recordMounts.join('\n')}
+${privateTmpPossible() ? `mount --bind ${q(p.tmp)} /tmp` : '# the stand-in lives under /tmp: the host /tmp stays visible'}
 exec ${SSHD} -D -f ${q(p.config)} -E ${q(p.sshdLog)}
 `;
 }
@@ -147,7 +163,10 @@ export async function prepareMachine(plan: MachinePlan): Promise<EdgeMachine> {
   for (const dir of [plan.dir, p.bin, p.state, p.etcUpper, p.etcWork, p.logs])
     mkdirSync(dir, { recursive: true });
   mkdirSync(p.home, { recursive: true, mode: 0o700 });
-  for (const file of LOGIN_RECORDS) writeFileSync(join(p.logs, file.split('/').pop() ?? ''), '');
+  mkdirSync(p.tmp, { recursive: true });
+  // Sticky and world-writable, like any /tmp (mkdir's mode is filtered by the umask).
+  chmodSync(p.tmp, 0o1777);
+  for (const file of LOGIN_RECORDS) writeFileSync(join(p.logs, basename(file)), '');
 
   await runChecked(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', plan.name, '-f', p.hostKey]);
   const publicKey = readFileSync(`${p.hostKey}.pub`, 'utf8').trim().split(/\s+/);
