@@ -1,0 +1,33 @@
+/** One cluster for local runs: the kubeconfig the CLI was given, registered under one name. */
+import { readFile } from 'node:fs/promises';
+import { ClusterNotFoundError } from '../errors';
+import type { ClusterDirectory } from '../ports';
+
+export const LOCAL_CLUSTER_NAME = 'local';
+
+export class SingleClusterDirectory implements ClusterDirectory {
+  constructor(
+    private readonly kubeconfigYaml: string,
+    private readonly name: string = LOCAL_CLUSTER_NAME,
+  ) {}
+
+  async list(): Promise<string[]> {
+    return [this.name];
+  }
+
+  async kubeconfig(name: string): Promise<string> {
+    if (name !== this.name) {
+      throw new ClusterNotFoundError(`cluster ${name} is not registered; this run knows only cluster ${this.name}`);
+    }
+    return this.kubeconfigYaml;
+  }
+}
+
+/** Reads a kubeconfig file; a missing or unreadable file is ClusterNotFound (its content is never quoted). */
+export async function clusterFromKubeconfigFile(path: string, name: string = LOCAL_CLUSTER_NAME): Promise<SingleClusterDirectory> {
+  try {
+    return new SingleClusterDirectory(await readFile(path, 'utf8'), name);
+  } catch (error) {
+    throw new ClusterNotFoundError(`cluster ${name}: kubeconfig ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}

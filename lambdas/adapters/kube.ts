@@ -1,0 +1,265 @@
+/**
+ * The Kube port on @kubernetes/client-node (the only importer of it). One generic client serves
+ * every kind; vendor outcomes become domain results here: 404 → absent, 409 on create → exists (the
+ * existing object is returned so the caller adopts it), 409 on a versioned write → conflict.
+ * Transient failures throw TransientError; refused credentials throw ClusterNotFoundError naming the
+ * verb and resource. Messages never carry request bodies, headers or object data.
+ */
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/k8s-objects';
+import { ClusterNotFoundError, TransientError } from '../errors';
+import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
+
+/** Page size of list calls, and a bound on pages, so a huge cluster cannot loop forever. */
+const PAGE_SIZE = 500;
+const MAX_PAGES = 1000;
+
+/** Network failures worth retrying: the apiserver restarts, a load balancer drops a connection. */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+type Verb = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';
+
+function describe(kind: ObjectKind, name?: string, namespace?: string): string {
+  const where = namespace ? `${namespace}/` : '';
+  return name === undefined ? `${kind}s${namespace ? ` in ${namespace}` : ''}` : `${kind} ${where}${name}`;
+}
+
+/** The apiserver's own one-line reason (a Status message), never the raw body or headers. */
+function statusMessage(error: ApiException<unknown>): string | undefined {
+  let body: unknown = error.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  const message = (body as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string') return undefined;
+  const line = message.replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}
+
+function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Which HTTP status an error carries, for the callers that turn some of them into results. */
+export function httpStatus(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/**
+ * Turns a failed call into the product's error. Only called for statuses the caller does not treat
+ * as a result.
+ */
+export function kubeError(cluster: string, verb: Verb, what: string, error: unknown, kind?: ObjectKind): Error {
+  const status = httpStatus(error);
+  const prefix = `cluster ${cluster}: cannot ${verb} ${what}`;
+  if (status === undefined) {
+    const code = networkCode(error);
+    if (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) return new TransientError(`${prefix}: ${code}`);
+    if (error instanceof TypeError && /fetch failed/i.test(error.message)) {
+      return new TransientError(`${prefix}: the apiserver did not answer (${code ?? 'fetch failed'})`);
+    }
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return new Error(`${prefix}: ${message}`);
+  }
+  // A Secret's validation message may quote a value: only the status is reported for Secrets.
+  const reason = kind === 'Secret' ? undefined : statusMessage(error as ApiException<unknown>);
+  const detail = `HTTP ${status}${reason ? `: ${reason}` : ''}`;
+  if (status === 401) {
+    return new ClusterNotFoundError(`${prefix}: the apiserver rejected the kubeconfig's credentials (${detail}); update the stored kubeconfig`);
+  }
+  if (status === 403) {
+    return new ClusterNotFoundError(`${prefix}: the kubeconfig's identity is not allowed to (${detail}); grant it this permission`);
+  }
+  if (status === 429 || status >= 500) return new TransientError(`${prefix}: ${detail}`);
+  return new Error(`${prefix}: ${detail}`);
+}
+
+/** The client's typed objects (with Date fields) as plain JSON data, the shape the domain reads. */
+function plain<T>(value: unknown): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function header(ref: ObjectRef): KubernetesObject & { metadata: { name: string; namespace?: string } } {
+  return {
+    apiVersion: API_VERSIONS[ref.kind],
+    kind: ref.kind,
+    metadata: ref.namespace === undefined ? { name: ref.name } : { name: ref.name, namespace: ref.namespace },
+  };
+}
+
+function refOf(object: KubeObject): ObjectRef {
+  const ref: ObjectRef = { kind: object.kind as ObjectKind, name: object.metadata.name };
+  if (object.metadata.namespace !== undefined) ref.namespace = object.metadata.namespace;
+  return ref;
+}
+
+export class KubeClient implements Kube {
+  constructor(
+    private readonly api: KubernetesObjectApi,
+    /** Registered name of the cluster, for messages. */
+    readonly cluster: string,
+  ) {}
+
+  async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return plain<T>(await this.api.read(header(ref)));
+    } catch (error) {
+      if (httpStatus(error) === 404) return undefined;
+      throw kubeError(this.cluster, 'get', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+    }
+  }
+
+  async list<T extends KubeObject>(query: ListQuery): Promise<T[]> {
+    const items: T[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      let result;
+      try {
+        result = await this.api.list(
+          API_VERSIONS[query.kind],
+          query.kind,
+          query.namespace,
+          undefined,
+          undefined,
+          undefined,
+          query.fieldSelector,
+          query.labelSelector,
+          PAGE_SIZE,
+          token,
+        );
+      } catch (error) {
+        throw kubeError(this.cluster, 'list', describe(query.kind, undefined, query.namespace), error, query.kind);
+      }
+      for (const item of result.items) {
+        // List items carry no apiVersion/kind; the domain reads both.
+        items.push(plain<T>({ ...plain<Record<string, unknown>>(item), apiVersion: API_VERSIONS[query.kind], kind: query.kind }));
+      }
+      const meta = result.metadata as { _continue?: string; continue?: string } | undefined;
+      token = meta?._continue ?? meta?.continue;
+      if (token === undefined || token === '') return items;
+    }
+    throw new Error(`cluster ${this.cluster}: listing ${describe(query.kind, undefined, query.namespace)} did not end after ${MAX_PAGES} pages`);
+  }
+
+  async create<T extends KubeObject>(object: T): Promise<CreateResult<T>> {
+    const ref = refOf(object);
+    try {
+      return { outcome: 'created', object: plain<T>(await this.api.create(object as unknown as KubernetesObject)) };
+    } catch (error) {
+      if (httpStatus(error) !== 409) {
+        throw kubeError(this.cluster, 'create', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+      }
+    }
+    const existing = await this.get<T>(ref);
+    if (existing === undefined) {
+      // Created and deleted between our two calls: the caller's retry settles it.
+      throw new TransientError(`cluster ${this.cluster}: ${describe(ref.kind, ref.name, ref.namespace)} existed, then vanished`);
+    }
+    return { outcome: 'exists', object: existing };
+  }
+
+  async replace<T extends KubeObject>(object: T): Promise<T | 'conflict' | 'absent'> {
+    const ref = refOf(object);
+    try {
+      return plain<T>(await this.api.replace(object as unknown as KubernetesObject));
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 409) return 'conflict';
+      if (status === 404) return 'absent';
+      throw kubeError(this.cluster, 'replace', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+    }
+  }
+
+  async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T | 'absent'> {
+    const target = header(ref);
+    // The generic client builds the URL from the body's apiVersion, kind and metadata.
+    const body = { ...patch, ...target, metadata: { ...(patch.metadata as object | undefined), ...target.metadata } };
+    try {
+      return plain<T>(
+        await this.api.patch(body as KubernetesObject, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      if (httpStatus(error) === 404) return 'absent';
+      throw kubeError(this.cluster, 'patch', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+    }
+  }
+
+  async delete(ref: ObjectRef, options: { resourceVersion?: string } = {}): Promise<'deleted' | 'absent' | 'conflict'> {
+    const body = options.resourceVersion === undefined ? undefined : { preconditions: { resourceVersion: options.resourceVersion } };
+    try {
+      await this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body);
+      return 'deleted';
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 404) return 'absent';
+      if (status === 409) return 'conflict';
+      throw kubeError(this.cluster, 'delete', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+    }
+  }
+}
+
+type KubeconfigDocument = {
+  users?: Array<{ name?: string; user?: Record<string, unknown> }>;
+};
+
+/**
+ * Refuses kubeconfigs a Lambda cannot or must not use: unreadable ones, and users that run a
+ * credential plugin (`exec`, `auth-provider`), which would execute a program named by the kubeconfig.
+ */
+function checkKubeconfig(cluster: string, yaml: string): void {
+  let doc: KubeconfigDocument;
+  try {
+    doc = (parse(yaml, { maxAliasCount: 10 }) ?? {}) as KubeconfigDocument;
+  } catch {
+    throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig is not YAML`);
+  }
+  for (const entry of doc.users ?? []) {
+    if (entry.user && ('exec' in entry.user || 'auth-provider' in entry.user)) {
+      throw new ClusterNotFoundError(
+        `cluster ${cluster}: kubeconfig user ${JSON.stringify(entry.name ?? '')} uses a credential plugin (exec or auth-provider); ` +
+          'store a kubeconfig with a token or a client certificate instead',
+      );
+    }
+  }
+}
+
+/** A Kube client from a kubeconfig's current context. Throws ClusterNotFoundError when it is unusable. */
+export function kubeFromKubeconfig(cluster: string, kubeconfigYaml: string): Kube {
+  checkKubeconfig(cluster, kubeconfigYaml);
+  const config = new KubeConfig();
+  try {
+    config.loadFromString(kubeconfigYaml);
+  } catch {
+    // The parser's message may quote the document, credentials included: it is not repeated.
+    throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig is not a valid kubeconfig`);
+  }
+  if (config.getCurrentCluster()?.server === undefined) {
+    throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig's current context names no cluster with a server`);
+  }
+  return new KubeClient(KubernetesObjectApi.makeApiClient(config), cluster);
+}

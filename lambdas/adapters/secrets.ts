@@ -1,0 +1,159 @@
+/**
+ * Registered clusters and SSH credentials in AWS Secrets Manager:
+ *   `<prefix>clusters/<name>`     a kubeconfig (YAML or JSON text)
+ *   `<prefix>credentials/<name>`  JSON {"passwd": "…"} or {"sshkey": "…"}, optionally with "knownHosts"
+ * Values never appear in messages or logs: only secret ids and what is wrong with their shape.
+ */
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  SecretsManagerClient,
+  type SecretsManagerClient as Client,
+} from '@aws-sdk/client-secrets-manager';
+import { ClusterNotFoundError, CredentialInvalidError, TransientError } from '../errors';
+import type { ClusterDirectory, CredentialStore, SshCredential } from '../ports';
+
+/** One client per Lambda container: built at module load, reused by every invocation. */
+export const secretsManagerClient: Client = new SecretsManagerClient({});
+
+/** ListSecrets pages (100 names each) read at most: 10,000 registered clusters. */
+const MAX_PAGES = 100;
+
+const TRANSIENT_SDK_ERRORS = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'InternalServiceError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
+function isTransient(error: unknown): boolean {
+  if (TRANSIENT_SDK_ERRORS.has(errorName(error))) return true;
+  const meta = error as { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: unknown };
+  if (meta.$retryable) return true;
+  const status = meta.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+  return typeof meta.code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND)$/.test(meta.code);
+}
+
+/** Reads a secret's string; ResourceNotFound → `undefined`, transient → TransientError, else `fail`. */
+async function readSecretString(
+  client: Client,
+  secretId: string,
+  fail: (message: string) => Error,
+): Promise<string | undefined> {
+  try {
+    const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (answer.SecretString !== undefined) return answer.SecretString;
+    if (answer.SecretBinary !== undefined) return Buffer.from(answer.SecretBinary).toString('utf8');
+    return '';
+  } catch (error) {
+    const name = errorName(error);
+    if (name === 'ResourceNotFoundException') return undefined;
+    if (isTransient(error)) throw new TransientError(`Secrets Manager: reading ${secretId} failed transiently (${name})`);
+    // AccessDenied, DecryptionFailure, InvalidRequest (scheduled for deletion): the secret cannot be used.
+    throw fail(`Secrets Manager: ${secretId} cannot be read (${name})`);
+  }
+}
+
+export class SecretsManagerClusters implements ClusterDirectory {
+  constructor(
+    private readonly prefix: string,
+    private readonly client: Client = secretsManagerClient,
+  ) {}
+
+  private secretId(name: string): string {
+    return `${this.prefix}clusters/${name}`;
+  }
+
+  async list(): Promise<string[]> {
+    const namePrefix = `${this.prefix}clusters/`;
+    const names: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      let answer;
+      try {
+        answer = await this.client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'name', Values: [namePrefix] }],
+            MaxResults: 100,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+      } catch (error) {
+        if (isTransient(error)) throw new TransientError(`Secrets Manager: listing ${namePrefix}* failed transiently (${errorName(error)})`);
+        throw new ClusterNotFoundError(`Secrets Manager: listing ${namePrefix}* failed (${errorName(error)})`);
+      }
+      for (const secret of answer.SecretList ?? []) {
+        // The name filter matches prefixes of words too; keep exact `<prefix>clusters/<name>` only.
+        const name = secret.Name;
+        if (name?.startsWith(namePrefix) && name.length > namePrefix.length && !secret.DeletedDate) {
+          names.push(name.slice(namePrefix.length));
+        }
+      }
+      token = answer.NextToken;
+      if (!token) return [...new Set(names)].sort();
+    }
+    return [...new Set(names)].sort();
+  }
+
+  async kubeconfig(name: string): Promise<string> {
+    const secretId = this.secretId(name);
+    const text = await readSecretString(this.client, secretId, (m) => new ClusterNotFoundError(m));
+    if (text === undefined) {
+      throw new ClusterNotFoundError(`cluster ${name} is not registered: no secret ${secretId}`);
+    }
+    if (text.trim() === '') throw new ClusterNotFoundError(`cluster ${name}: secret ${secretId} is empty; expected a kubeconfig`);
+    return text;
+  }
+}
+
+/**
+ * The credential's shape, checked without ever quoting a value: passwd or sshkey (a non-empty
+ * string), optionally knownHosts.
+ */
+export function parseCredential(name: string, where: string, value: unknown): SshCredential {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CredentialInvalidError(`credential ${name} (${where}) is not an object; expected {"passwd": …} or {"sshkey": …}`);
+  }
+  const record = value as Record<string, unknown>;
+  const credential: SshCredential = {};
+  for (const key of ['passwd', 'sshkey', 'knownHosts'] as const) {
+    const field = record[key];
+    if (field === undefined || field === null) continue;
+    if (typeof field !== 'string') throw new CredentialInvalidError(`credential ${name} (${where}): ${key} is not a string`);
+    if (field.trim() !== '') credential[key] = field;
+  }
+  if (credential.passwd === undefined && credential.sshkey === undefined) {
+    throw new CredentialInvalidError(`credential ${name} (${where}) holds neither passwd nor sshkey`);
+  }
+  return credential;
+}
+
+export class SecretsManagerCredentials implements CredentialStore {
+  constructor(
+    private readonly prefix: string,
+    private readonly client: Client = secretsManagerClient,
+  ) {}
+
+  async get(name: string): Promise<SshCredential> {
+    const secretId = `${this.prefix}credentials/${name}`;
+    const text = await readSecretString(this.client, secretId, (m) => new CredentialInvalidError(m));
+    if (text === undefined) throw new CredentialInvalidError(`credential ${name} does not exist: no secret ${secretId}`);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // JSON.parse's message quotes the text: never repeat it.
+      throw new CredentialInvalidError(`credential ${name} (${secretId}) is not JSON; expected {"passwd": …} or {"sshkey": …}`);
+    }
+    return parseCredential(name, secretId, value);
+  }
+}

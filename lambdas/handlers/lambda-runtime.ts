@@ -1,0 +1,47 @@
+/**
+ * What the seven handler files share: dependencies built once per Lambda container from its
+ * environment (the Secrets Manager client, kube clients cached per cluster), and a wrapper that logs
+ * each call with its task keys and rethrows the typed errors unchanged, so Step Functions matches
+ * their names.
+ */
+import type { LambdaName } from '../domain/contracts';
+import { loadInstallScript } from '../adapters/install-script';
+import { cachedKubeProvider } from '../adapters/kube-cache';
+import { SecretsManagerClusters, SecretsManagerCredentials } from '../adapters/secrets';
+import { asLog, createLogger, logged } from '../observability';
+import type { Dependencies } from '../ports';
+import { settingsFromEnv } from '../settings';
+import type { UseCase } from '../use-cases';
+
+export const logger = createLogger();
+
+let dependencies: Dependencies | undefined;
+
+/** Built on first use, not at import: a wrong setting then fails the call with its message, visibly. */
+export function awsDependencies(): Dependencies {
+  if (dependencies) return dependencies;
+  const settings = settingsFromEnv();
+  const clusters = new SecretsManagerClusters(settings.secretPrefix);
+  dependencies = {
+    settings,
+    clusters,
+    credentials: new SecretsManagerCredentials(settings.secretPrefix),
+    kube: cachedKubeProvider(clusters),
+    installScript: () => loadInstallScript(),
+    log: asLog(logger),
+  };
+  return dependencies;
+}
+
+/** Forgets the built dependencies (tests change the environment between cases). */
+export function resetAwsDependencies(): void {
+  dependencies = undefined;
+}
+
+export function lambdaHandler(name: LambdaName, useCase: UseCase): (event: unknown) => Promise<unknown> {
+  return (event) =>
+    logged(logger, name, event, async (log) => {
+      const deps = awsDependencies();
+      return useCase({ ...deps, log }, event);
+    });
+}

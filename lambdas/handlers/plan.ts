@@ -1,0 +1,5 @@
+/** The plan Lambda: see lambdas/use-cases/plan.ts and docs/architecture.md. */
+import { plan } from '../use-cases/plan';
+import { lambdaHandler } from './lambda-runtime';
+
+export const handler = lambdaHandler('plan', plan);

@@ -1,0 +1,49 @@
+/**
+ * The workflow's handlers for a local run (the CLI and the tests): the same use-cases as in Lambda,
+ * wired to a kubeconfig and a credential file instead of Secrets Manager. No AWS is involved.
+ */
+import type { LambdaName, WorkflowHandler } from './domain/contracts';
+import { LambdaNames } from './domain/contracts';
+import { FileCredentials } from './adapters/file-credentials';
+import { LOCAL_CLUSTER_NAME, SingleClusterDirectory } from './adapters/file-clusters';
+import { loadInstallScript } from './adapters/install-script';
+import { cachedKubeProvider } from './adapters/kube-cache';
+import { createLogger, logged, type LogLevel } from './observability';
+import type { Dependencies } from './ports';
+import { resolveSettings, type RuntimeSettings } from './settings';
+import { useCases } from './use-cases';
+
+export interface LocalDependencies {
+  /** The target cluster's kubeconfig (never logged). */
+  kubeconfigYaml: string;
+  /** Name the cluster is registered under. Default "local". */
+  clusterName?: string;
+  /** A credential file (YAML/JSON with passwd or sshkey, or a PEM private key) or a directory of them by name. */
+  credentialPath: string;
+  settings?: Partial<RuntimeSettings>;
+  /** Handler log lines (JSON on stdout). Default SILENT, so a CLI's own output stays readable. */
+  logLevel?: LogLevel;
+  /** The install script's path. Default: installer/install.sh of this repository. */
+  installScriptPath?: string;
+}
+
+export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName, WorkflowHandler> {
+  const clusterName = deps.clusterName ?? LOCAL_CLUSTER_NAME;
+  // Tasks that name no cluster run on this one; a task naming another cluster is refused (ClusterNotFound).
+  const settings = resolveSettings({ defaultCluster: clusterName, ...deps.settings });
+  const clusters = new SingleClusterDirectory(deps.kubeconfigYaml, clusterName);
+  const logger = createLogger(deps.logLevel ?? 'SILENT');
+  const base: Omit<Dependencies, 'log'> = {
+    settings,
+    clusters,
+    credentials: new FileCredentials(deps.credentialPath),
+    kube: cachedKubeProvider(clusters),
+    installScript: () => loadInstallScript(deps.installScriptPath),
+  };
+  const handlers = {} as Record<LambdaName, WorkflowHandler>;
+  for (const name of LambdaNames) {
+    const useCase = useCases[name];
+    handlers[name] = (payload) => logged(logger, name, payload, (log) => useCase({ ...base, log }, payload));
+  }
+  return handlers;
+}

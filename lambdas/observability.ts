@@ -1,0 +1,72 @@
+/**
+ * Logging for the handlers: Powertools' Logger (JSON lines, Lambda context) with the task, cluster,
+ * node and execution as keys. Only names, addresses and ids are logged: never a payload as a whole,
+ * a credential, a token or a kubeconfig.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import type { NodeWork, TaskRef } from './domain/contracts';
+import type { Log } from './ports';
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+export function createLogger(level?: LogLevel): Logger {
+  return new Logger({ serviceName: 'penetrator', ...(level ? { logLevel: level } : {}) });
+}
+
+/** The port's view of a Powertools logger. */
+export function asLog(logger: Logger): Log {
+  const extra = (fields?: Record<string, unknown>): LogAttributes[] => (fields ? [fields as LogAttributes] : []);
+  return {
+    debug: (message, fields) => logger.debug(message, ...extra(fields)),
+    info: (message, fields) => logger.info(message, ...extra(fields)),
+    warn: (message, fields) => logger.warn(message, ...extra(fields)),
+    error: (message, fields) => logger.error(message, ...extra(fields)),
+  };
+}
+
+/** The keys that tie a log line to its task run (all are names or ids, none is secret). */
+export function logKeys(payload: unknown): Record<string, string> {
+  const record = (typeof payload === 'object' && payload !== null ? payload : {}) as {
+    task?: Partial<TaskRef>;
+    node?: Partial<NodeWork>;
+    executionId?: unknown;
+    attempt?: { job?: unknown };
+  };
+  const keys: Record<string, string> = {};
+  const put = (key: string, value: unknown): void => {
+    if (typeof value === 'string' && value !== '') keys[key] = value.slice(0, 300);
+  };
+  put('task', record.task?.name);
+  put('cluster', record.task?.cluster);
+  put('execution', record.task?.executionId ?? record.executionId);
+  put('node', record.node?.name);
+  put('nodeIp', record.node?.ip);
+  put('job', record.attempt?.job);
+  return keys;
+}
+
+/** What is logged of an error: its Step Functions name and its message (messages carry no secrets). */
+export function errorFields(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    return { errorName: error.name, errorMessage: error.message, retryable: (error as { retryable?: unknown }).retryable };
+  }
+  return { errorName: 'Error', errorMessage: String(error) };
+}
+
+/** Runs one handler call with a child logger carrying the payload's keys; logs the outcome, rethrows errors unchanged. */
+export async function logged<T>(logger: Logger, lambda: string, payload: unknown, run: (log: Log) => Promise<T>): Promise<T> {
+  const log = logger.createChild();
+  log.appendKeys({ lambda, ...logKeys(payload) });
+  const started = Date.now();
+  try {
+    const result = await run(asLog(log));
+    log.info('done', { ms: Date.now() - started });
+    return result;
+  } catch (error) {
+    const fields = errorFields(error);
+    if (fields.retryable === false || fields.retryable === true) log.warn('failed', { ...fields, ms: Date.now() - started });
+    else log.error('failed unexpectedly', { ...fields, ms: Date.now() - started });
+    throw error;
+  }
+}

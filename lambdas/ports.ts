@@ -1,0 +1,95 @@
+/**
+ * What the use-cases need from the outside world. Adapters implement these (adapters/), so the
+ * use-cases stay free of SDKs and run the same in Lambda and in the local runner.
+ */
+import type { KubeObject, ObjectKind } from './domain/k8s-objects';
+import type { RandomSource } from './domain/random';
+import type { RuntimeSettings } from './settings';
+
+/** Registered target clusters, each with a kubeconfig. */
+export interface ClusterDirectory {
+  /** Names of every registered cluster, sorted. */
+  list(): Promise<string[]>;
+  /** The cluster's kubeconfig (secret material: never log it). Throws ClusterNotFoundError. */
+  kubeconfig(name: string): Promise<string>;
+}
+
+/** An SSH credential as stored: exactly what the install Job may receive. */
+export interface SshCredential {
+  passwd?: string;
+  sshkey?: string;
+  knownHosts?: string;
+}
+
+export interface CredentialStore {
+  /**
+   * The named credential. Throws CredentialInvalidError when it is missing or holds neither passwd
+   * nor sshkey; the message names the credential, never its value.
+   */
+  get(name: string): Promise<SshCredential>;
+}
+
+/** Identifies one object: kind and name, plus the namespace for namespaced kinds. */
+export interface ObjectRef {
+  kind: ObjectKind;
+  name: string;
+  namespace?: string;
+}
+
+export interface ListQuery {
+  kind: ObjectKind;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/** `exists`: a create met an object of that name (409); the existing object is returned to adopt. */
+export type CreateResult<T> = { outcome: 'created' | 'exists'; object: T };
+
+/**
+ * The Kubernetes operations the use-cases perform. "Not found" and "already exists" are results,
+ * not errors; transient failures (5xx, 429, network) throw TransientError; refused credentials
+ * (401/403) throw a non-retryable error naming the verb and the resource.
+ */
+export interface Kube {
+  get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined>;
+  /** Every matching object, following the apiserver's pagination. */
+  list<T extends KubeObject>(query: ListQuery): Promise<T[]>;
+  create<T extends KubeObject>(object: T): Promise<CreateResult<T>>;
+  /**
+   * Replaces the object; with metadata.resourceVersion set, only if it is still that version.
+   * `conflict`: someone changed it in between; `absent`: it is gone.
+   */
+  replace<T extends KubeObject>(object: T): Promise<T | 'conflict' | 'absent'>;
+  /** JSON merge patch; `absent` when the object does not exist. */
+  mergePatch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T | 'absent'>;
+  /**
+   * Deletes the object (dependents in the background); with `resourceVersion`, only if it is still
+   * that version (`conflict` otherwise).
+   */
+  delete(ref: ObjectRef, options?: { resourceVersion?: string }): Promise<'deleted' | 'absent' | 'conflict'>;
+}
+
+/** A Kube client for a registered cluster (adapters cache one per cluster). */
+export type KubeProvider = (cluster: string) => Promise<Kube>;
+
+/** Structured log lines; Powertools' Logger satisfies it. Never pass secret values. */
+export interface Log {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Everything a use-case depends on. */
+export interface Dependencies {
+  clusters: ClusterDirectory;
+  credentials: CredentialStore;
+  kube: KubeProvider;
+  settings: RuntimeSettings;
+  /** installer/install.sh, the script the Job runs. */
+  installScript: () => Promise<string>;
+  log: Log;
+  clock?: () => Date;
+  random?: RandomSource;
+}

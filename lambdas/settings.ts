@@ -1,0 +1,142 @@
+/**
+ * Runtime settings of the handlers: from the Lambda environment (set by the CDK stack) or passed in
+ * by the local runner. Validated at once, with one message listing every problem.
+ */
+
+import type { PackageSource } from './domain/k8s-objects';
+
+/** Where the install package comes from; in every case targets receive it from the proxy node. */
+export type { PackageSource } from './domain/k8s-objects';
+
+export interface RuntimeSettings {
+  /** Prefix of the Secrets Manager names: `<prefix>clusters/<name>`, `<prefix>credentials/<name>`. */
+  secretPrefix: string;
+  /** Image of the install Job (a shell, ssh, scp, sshpass). */
+  installerImage: string;
+  packageSource: PackageSource;
+  /** Finished install Jobs are deleted this long after they end (their Pods with them). */
+  jobTtlSecondsAfterFinished: number;
+  /**
+   * How long a task may run at most: the lock Lease's duration (a crashed run's lock expires after
+   * it) and the bootstrap token's lifetime. Matches the state machine's timeout by default.
+   */
+  taskDeadlineSeconds: number;
+  /** Cluster used when neither the execution input nor the NodeTask names one. */
+  defaultCluster?: string;
+  /** Install Jobs' image pull policy; `Never` fits clusters that preload the image. */
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+}
+
+export const settingsDefaults: RuntimeSettings = {
+  secretPrefix: 'penetrator/',
+  installerImage: 'penetrator-installer:0.1.0',
+  packageSource: { kind: 'image', path: '/opt/penetrator/package' },
+  jobTtlSecondsAfterFinished: 86_400,
+  taskDeadlineSeconds: 86_400,
+  imagePullPolicy: 'IfNotPresent',
+};
+
+/** Environment variables read by settingsFromEnv (the CDK stack sets the first four). */
+export const SettingsEnv = {
+  secretPrefix: 'PENETRATOR_SECRET_PREFIX',
+  installerImage: 'PENETRATOR_INSTALLER_IMAGE',
+  packageSource: 'PENETRATOR_PACKAGE_SOURCE',
+  defaultCluster: 'PENETRATOR_DEFAULT_CLUSTER',
+  jobTtlSecondsAfterFinished: 'PENETRATOR_JOB_TTL_SECONDS',
+  taskDeadlineSeconds: 'PENETRATOR_TASK_DEADLINE_SECONDS',
+  imagePullPolicy: 'PENETRATOR_IMAGE_PULL_POLICY',
+} as const;
+
+export class SettingsError extends Error {
+  override readonly name = 'Penetrator.SettingsError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid runtime settings:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{0,400}$/;
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,254}$/;
+const ABSOLUTE_PATH = /^\/[^\0\n]*$/;
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function checkPackageSource(value: unknown, problems: string[]): void {
+  const source = value as Partial<Record<'kind' | 'path' | 'url', unknown>> | null;
+  const received = JSON.stringify(value);
+  if (typeof source !== 'object' || source === null) {
+    problems.push(`packageSource: received ${received}; expected {kind: image|hostPath, path} or {kind: url, url}`);
+  } else if (source.kind === 'image' || source.kind === 'hostPath') {
+    if (typeof source.path !== 'string' || !ABSOLUTE_PATH.test(source.path)) {
+      problems.push(`packageSource.path: received ${JSON.stringify(source.path)}; expected an absolute path`);
+    }
+  } else if (source.kind === 'url') {
+    if (typeof source.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(source.url)) {
+      problems.push(`packageSource.url: received ${JSON.stringify(source.url)}; expected an http(s) URL`);
+    }
+  } else {
+    problems.push(`packageSource.kind: received ${JSON.stringify(source.kind)}; expected image, hostPath or url`);
+  }
+}
+
+function checkInteger(name: string, value: number, min: number, max: number, problems: string[]): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name}: received ${JSON.stringify(value)}; expected an integer from ${min} to ${max}`);
+  }
+}
+
+/** Applies defaults to `partial` and validates the result; throws SettingsError listing every problem. */
+export function resolveSettings(partial: Partial<RuntimeSettings> = {}): RuntimeSettings {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const settings: RuntimeSettings = { ...settingsDefaults, ...defined };
+  const problems: string[] = [];
+  if (!SECRET_PREFIX.test(settings.secretPrefix)) {
+    problems.push(`secretPrefix: received ${JSON.stringify(settings.secretPrefix)}; expected Secrets Manager name characters`);
+  }
+  if (!IMAGE_REF.test(settings.installerImage)) {
+    problems.push(`installerImage: received ${JSON.stringify(settings.installerImage)}; expected an image reference`);
+  }
+  checkPackageSource(settings.packageSource, problems);
+  checkInteger('jobTtlSecondsAfterFinished', settings.jobTtlSecondsAfterFinished, 0, 30 * 86_400, problems);
+  checkInteger('taskDeadlineSeconds', settings.taskDeadlineSeconds, 60, 365 * 86_400, problems);
+  if (settings.defaultCluster !== undefined && !CLUSTER_NAME.test(settings.defaultCluster)) {
+    problems.push(`defaultCluster: received ${JSON.stringify(settings.defaultCluster)}; expected a registered cluster name`);
+  }
+  if (!['Always', 'IfNotPresent', 'Never'].includes(settings.imagePullPolicy)) {
+    problems.push(`imagePullPolicy: received ${JSON.stringify(settings.imagePullPolicy)}; expected Always, IfNotPresent or Never`);
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  return settings;
+}
+
+function integerFromEnv(env: NodeJS.ProcessEnv, key: string, problems: string[]): number | undefined {
+  const text = env[key];
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text.trim())) {
+    problems.push(`${key}: received ${JSON.stringify(text)}; expected a whole number of seconds`);
+    return undefined;
+  }
+  return Number(text);
+}
+
+/** The settings of a Lambda, read from its environment. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
+  const problems: string[] = [];
+  const partial: Partial<RuntimeSettings> = {};
+  const text = (key: string): string | undefined => (env[key] === '' ? undefined : env[key]);
+  partial.secretPrefix = text(SettingsEnv.secretPrefix);
+  partial.installerImage = text(SettingsEnv.installerImage);
+  partial.defaultCluster = text(SettingsEnv.defaultCluster);
+  const pullPolicy = text(SettingsEnv.imagePullPolicy);
+  if (pullPolicy !== undefined) partial.imagePullPolicy = pullPolicy as RuntimeSettings['imagePullPolicy'];
+  const source = text(SettingsEnv.packageSource);
+  if (source !== undefined) {
+    try {
+      partial.packageSource = JSON.parse(source) as PackageSource;
+    } catch {
+      problems.push(`${SettingsEnv.packageSource}: received ${JSON.stringify(source)}; expected JSON like {"kind":"image","path":"/opt/penetrator/package"}`);
+    }
+  }
+  partial.jobTtlSecondsAfterFinished = integerFromEnv(env, SettingsEnv.jobTtlSecondsAfterFinished, problems);
+  partial.taskDeadlineSeconds = integerFromEnv(env, SettingsEnv.taskDeadlineSeconds, problems);
+  if (problems.length > 0) throw new SettingsError(problems);
+  return resolveSettings(partial);
+}

@@ -1,0 +1,44 @@
+/**
+ * Check install: how the attempt's Job stands. A finished Job is not enough: the Node must have
+ * registered; it then gets the task's label (how completion is judged) and an Event.
+ */
+import { TASK_NAMESPACE, type CheckOutput } from '../domain/contracts';
+import { nodeLabelPatch, taskEvent, type JobObject, type NodeObject } from '../domain/k8s-objects';
+import { InstallFailedError, NodeNotRegisteredError } from '../errors';
+import type { Dependencies } from '../ports';
+import { now, PayloadError, requirePrepared } from './common';
+import { failureReason, jobPhase } from './job-status';
+import { parseNodeStepInput } from './start-install';
+
+export async function checkInstall(deps: Dependencies, payload: unknown): Promise<CheckOutput> {
+  const input = parseNodeStepInput(payload);
+  const task = requirePrepared(input.task);
+  const { node, attempt } = input;
+  if (!attempt) throw new PayloadError('payload.attempt: expected the AttemptRef of Start install');
+  const kube = await deps.kube(task.cluster);
+
+  const job = await kube.get<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, name: attempt.job });
+  if (job === undefined) {
+    throw new InstallFailedError(`node ${node.name} (${node.ip}): install Job ${attempt.job} disappeared (deleted by someone, or its task object was deleted)`);
+  }
+  const phase = jobPhase(job);
+  if (phase === 'Running') return { phase: 'Running' };
+  if (phase === 'Failed') {
+    throw new InstallFailedError(`node ${node.name} (${node.ip}) attempt ${attempt.number}: ${await failureReason(kube, job)}`);
+  }
+
+  const patched = await kube.mergePatch<NodeObject>({ kind: 'Node', name: node.name }, nodeLabelPatch(task.labelValue));
+  if (patched === 'absent') {
+    throw new NodeNotRegisteredError(`node ${node.name} (${node.ip}): the install Job ${attempt.job} succeeded but no Node ${node.name} registered yet`);
+  }
+  const event = taskEvent({
+    task,
+    reason: 'NodeInstalled',
+    message: `node ${node.name} (${node.ip}) joined the cluster${node.proxyNode ? ` through ${node.proxyNode}` : ''} (attempt ${attempt.number})`,
+    key: node.name,
+    now: now(deps),
+  });
+  await kube.create(event);
+  deps.log.info('node installed', { attempt: attempt.number });
+  return { phase: 'Succeeded' };
+}

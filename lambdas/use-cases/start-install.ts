@@ -1,0 +1,85 @@
+/**
+ * Start install: one attempt of one node. An attempt already under way (or done) is adopted, never
+ * doubled: two installs on one machine at once would corrupt it. Otherwise the next attempt's Job is
+ * created, after deleting the old Node when the machine is being reinstalled.
+ */
+import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput, type NodeWork } from '../domain/contracts';
+import { RUN_LABEL, nodeJobsSelector, runHash } from '../domain/job-names';
+import { installJob, nodeInternalIps, type JobObject, type NodeObject, type PreparedTask } from '../domain/k8s-objects';
+import { AttemptsExhaustedError } from '../errors';
+import type { Dependencies, Kube, Log } from '../ports';
+import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
+import { failureReason, jobAttempt, jobPhase } from './job-status';
+
+/** Job names carry the attempt in two digits. */
+const MAX_ATTEMPT = 99;
+
+export function parseNodeStepInput(payload: unknown): NodeStepInput {
+  const body = record(payload, 'payload');
+  const input: NodeStepInput = { task: parseTaskRef(body.task, 'payload.task'), node: parseNodeWork(body.node, 'payload.node') };
+  if (body.attempt !== undefined && body.attempt !== null) {
+    const attempt = record(body.attempt, 'payload.attempt');
+    if (typeof attempt.job === 'string' && typeof attempt.number === 'number') input.attempt = { job: attempt.job, number: attempt.number };
+  }
+  return input;
+}
+
+function byAttemptDescending(a: JobObject, b: JobObject): number {
+  return jobAttempt(b) - jobAttempt(a);
+}
+
+/**
+ * Deletes the Nodes standing for this machine: the one with its name and any with its address, so
+ * the machine can join afresh. The proxy node is never deleted, whatever the addresses say.
+ */
+async function deleteOldNodes(kube: Kube, node: NodeWork, log: Log): Promise<void> {
+  const nodes = await kube.list<NodeObject>({ kind: 'Node' });
+  const old = nodes.filter(
+    (n) => n.metadata.name !== node.proxyNode && (n.metadata.name === node.name || nodeInternalIps(n).includes(node.ip)),
+  );
+  for (const n of old) {
+    const outcome = await kube.delete({ kind: 'Node', name: n.metadata.name });
+    log.info('deleted the old Node before reinstalling', { oldNode: n.metadata.name, outcome });
+  }
+}
+
+export async function startInstall(deps: Dependencies, payload: unknown): Promise<AttemptRef> {
+  const input = parseNodeStepInput(payload);
+  const task: PreparedTask = requirePrepared(input.task);
+  const { node } = input;
+  const kube = await deps.kube(task.cluster);
+
+  const jobs = (await kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, labelSelector: nodeJobsSelector(task.name, node.name) })).sort(
+    byAttemptDescending,
+  );
+  const run = runHash(task.executionId);
+  const ours = jobs.filter((j) => j.metadata.labels?.[RUN_LABEL] === run);
+  // Running or done, from this run or an interrupted earlier one: that attempt is the one to follow.
+  const live = [...ours, ...jobs.filter((j) => !ours.includes(j))].find((j) => jobPhase(j) !== 'Failed');
+  if (live) {
+    deps.log.info('adopted an existing install Job', { adopted: live.metadata.name, phase: jobPhase(live) });
+    return { job: live.metadata.name, number: jobAttempt(live) };
+  }
+
+  const last = ours[0];
+  const done = ours.length === 0 ? 0 : jobAttempt(last!);
+  if (last !== undefined && (ours.length >= task.maxAttempts || done >= MAX_ATTEMPT)) {
+    const reason = await failureReason(kube, last);
+    throw new AttemptsExhaustedError(`node ${node.name} (${node.ip}): ${ours.length} of ${task.maxAttempts} attempts failed; last: ${reason}`);
+  }
+
+  if (node.reinstall) await deleteOldNodes(kube, node, deps.log);
+  const number = done + 1;
+  const job = installJob({
+    task,
+    node,
+    attempt: number,
+    image: deps.settings.installerImage,
+    imagePullPolicy: deps.settings.imagePullPolicy,
+    packageSource: deps.settings.packageSource,
+    ttlSecondsAfterFinished: deps.settings.jobTtlSecondsAfterFinished,
+  });
+  const created = await kube.create(job);
+  deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', { job: job.metadata.name, attempt: number });
+  return { job: job.metadata.name, number };
+}
