@@ -72,17 +72,16 @@ function validate(opts: EdgeNetworkOptions): void {
 
 async function build(record: RunRecord, opts: EdgeNetworkOptions): Promise<EdgeNetwork> {
   const cloudSlot = allocateSlot(record);
-  const slots = opts.sites.map(() => allocateSlot(record));
+  const siteSlots = opts.sites.map((site) => ({ site, slot: allocateSlot(record) }));
   // Guards first, before any namespace or link exists: a site address can only ever be blackholed or
   // routed into its site, never sent to the default route.
-  for (const slot of slots) await addGuardRoutes(record, slot);
+  for (const { slot } of siteSlots) await addGuardRoutes(record, slot);
 
   const cloudAddress = await addCloudLink(record, cloudSlot);
 
   const sites: Site[] = [];
   const starting: Array<{ plan: MachinePlan; proxy: string; sshd: ReturnType<typeof startSshd> }> = [];
-  for (const [index, site] of opts.sites.entries()) {
-    const slot = slots[index] ?? 0;
+  for (const [index, { site, slot }] of siteSlots.entries()) {
     const addressing = siteAddressing(slot);
     const names = await buildSite(record, index, addressing);
     const machines: EdgeMachine[] = [];
