@@ -10,6 +10,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { type LambdaName, LambdaNames } from '../lambdas/domain/contracts';
+import { SettingsEnv } from '../lambdas/settings';
 import { PenetratorWorkflow } from '../statemachine/definition';
 import type { PenetratorConfig } from './config';
 import { PenetratorFunction, type PenetratorFunctionProps } from './constructs/penetrator-function';
@@ -62,11 +63,13 @@ export class PenetratorStack extends Stack {
           subnets: config.vpc.subnetIds.map((subnetId, i) => Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)),
         }
       : undefined;
-    const environment = {
-      PENETRATOR_SECRET_PREFIX: config.secretPrefix,
-      PENETRATOR_INSTALLER_IMAGE: config.installerImage,
-      PENETRATOR_PACKAGE_SOURCE: JSON.stringify(config.packageSource),
-      ...(config.defaultCluster ? { PENETRATOR_DEFAULT_CLUSTER: config.defaultCluster } : {}),
+    const environment: Record<string, string> = {
+      [SettingsEnv.secretPrefix]: config.secretPrefix,
+      [SettingsEnv.installerImage]: config.installerImage,
+      [SettingsEnv.packageSource]: JSON.stringify(config.packageSource),
+      // The lock Lease and the bootstrap token live as long as an execution may.
+      [SettingsEnv.taskDeadlineSeconds]: String(config.executionTimeoutHours * 3600),
+      ...(config.defaultCluster ? { [SettingsEnv.defaultCluster]: config.defaultCluster } : {}),
     };
 
     const functions = {} as Record<LambdaName, PenetratorFunction>;
