@@ -180,7 +180,10 @@ export interface WaitOptions {
  * Polls `probe` until it returns a value other than undefined, at most `timeoutMs`. The last probe
  * error (or the abort reason) is part of the thrown message.
  */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, opts: WaitOptions): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  opts: WaitOptions,
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   let last = 'no answer yet';
   for (;;) {
@@ -270,7 +273,9 @@ export function removeStaleDirs(prefix: string, parent = tmpdir()): string[] {
 export function removeRecordedPaths(recordPath: string): void {
   let paths: string[];
   try {
-    paths = readFileSync(recordPath, 'utf8').split('\n').filter((p) => p.startsWith('/'));
+    paths = readFileSync(recordPath, 'utf8')
+      .split('\n')
+      .filter((p) => p.startsWith('/'));
   } catch {
     return;
   }

@@ -8,6 +8,18 @@ export class EnvResolutionError extends Error {
   override readonly name = 'EnvResolutionError';
 }
 
+type FieldReader = (pod: V1Pod) => string | undefined;
+
+const FIELDS: Record<string, FieldReader> = {
+  'metadata.name': (pod) => pod.metadata?.name,
+  'metadata.namespace': (pod) => pod.metadata?.namespace,
+  'metadata.uid': (pod) => pod.metadata?.uid,
+  'spec.nodeName': (pod) => pod.spec?.nodeName,
+  'spec.serviceAccountName': (pod) => pod.spec?.serviceAccountName,
+  'status.podIP': (pod) => pod.status?.podIP,
+  'status.hostIP': (pod) => pod.status?.hostIP,
+};
+
 /** The downward-API fields a test pod can ask for. */
 export function fieldRefValue(pod: V1Pod, fieldPath: string): string {
   const labelOrAnnotation = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
@@ -15,18 +27,11 @@ export function fieldRefValue(pod: V1Pod, fieldPath: string): string {
     const map = labelOrAnnotation[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations;
     return map?.[labelOrAnnotation[2] ?? ''] ?? '';
   }
-  const values: Record<string, string | undefined> = {
-    'metadata.name': pod.metadata?.name,
-    'metadata.namespace': pod.metadata?.namespace,
-    'metadata.uid': pod.metadata?.uid,
-    'spec.nodeName': pod.spec?.nodeName,
-    'spec.serviceAccountName': pod.spec?.serviceAccountName,
-    'status.podIP': pod.status?.podIP,
-    'status.hostIP': pod.status?.hostIP,
-  };
-  if (!(fieldPath in values))
+  const read = FIELDS[fieldPath];
+  if (read === undefined) {
     throw new EnvResolutionError(`fieldRef ${fieldPath} is not supported by the test kubelet`);
-  return values[fieldPath] ?? '';
+  }
+  return read(pod) ?? '';
 }
 
 /**
@@ -101,6 +106,45 @@ async function resolveOne(
   throw new EnvResolutionError(`env ${v.name}: valueFrom source not supported by the test kubelet`);
 }
 
+/** Reads a whole ConfigMap or Secret for envFrom; a missing optional one gives nothing. */
+async function readAll(
+  read: () => Promise<Record<string, string> | undefined>,
+  optional: boolean | undefined,
+): Promise<Record<string, string>> {
+  try {
+    return (await read()) ?? {};
+  } catch (err: unknown) {
+    if (optional === true && isNotFound(err)) return {};
+    throw err;
+  }
+}
+
+async function envFromSource(
+  core: CoreV1Api,
+  namespace: string,
+  source: NonNullable<V1Container['envFrom']>[number],
+  vars: Map<string, string>,
+): Promise<void> {
+  const prefix = source.prefix ?? '';
+  const cmRef = source.configMapRef;
+  if (cmRef !== undefined) {
+    const data = await readAll(
+      async () => (await core.readNamespacedConfigMap({ name: cmRef.name ?? '', namespace })).data,
+      cmRef.optional,
+    );
+    for (const [k, v] of Object.entries(data)) vars.set(prefix + k, v);
+  }
+  const secretRef = source.secretRef;
+  if (secretRef !== undefined) {
+    const data = await readAll(
+      async () => (await core.readNamespacedSecret({ name: secretRef.name ?? '', namespace })).data,
+      secretRef.optional,
+    );
+    for (const [k, v] of Object.entries(data))
+      vars.set(prefix + k, Buffer.from(v, 'base64').toString('utf8'));
+  }
+}
+
 /** The container's variables in Kubernetes order: envFrom first, then env (later wins). */
 export async function resolveEnv(
   core: CoreV1Api,
@@ -109,32 +153,7 @@ export async function resolveEnv(
 ): Promise<Map<string, string>> {
   const namespace = pod.metadata?.namespace ?? 'default';
   const vars = new Map<string, string>();
-  for (const source of container.envFrom ?? []) {
-    const prefix = source.prefix ?? '';
-    if (source.configMapRef !== undefined) {
-      const ref = source.configMapRef;
-      const data = await core.readNamespacedConfigMap({ name: ref.name ?? '', namespace }).then(
-        (cm) => cm.data ?? {},
-        (err: unknown) => {
-          if (ref.optional === true && isNotFound(err)) return {};
-          throw err;
-        },
-      );
-      for (const [k, v] of Object.entries(data)) vars.set(prefix + k, v);
-    }
-    if (source.secretRef !== undefined) {
-      const ref = source.secretRef;
-      const data = await core.readNamespacedSecret({ name: ref.name ?? '', namespace }).then(
-        (s) => s.data ?? {},
-        (err: unknown) => {
-          if (ref.optional === true && isNotFound(err)) return {};
-          throw err;
-        },
-      );
-      for (const [k, v] of Object.entries(data))
-        vars.set(prefix + k, Buffer.from(v, 'base64').toString('utf8'));
-    }
-  }
+  for (const source of container.envFrom ?? []) await envFromSource(core, namespace, source, vars);
   for (const v of container.env ?? []) {
     const value = await resolveOne(core, pod, v, vars);
     if (value !== undefined) vars.set(v.name, value);

@@ -15,7 +15,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { ControlPlane } from '../control-plane';
-import { createOwnedDir, markKept, OUTSIDE_PATHS_FILE, sleep } from '../process';
+import { createOwnedDir, markKept, OUTSIDE_PATHS_FILE, sleep, waitFor } from '../process';
 import { MountPoints } from './mount-points';
 import { microTime, nodeObject, nodeStatusPatch, rfc3339, type TestNodeSpec } from './objects';
 import { logFileName, PodRunner, type RunnerDeps } from './pod-runner';
@@ -131,7 +131,7 @@ export async function startTestKubelet(
     return [{ apiVersion: 'v1', kind: 'Node', name, uid: n.metadata?.uid ?? '' }];
   };
 
-  for (const node of opts.nodes) {
+  const registerNode = async (node: TestNodeSpec): Promise<void> => {
     const { metadata, spec } = nodeObject(node);
     try {
       await core.createNode({ body: nodeObject(node) });
@@ -143,23 +143,20 @@ export async function startTestKubelet(
         mergePatch(),
       );
     }
-    const deadline = Date.now() + ANNOUNCE_TIMEOUT_MS;
-    for (;;) {
-      try {
+    await waitFor(
+      async () => {
         await heartbeat(node);
-        break;
-      } catch (err: unknown) {
-        if (Date.now() > deadline)
-          throw new Error(`node ${node.name}: first heartbeat failed`, { cause: err });
-        await sleep(500);
-      }
-    }
+        return true;
+      },
+      { what: `node ${node.name}: first heartbeat`, timeoutMs: ANNOUNCE_TIMEOUT_MS, intervalMs: 500 },
+    );
     // Admission gives every new Node the not-ready taint; the node-lifecycle controller would lift it
     // once the node reports Ready, but it is not run (it would also taint the edge nodes that the
     // tests register without a kubelet). So the test kubelet sets the taints itself: exactly the
     // ones asked for.
     await core.patchNode({ name: node.name, body: { spec: { taints: spec?.taints ?? null } } }, mergePatch());
-  }
+  };
+  for (const node of opts.nodes) await registerNode(node);
   const heartbeatTimer = setInterval(() => {
     for (const node of opts.nodes) {
       heartbeat(node).catch((err: unknown) => {
@@ -173,37 +170,36 @@ export async function startTestKubelet(
 
   // --- pod sync ------------------------------------------------------------------------------
   const deletePod = async (pod: V1Pod): Promise<void> => {
-    const uid = pod.metadata?.uid ?? '';
+    const { uid = '', name = '', namespace = '' } = pod.metadata ?? {};
     if (deleting.has(uid)) return;
     deleting.add(uid);
     try {
       await core.deleteNamespacedPod({
-        name: pod.metadata?.name ?? '',
-        namespace: pod.metadata?.namespace ?? '',
+        name,
+        namespace,
         gracePeriodSeconds: 0,
         body: { gracePeriodSeconds: 0, preconditions: { uid } },
       });
     } catch (err: unknown) {
-      if (!isCode(err, 404) && !isCode(err, 409)) {
-        deleting.delete(uid); // try again on the next sync
-        kubeletLog(`pod ${pod.metadata?.namespace}/${pod.metadata?.name}: delete failed: ${String(err)}`);
-      }
+      if (isCode(err, 404) || isCode(err, 409)) return;
+      deleting.delete(uid); // try again on the next sync
+      kubeletLog(`pod ${namespace}/${name}: delete failed: ${String(err)}`);
     }
+  };
+
+  /** The real kubelet's part of deletion: stop the containers, then confirm with grace 0. */
+  const syncDeleted = (pod: V1Pod, runner: PodRunner | undefined): void => {
+    const grace = (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
+    const stopped = runner ? runner.cancel(grace) : Promise.resolve();
+    void stopped.then(() => deletePod(pod));
   };
 
   const syncPod = (node: TestNodeSpec, pod: V1Pod): void => {
     const uid = pod.metadata?.uid ?? '';
     const runner = runners.get(uid);
-    if (pod.metadata?.deletionTimestamp) {
-      // The real kubelet's part of deletion: stop the containers, then confirm with grace 0.
-      const grace = (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
-      const stopped = runner ? runner.cancel(grace) : Promise.resolve();
-      void stopped.then(() => deletePod(pod));
-      return;
-    }
-    if (runner !== undefined || stopping) return;
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
+    if (pod.metadata?.deletionTimestamp) return syncDeleted(pod, runner);
+    const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+    if (runner !== undefined || stopping || finished) return;
     runners.set(uid, new PodRunner(deps(node), pod));
   };
 

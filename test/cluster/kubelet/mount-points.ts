@@ -4,7 +4,15 @@
  * on the host. So missing targets are created as empty placeholders, counted per user, and removed
  * (deepest first) when the last pod that needed them is done.
  */
-import { appendFileSync, existsSync, mkdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 export class MountPoints {

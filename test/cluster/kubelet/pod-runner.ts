@@ -89,6 +89,19 @@ function readHead(path: string, max: number): string {
   }
 }
 
+/** The file, or for FallbackToLogsOnError and a failure with an empty file, the end of the output. */
+function terminationMessage(c: V1Container, file: string, logPath: string, exitCode: number): string {
+  const message = readHead(file, MAX_TERMINATION_MESSAGE);
+  if (message !== '' || exitCode === 0 || c.terminationMessagePolicy !== 'FallbackToLogsOnError')
+    return message;
+  return tailFile(logPath, FALLBACK_LOG_LINES).slice(-FALLBACK_LOG_BYTES);
+}
+
+interface Refusal {
+  reason: string;
+  message: string;
+}
+
 interface Mount {
   source: string;
   target: string;
@@ -221,70 +234,64 @@ export class PodRunner {
     return mounts;
   }
 
-  private async runContainer(c: V1Container, entry: ContainerReport): Promise<number> {
-    this.deps.noteImage(c.image ?? '');
-    const startedAt = rfc3339();
-    const fail = async (reason: string, message: string): Promise<number> => {
-      entry.phase = { kind: 'terminated', exitCode: 128, reason, message, startedAt, finishedAt: rfc3339() };
-      await this.patch();
-      return 128;
-    };
-    if (this.cancelled) return fail('Error', 'pod deleted before the container started');
-    const env = await resolveEnv(this.deps.core, this.pod, c).catch((err: unknown) => err as Error);
-    if (env instanceof Error) return fail('CreateContainerConfigError', env.message);
+  /** The container's argv and environment, or why it cannot start. */
+  private async launchSpec(c: V1Container): Promise<{ argv: string[]; env: Map<string, string> } | Refusal> {
+    let env: Map<string, string>;
+    try {
+      env = await resolveEnv(this.deps.core, this.pod, c);
+    } catch (err: unknown) {
+      return {
+        reason: 'CreateContainerConfigError',
+        message: err instanceof Error ? err.message : String(err),
+      };
+    }
     const argv = [...(c.command ?? []), ...(c.args ?? [])].map((a) => expandVars(a, env));
     if (argv.length === 0) {
-      return fail(
-        'ContainerCannotRun',
-        'the test kubelet ignores images: the container needs command or args',
-      );
+      return {
+        reason: 'ContainerCannotRun',
+        message: 'the test kubelet ignores images: the container needs command or args',
+      };
     }
+    return { argv, env };
+  }
 
-    const terminationFile = join(this.podDir, 'termination', c.name);
-    writeFileSync(terminationFile, '');
-    chmodSync(terminationFile, 0o666);
-    let mounts: Mount[];
+  /** Bind mounts for the container, with their mount points made to exist. */
+  private prepareMounts(c: V1Container, terminationFile: string): Mount[] | Refusal {
     try {
-      mounts = this.mountsFor(c, terminationFile);
+      const mounts = this.mountsFor(c, terminationFile);
       for (const m of mounts) {
         const kind = statSync(m.source).isDirectory() ? 'dir' : 'file';
         this.usedMountPoints.push(...this.deps.mountPoints.acquire(m.target, kind));
       }
+      return mounts;
     } catch (err: unknown) {
-      return fail('CreateContainerError', err instanceof Error ? err.message : String(err));
+      return { reason: 'CreateContainerError', message: err instanceof Error ? err.message : String(err) };
     }
+  }
 
-    const logPath = join(
-      this.deps.logsDir,
-      logFileName(this.pod.metadata?.namespace ?? '', this.pod.metadata?.name ?? '', c.name),
-    );
+  private spawnContainer(
+    c: V1Container,
+    argv: string[],
+    env: Map<string, string>,
+    mounts: Mount[],
+    logPath: string,
+  ): ManagedProcess {
     const inner = [
-      'unshare',
-      '--mount',
-      '--propagation',
-      'private',
-      '--pid',
-      '--fork',
-      '--kill-child',
-      '--',
-      'sh',
-      '-c',
-      LAUNCH_SCRIPT,
-      'launch',
-      c.workingDir ?? '',
-      String(mounts.length),
+      ...['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--'],
+      ...['sh', '-c', LAUNCH_SCRIPT, 'launch', c.workingDir ?? '', String(mounts.length)],
       ...mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']),
       ...argv,
     ];
     const netns = this.deps.node.netns;
     const [command, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...inner] : inner;
-    const proc = spawnManaged({
+    return spawnManaged({
       name: `${this.describe()}/${c.name}`,
       command: command!,
       args,
       logPath,
       cwd: this.podDir,
       processGroup: true,
+      // A fresh environment: nothing of the test process (credentials included) leaks into pods.
       env: {
         PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         HOME: '/root',
@@ -294,16 +301,35 @@ export class PodRunner {
         ...Object.fromEntries(env),
       },
     });
+  }
+
+  private async runContainer(c: V1Container, entry: ContainerReport): Promise<number> {
+    this.deps.noteImage(c.image ?? '');
+    const startedAt = rfc3339();
+    const fail = async ({ reason, message }: Refusal): Promise<number> => {
+      entry.phase = { kind: 'terminated', exitCode: 128, reason, message, startedAt, finishedAt: rfc3339() };
+      await this.patch();
+      return 128;
+    };
+    if (this.cancelled) return fail({ reason: 'Error', message: 'pod deleted before the container started' });
+    const spec = await this.launchSpec(c);
+    if ('reason' in spec) return fail(spec);
+    const terminationFile = join(this.podDir, 'termination', c.name);
+    writeFileSync(terminationFile, '');
+    chmodSync(terminationFile, 0o666);
+    const mounts = this.prepareMounts(c, terminationFile);
+    if ('reason' in mounts) return fail(mounts);
+
+    const { namespace = '', name = '' } = this.pod.metadata ?? {};
+    const logPath = join(this.deps.logsDir, logFileName(namespace, name, c.name));
+    const proc = this.spawnContainer(c, spec.argv, spec.env, mounts, logPath);
     this.processes.add(proc);
     entry.phase = { kind: 'running', startedAt };
     await this.patch();
     const exitCode = exitCodeOf(await proc.exited);
     this.processes.delete(proc);
 
-    let message = readHead(terminationFile, MAX_TERMINATION_MESSAGE);
-    if (message === '' && exitCode !== 0 && c.terminationMessagePolicy === 'FallbackToLogsOnError') {
-      message = tailFile(logPath, FALLBACK_LOG_LINES).slice(-FALLBACK_LOG_BYTES);
-    }
+    const message = terminationMessage(c, terminationFile, logPath, exitCode);
     entry.phase = {
       kind: 'terminated',
       exitCode,

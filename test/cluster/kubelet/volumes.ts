@@ -13,6 +13,8 @@ import type {
   V1Volume,
   V1VolumeProjection,
   V1DownwardAPIVolumeFile,
+  V1ServiceAccountTokenProjection,
+  V1ProjectedVolumeSource,
 } from '@kubernetes/client-node';
 import { fieldRefValue } from './env';
 
@@ -109,42 +111,104 @@ function writeDownward(dir: string, pod: V1Pod, items: V1DownwardAPIVolumeFile[]
   }
 }
 
+interface KeyedSource {
+  name?: string;
+  optional?: boolean;
+  items?: V1KeyToPath[];
+}
+
+async function writeConfigMap(
+  core: CoreV1Api,
+  namespace: string,
+  dir: string,
+  ref: KeyedSource,
+  mode: number,
+): Promise<void> {
+  const name = ref.name ?? '';
+  const data = await optionalData(() => configMapData(core, namespace, name), ref.optional);
+  writeKeyed(dir, data, ref.items, mode, `configMap ${name}`);
+}
+
+async function writeSecret(
+  core: CoreV1Api,
+  namespace: string,
+  dir: string,
+  ref: KeyedSource,
+  mode: number,
+): Promise<void> {
+  const name = ref.name ?? '';
+  const data = await optionalData(() => secretData(core, namespace, name), ref.optional);
+  writeKeyed(dir, data, ref.items, mode, `secret ${name}`);
+}
+
+/** A token bound to this pod, as the kubelet requests it: it stops working when the pod is deleted. */
+async function writeServiceAccountToken(
+  core: CoreV1Api,
+  pod: V1Pod,
+  dir: string,
+  sat: V1ServiceAccountTokenProjection,
+  mode: number,
+): Promise<void> {
+  const meta = pod.metadata ?? {};
+  const answer = await core.createNamespacedServiceAccountToken({
+    name: pod.spec?.serviceAccountName ?? 'default',
+    namespace: meta.namespace ?? 'default',
+    body: {
+      spec: {
+        audiences: sat.audience ? [sat.audience] : [],
+        expirationSeconds: sat.expirationSeconds ?? 3607,
+        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: meta.name, uid: meta.uid },
+      },
+    },
+  });
+  writeItem(dir, sat.path, Buffer.from(answer.status?.token ?? ''), mode);
+}
+
 async function writeProjection(
   core: CoreV1Api,
   pod: V1Pod,
   dir: string,
   source: V1VolumeProjection,
-  defaultMode: number,
+  mode: number,
 ): Promise<void> {
   const namespace = pod.metadata?.namespace ?? 'default';
-  if (source.configMap !== undefined) {
-    const name = source.configMap.name ?? '';
-    const data = await optionalData(() => configMapData(core, namespace, name), source.configMap.optional);
-    writeKeyed(dir, data, source.configMap.items, defaultMode, `configMap ${name}`);
-  } else if (source.secret !== undefined) {
-    const name = source.secret.name ?? '';
-    const data = await optionalData(() => secretData(core, namespace, name), source.secret.optional);
-    writeKeyed(dir, data, source.secret.items, defaultMode, `secret ${name}`);
-  } else if (source.downwardAPI !== undefined) {
-    writeDownward(dir, pod, source.downwardAPI.items ?? [], defaultMode);
-  } else if (source.serviceAccountToken !== undefined) {
-    const sat = source.serviceAccountToken;
-    // A token bound to this pod, as the kubelet requests it: it stops working when the pod is deleted.
-    const answer = await core.createNamespacedServiceAccountToken({
-      name: pod.spec?.serviceAccountName ?? 'default',
-      namespace,
-      body: {
-        spec: {
-          audiences: sat.audience ? [sat.audience] : [],
-          expirationSeconds: sat.expirationSeconds ?? 3607,
-          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
-        },
-      },
-    });
-    writeItem(dir, sat.path, Buffer.from(answer.status?.token ?? ''), defaultMode);
-  } else {
-    throw new UnsupportedVolumeError('projected volume source not supported by the test kubelet');
+  if (source.configMap) return writeConfigMap(core, namespace, dir, source.configMap, mode);
+  if (source.secret) return writeSecret(core, namespace, dir, source.secret, mode);
+  if (source.downwardAPI) return writeDownward(dir, pod, source.downwardAPI.items ?? [], mode);
+  if (source.serviceAccountToken)
+    return writeServiceAccountToken(core, pod, dir, source.serviceAccountToken, mode);
+  throw new UnsupportedVolumeError('projected volume source not supported by the test kubelet');
+}
+
+const modeOr = (mode: number | undefined): number => mode ?? DEFAULT_MODE;
+
+async function writeProjected(
+  core: CoreV1Api,
+  pod: V1Pod,
+  dir: string,
+  projected: V1ProjectedVolumeSource,
+): Promise<void> {
+  for (const source of projected.sources ?? []) {
+    await writeProjection(core, pod, dir, source, modeOr(projected.defaultMode));
   }
+}
+
+async function writeVolume(core: CoreV1Api, pod: V1Pod, dir: string, volume: V1Volume): Promise<void> {
+  const namespace = pod.metadata?.namespace ?? 'default';
+  const { emptyDir, configMap, secret, projected, downwardAPI } = volume;
+  if (emptyDir) return chmodSync(dir, 0o777);
+  if (configMap) return writeConfigMap(core, namespace, dir, configMap, modeOr(configMap.defaultMode));
+  if (secret)
+    return writeSecret(
+      core,
+      namespace,
+      dir,
+      { ...secret, name: secret.secretName },
+      modeOr(secret.defaultMode),
+    );
+  if (projected) return writeProjected(core, pod, dir, projected);
+  if (downwardAPI) return writeDownward(dir, pod, downwardAPI.items ?? [], modeOr(downwardAPI.defaultMode));
+  throw new UnsupportedVolumeError(`volume ${volume.name}: type not supported by the test kubelet`);
 }
 
 /** Materialises one volume under `podDir/volumes/<name>` (hostPath volumes are used in place). */
@@ -154,37 +218,13 @@ export async function prepareVolume(
   podDir: string,
   volume: V1Volume,
 ): Promise<PreparedVolume> {
-  const namespace = pod.metadata?.namespace ?? 'default';
-  const dir = join(podDir, 'volumes', volume.name);
   if (volume.hostPath !== undefined) {
-    const type = volume.hostPath.type ?? '';
-    if (type === 'DirectoryOrCreate') mkdirSync(volume.hostPath.path, { recursive: true, mode: 0o755 });
+    if (volume.hostPath.type === 'DirectoryOrCreate')
+      mkdirSync(volume.hostPath.path, { recursive: true, mode: 0o755 });
     return { name: volume.name, source: volume.hostPath.path };
   }
+  const dir = join(podDir, 'volumes', volume.name);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  if (volume.emptyDir !== undefined) {
-    chmodSync(dir, 0o777);
-  } else if (volume.configMap !== undefined) {
-    const name = volume.configMap.name ?? '';
-    const data = await optionalData(() => configMapData(core, namespace, name), volume.configMap.optional);
-    writeKeyed(
-      dir,
-      data,
-      volume.configMap.items,
-      volume.configMap.defaultMode ?? DEFAULT_MODE,
-      `configMap ${name}`,
-    );
-  } else if (volume.secret !== undefined) {
-    const name = volume.secret.secretName ?? '';
-    const data = await optionalData(() => secretData(core, namespace, name), volume.secret.optional);
-    writeKeyed(dir, data, volume.secret.items, volume.secret.defaultMode ?? DEFAULT_MODE, `secret ${name}`);
-  } else if (volume.projected !== undefined) {
-    const mode = volume.projected.defaultMode ?? DEFAULT_MODE;
-    for (const source of volume.projected.sources ?? []) await writeProjection(core, pod, dir, source, mode);
-  } else if (volume.downwardAPI !== undefined) {
-    writeDownward(dir, pod, volume.downwardAPI.items ?? [], volume.downwardAPI.defaultMode ?? DEFAULT_MODE);
-  } else {
-    throw new UnsupportedVolumeError(`volume ${volume.name}: type not supported by the test kubelet`);
-  }
+  await writeVolume(core, pod, dir, volume);
   return { name: volume.name, source: dir };
 }
