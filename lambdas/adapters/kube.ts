@@ -123,6 +123,7 @@ export class KubeClient implements Kube {
     private readonly api: KubernetesObjectApi,
     /** Registered name of the cluster, for messages. */
     readonly cluster: string,
+    private readonly pageSize: number = PAGE_SIZE,
   ) {}
 
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
@@ -149,7 +150,7 @@ export class KubeClient implements Kube {
           undefined,
           query.fieldSelector,
           query.labelSelector,
-          PAGE_SIZE,
+          this.pageSize,
           token,
         );
       } catch (error) {
@@ -249,7 +250,7 @@ function checkKubeconfig(cluster: string, yaml: string): void {
 }
 
 /** A Kube client from a kubeconfig's current context. Throws ClusterNotFoundError when it is unusable. */
-export function kubeFromKubeconfig(cluster: string, kubeconfigYaml: string): Kube {
+export function kubeFromKubeconfig(cluster: string, kubeconfigYaml: string, options: { pageSize?: number } = {}): Kube {
   checkKubeconfig(cluster, kubeconfigYaml);
   const config = new KubeConfig();
   try {
@@ -261,5 +262,5 @@ export function kubeFromKubeconfig(cluster: string, kubeconfigYaml: string): Kub
   if (config.getCurrentCluster()?.server === undefined) {
     throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig's current context names no cluster with a server`);
   }
-  return new KubeClient(KubernetesObjectApi.makeApiClient(config), cluster);
+  return new KubeClient(KubernetesObjectApi.makeApiClient(config), cluster, options.pageSize);
 }

@@ -26,6 +26,11 @@ import type { Dependencies, Kube, SshCredential } from '../ports';
 import { now, parseList, parseNamed, parseNodeWork, parseTaskRef, record } from './common';
 
 const MAX_ROUNDS = 5;
+/**
+ * A new token outlives the task's deadline by this much, so a task run again soon after (a retried
+ * Prepare, a re-submitted task) still finds it valid for a whole deadline and reuses it.
+ */
+const TOKEN_REUSE_SLACK_SECONDS = 3600;
 
 export function parsePrepareInput(payload: unknown): PrepareInput {
   const body = record(payload, 'payload');
@@ -124,8 +129,9 @@ export async function ensureBootstrapToken(
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const id = tokenPart(6, random);
     const secret = tokenPart(16, random);
-    const created = await kube.create(bootstrapTokenSecret({ id, secret, expires: validUntil, taskName: task.name }));
-    if (created.outcome === 'created') return { token: { id, secret, expires: validUntil }, reused: false };
+    const expires = new Date(validUntil.getTime() + TOKEN_REUSE_SLACK_SECONDS * 1000);
+    const created = await kube.create(bootstrapTokenSecret({ id, secret, expires, taskName: task.name }));
+    if (created.outcome === 'created') return { token: { id, secret, expires }, reused: false };
   }
   throw new TransientError(`could not create a bootstrap token with a free id after ${MAX_ROUNDS} tries`);
 }
