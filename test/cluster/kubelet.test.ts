@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -335,6 +335,48 @@ describe('test kubelet running Jobs', () => {
     await expect(batch.readNamespacedJob({ name: 'short-lived', namespace: NS })).rejects.toMatchObject({
       code: 404,
     });
+  });
+});
+
+describe('test kubelet node in a network namespace', () => {
+  const netns = `pen-kt-${randomUUID().slice(0, 8)}`;
+  let cp: ControlPlane;
+  let kubelet: TestKubelet;
+
+  beforeAll(async () => {
+    // A namespace of our own with only loopback: nothing is routed anywhere.
+    execFileSync('ip', ['netns', 'add', netns]);
+    execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    cp = await startControlPlane();
+    kubelet = await startTestKubelet(cp, {
+      nodes: [{ name: 'site-proxy', netns, addresses: [{ type: 'InternalIP', address: '198.18.77.2' }] }],
+    });
+  });
+
+  afterAll(async () => {
+    await kubelet?.stop();
+    await cp?.stop();
+    execFileSync('ip', ['netns', 'delete', netns]);
+  });
+
+  it("runs the node's pods inside its network namespace and reports the node address as pod IP", async () => {
+    const { core, batch } = clients(cp.kubeconfigYaml);
+    await batch.createNamespacedJob({
+      namespace: NS,
+      body: job('in-netns', 'site-proxy', {
+        command: ['sh', '-c', 'echo "netns=$(stat -L -c %i /proc/self/ns/net) ip=$POD_IP"; ip -o link show'],
+        env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+      }),
+    });
+    expect((await finished(batch, 'in-netns')).type).toBe('Complete');
+    const [pod] = await podsOf(core, 'in-netns');
+    const log = readFileSync(kubelet.logPath(NS, pod!.metadata!.name!, 'main'), 'utf8');
+    const inode = statSync(`/run/netns/${netns}`).ino;
+    expect(log).toContain(`netns=${inode} ip=198.18.77.2`);
+    // Only the namespace's own loopback is visible, none of the host's interfaces.
+    expect(log.match(/^\d+: /gm)).toHaveLength(1);
+    expect(log).toContain('lo:');
+    expect(pod!.status?.podIP).toBe('198.18.77.2');
   });
 });
 
