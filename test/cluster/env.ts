@@ -14,7 +14,8 @@ import { createEdgeNetwork, runChecked, type EdgeNetwork, type MachineOptions } 
  */
 
 export interface TestEnvironmentOptions {
-  sites: Array<{ machines: MachineOptions[] }>;
+  /** proxyNode: the site's proxy node name (default proxy-<site index>), e.g. the one a NodeTask names. */
+  sites: Array<{ machines: MachineOptions[]; proxyNode?: string }>;
   /** Extra labels on every proxy node. */
   proxyLabels?: Record<string, string>;
   /** Make the proxy nodes control-plane nodes: the control-plane role label and its NoSchedule taint. */
@@ -25,7 +26,7 @@ export interface TestEnvironment {
   cp: ControlPlane;
   network: EdgeNetwork;
   kubelet: TestKubelet;
-  /** Proxy node name per site, in site order: proxy-0, proxy-1, … */
+  /** Proxy node name per site, in site order: proxy-0, proxy-1, … unless the options named them. */
   proxyNodes: string[];
   /** A small tarball on the host, readable by the proxy nodes' Pods through a hostPath volume. */
   installPackagePath: string;
@@ -34,8 +35,8 @@ export interface TestEnvironment {
 
 export const CONTROL_PLANE_ROLE = 'node-role.kubernetes.io/control-plane';
 
-export function proxyNodeName(site: number): string {
-  return `proxy-${site}`;
+export function proxyNodeName(opts: TestEnvironmentOptions, site: number): string {
+  return opts.sites[site]?.proxyNode ?? `proxy-${site}`;
 }
 
 /** The proxy node of each site, as the test kubelet registers it. Pure. */
@@ -46,7 +47,7 @@ export function proxyNodeSpecs(
   const labels = { ...opts.proxyLabels, ...(opts.controlPlaneProxy ? { [CONTROL_PLANE_ROLE]: '' } : {}) };
   const taints: V1Taint[] = opts.controlPlaneProxy ? [{ key: CONTROL_PLANE_ROLE, effect: 'NoSchedule' }] : [];
   return network.sites.map((site, index) => ({
-    name: proxyNodeName(index),
+    name: proxyNodeName(opts, index),
     netns: site.proxyNetns,
     labels,
     taints,
@@ -88,7 +89,9 @@ export async function startTestEnvironment(opts: TestEnvironmentOptions): Promis
   const stop = (): Promise<void> => runAll(undo.splice(0).reverse());
   try {
     // The network first: its routes must exist before anything talks to a site address.
-    const network = await createEdgeNetwork({ sites: opts.sites });
+    const network = await createEdgeNetwork({
+      sites: opts.sites.map((site) => ({ machines: site.machines })),
+    });
     undo.push(() => network.stop());
     const cp = await startControlPlane({ advertiseAddress: network.cloudAddress });
     undo.push(() => cp.stop());
@@ -101,7 +104,7 @@ export async function startTestEnvironment(opts: TestEnvironmentOptions): Promis
       cp,
       network,
       kubelet,
-      proxyNodes: network.sites.map((_, index) => proxyNodeName(index)),
+      proxyNodes: network.sites.map((_, index) => proxyNodeName(opts, index)),
       installPackagePath: pkg.path,
       stop,
     };

@@ -12,6 +12,7 @@ import { run, runChecked, runInNetns, shellQuote, type EdgeMachine, type EdgeNet
 
 const PASSWORD = 'join-test-pass';
 const KUBEADM_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
+const PROXY = 'vm-2-117-centos';
 
 let env: TestEnvironment;
 let net: EdgeNetwork;
@@ -123,6 +124,7 @@ beforeAll(async () => {
           { password: PASSWORD },
           { password: PASSWORD, arch: 'mips' },
         ],
+        proxyNode: PROXY,
       },
     ],
     controlPlaneProxy: true,
@@ -170,9 +172,9 @@ afterAll(async () => {
 });
 
 describe('test environment', () => {
-  it('registers one proxy node per site, in the site, with the requested labels and taint', async () => {
-    expect(env.proxyNodes).toEqual(['proxy-0']);
-    const proxy = await readNode('proxy-0');
+  it('registers one proxy node per site, in the site, with the requested name, labels and taint', async () => {
+    expect(env.proxyNodes).toEqual([PROXY]);
+    const proxy = await readNode(PROXY);
     expect(proxy?.status?.addresses).toContainEqual({
       type: 'InternalIP',
       address: net.sites[0]!.proxyAddress,
@@ -190,7 +192,7 @@ describe('test environment', () => {
       body: {
         metadata: { name: 'proxy-probe' },
         spec: {
-          nodeName: 'proxy-0',
+          nodeName: PROXY,
           restartPolicy: 'Never',
           tolerations: [{ key: CONTROL_PLANE_ROLE, operator: 'Exists', effect: 'NoSchedule' }],
           volumes: [{ name: 'package', hostPath: { path: env.installPackagePath, type: 'File' } }],

@@ -230,6 +230,15 @@ describe('edge network', () => {
     }
     expect(peers).toEqual([site0.routerUplinkAddress, site1.routerUplinkAddress]);
   });
+
+  it('lets nothing leave a site except towards the cloud side, not even to another site', async () => {
+    const before = await site0.blockedOutbound();
+    const target = site1.machines[0]!.ip;
+    const dial = ['timeout', '3', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/22"', 'dial', target];
+    const result = await runInNetns(site0.machines[0]!.netns, dial);
+    expect(result.code).not.toBe(0);
+    expect(await site0.blockedOutbound()).toBeGreaterThan(before);
+  });
 });
 
 /** Everything of a network that the host can see: namespaces, links, routes, processes, mounts. */

@@ -31,7 +31,15 @@ import {
   unregisterLive,
   type RunRecord,
 } from './registry';
-import { BRIDGE, DROP_COUNTER, ROUTER_TABLE, UPLINK, parseCounterPackets, routerRuleset } from './router';
+import {
+  BLOCKED_COUNTER,
+  BRIDGE,
+  DROP_COUNTER,
+  ROUTER_TABLE,
+  UPLINK,
+  parseCounterPackets,
+  routerRuleset,
+} from './router';
 import type { EdgeMachine, EdgeNetwork, EdgeNetworkOptions, Site } from './types';
 
 /**
@@ -236,19 +244,13 @@ function siteView(index: number, a: SiteAddressing, names: SiteNames, machines: 
     proxyAddress: a.proxy,
     routerUplinkAddress: a.uplinkRouter,
     machines,
-    async droppedInbound(): Promise<number> {
-      const result = await runInNetns(names.router, [
-        'nft',
-        '-j',
-        'list',
-        'counter',
-        'inet',
-        ROUTER_TABLE,
-        DROP_COUNTER,
-      ]);
-      if (result.code !== 0)
-        throw new Error(`cannot read the drop counter of ${names.router}: ${result.stderr.trim()}`);
-      return parseCounterPackets(result.stdout);
-    },
+    droppedInbound: () => readCounter(names.router, DROP_COUNTER),
+    blockedOutbound: () => readCounter(names.router, BLOCKED_COUNTER),
   };
+}
+
+async function readCounter(router: string, name: string): Promise<number> {
+  const result = await runInNetns(router, ['nft', '-j', 'list', 'counter', 'inet', ROUTER_TABLE, name]);
+  if (result.code !== 0) throw new Error(`cannot read counter ${name} of ${router}: ${result.stderr.trim()}`);
+  return parseCounterPackets(result.stdout, name);
 }

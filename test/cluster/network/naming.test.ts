@@ -59,6 +59,9 @@ describe('router ruleset', () => {
     const rules = routerRuleset();
     expect(rules).toMatch(/iifname "uplink" ct state new counter name "inbound_dropped" drop/);
     expect(rules).toMatch(/oifname "uplink" masquerade/);
+    expect(rules).toMatch(
+      /oifname "uplink" ip daddr != 198\.19\.0\.0\/16 counter name "outbound_blocked" drop/,
+    );
   });
 
   it('reads the packet count from nft -j output', () => {

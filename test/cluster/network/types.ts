@@ -44,6 +44,8 @@ export interface Site {
   machines: EdgeMachine[];
   /** Packets of connections the host tried to open into the site, dropped and counted by the router. */
   droppedInbound(): Promise<number>;
+  /** Packets the router refused to send out because they were not for the cloud side (198.19.0.0/16). */
+  blockedOutbound(): Promise<number>;
 }
 
 export interface EdgeNetwork {
