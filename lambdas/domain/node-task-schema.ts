@@ -5,6 +5,8 @@
  * applied by resolveSpec (spec-defaults.ts), cross-field rules by validateNodeTask (node-task.ts).
  *
  * Original fields: nodeNamePrefix, targetMachines, nodeNamesOverride, sshCredential, proxyNode, sshPort.
+ * nodeNamePrefix is required with targetMachines; with nodeNamesOverride it is ignored, as the
+ * original ignores it there (it only names machines listed in targetMachines).
  * Extensions (all optional):
  *   cluster               registered cluster to install into (the execution input's `cluster` wins)
  *   proxyNodes            several proxy nodes sharing the work, instead of proxyNode (not both)
