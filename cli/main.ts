@@ -6,9 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PenetratorError } from '../lambdas/errors';
 import * as validate from './commands/validate';
+import * as runCommand from './commands/run';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, printError } from './output';
 
-const verbs: Array<{ register(program: Command): void }> = [validate];
+const verbs: Array<{ register(program: Command): void }> = [validate, runCommand];
 
 function packageVersion(): string {
   const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');

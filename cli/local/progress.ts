@@ -1,6 +1,7 @@
 import type { NodeResult, NodeStepInput, NodeWork, PlanOutput } from '../../lambdas/domain/contracts';
 import { extractReason } from '../../lambdas/domain/summary';
 import { StateNames } from '../../statemachine/state-names';
+import type { Column } from '../output';
 import type { WorkflowEvent } from './run-workflow';
 
 /** One machine of the task as the run saw it. */
@@ -109,20 +110,11 @@ export class ProgressTracker {
   }
 }
 
-/** A kubectl-like table: upper-case headers, columns padded to their widest cell. */
-export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const format = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('   ')
-      .trimEnd();
-  return [format(headers), ...rows.map(format)].join('\n');
-}
-
-export function nodeTable(rows: NodeRow[]): string {
-  return formatTable(
-    ['NAME', 'IP', 'STATE', 'ATTEMPTS', 'REASON'],
-    rows.map((r) => [r.name, r.ip, r.state, String(r.attempts), r.reason ?? '']),
-  );
-}
+/** Columns of the final node table (cli/output.ts renders them). */
+export const nodeColumns: ReadonlyArray<Column<NodeRow>> = [
+  { header: 'name', value: (r) => r.name },
+  { header: 'ip', value: (r) => r.ip },
+  { header: 'state', value: (r) => r.state },
+  { header: 'attempts', value: (r) => r.attempts },
+  { header: 'reason', value: (r) => r.reason },
+];

@@ -1,0 +1,154 @@
+/**
+ * `penetrator run -f FILE --kubeconfig PATH --credential PATH`: runs a NodeTask through the very
+ * state machine definition that is deployed to AWS, executed locally, each Lambda's code called
+ * in-process against the given cluster. Progress goes to stderr, the result to stdout.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parse } from 'yaml';
+import type { LambdaName, WorkflowHandler } from '../../lambdas/domain/contracts';
+import { MAX_DOCUMENT_BYTES, parseNodeTaskText } from '../../lambdas/domain/node-task';
+import { extractReason } from '../../lambdas/domain/summary';
+import type { LocalDependencies } from '../../lambdas/local-handlers';
+import { loadSynthesizedDefinition } from '../local/definition';
+import { nodeColumns, ProgressTracker } from '../local/progress';
+import { runWorkflowLocally, type WorkflowRunResult } from '../local/run-workflow';
+import { CliError, EXIT_FAILURE, parseOutputFormat, render, type OutputFormat } from '../output';
+
+export interface RunOptions {
+  file: string;
+  kubeconfig: string;
+  credential: string;
+  cluster?: string;
+  package?: string;
+  image?: string;
+  poll?: number;
+  retryInterval?: number;
+  output?: string;
+}
+
+/** What the command needs from outside; tests replace the handlers, nothing else. */
+export interface RunDependencies {
+  createHandlers: (deps: LocalDependencies) => Promise<Record<LambdaName, WorkflowHandler>>;
+  loadDefinition: () => Promise<object>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+const defaultDependencies: RunDependencies = {
+  // Loaded on use: the handlers pull in client-node and the AWS SDK, which other verbs never need.
+  createHandlers: async (deps) => (await import('../../lambdas/local-handlers')).createLocalHandlers(deps),
+  loadDefinition: loadSynthesizedDefinition,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+function seconds(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new InvalidArgumentError(`${flag} takes a number of seconds ≥ 0; received "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a NodeTask locally through the deployed workflow definition, against a kubeconfig (no AWS)')
+    .requiredOption('-f, --file <file>', 'the NodeTask (YAML or JSON)')
+    .requiredOption('--kubeconfig <path>', "the target cluster's kubeconfig")
+    .requiredOption('--credential <path>', 'SSH credential file (passwd/sshkey YAML or a PEM key), or a directory of them by name')
+    .option('--cluster <name>', 'name the cluster is registered under for this run', 'local')
+    .option('--package <path>', "install package on the proxy node (a hostPath); default: the installer image's")
+    .option('--image <image>', 'installer image of the install Jobs')
+    .option('--poll <seconds>', 'seconds between two checks of a running install (overrides every Wait)', seconds('--poll'))
+    .option('--retry-interval <seconds>', 'first pause before a retry (backoff kept)', seconds('--retry-interval'))
+    .option('-o, --output <format>', 'print the result as json or yaml instead of a table')
+    .action(async (options: RunOptions) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      try {
+        process.exitCode = await runNodeTask(options, { ...defaultDependencies, signal: controller.signal });
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    });
+}
+
+async function readText(path: string, what: string, limit: number): Promise<string> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new CliError(`cannot read ${what} ${path}: not a file`);
+    if (info.size > limit) throw new CliError(`cannot read ${what} ${path}: larger than ${limit} bytes`);
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : String(code)}`);
+  }
+}
+
+/** Runs the command; returns its exit code. */
+export async function runNodeTask(options: RunOptions, deps: RunDependencies = defaultDependencies): Promise<number> {
+  const format = options.output === undefined ? 'table' : parseOutputFormat(options.output, ['json', 'yaml']);
+  const text = await readText(options.file, 'NodeTask', MAX_DOCUMENT_BYTES + 1);
+  const validation = parseNodeTaskText(text);
+  if (!validation.ok) {
+    deps.stderr(validation.problems.map((p) => `${p}\n`).join(''));
+    return EXIT_FAILURE;
+  }
+  const kubeconfigYaml = await readText(options.kubeconfig, 'kubeconfig', MAX_DOCUMENT_BYTES);
+  const handlers = await deps.createHandlers({
+    kubeconfigYaml,
+    credentialPath: options.credential,
+    ...(options.cluster ? { clusterName: options.cluster } : {}),
+    settings: {
+      ...(options.image ? { installerImage: options.image } : {}),
+      ...(options.package ? { packageSource: { kind: 'hostPath', path: resolve(options.package) } } : {}),
+    },
+  });
+  const definition = await deps.loadDefinition();
+
+  const tracker = new ProgressTracker();
+  const result = await runWorkflowLocally({
+    definition,
+    // The document as submitted, like an execution's input in AWS; Plan validates it again.
+    input: { nodeTask: parse(text) as unknown, ...(options.cluster ? { cluster: options.cluster } : {}) },
+    handlers,
+    ...(options.poll !== undefined ? { pollSeconds: options.poll } : {}),
+    ...(options.retryInterval !== undefined ? { retryIntervalSeconds: options.retryInterval } : {}),
+    onEvent: (event) => {
+      const line = tracker.line(event);
+      if (line) deps.stderr(`${line}\n`);
+    },
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  deps.stdout(report(format, validation.task.metadata.name, result, tracker));
+  return result.status === 'SUCCEEDED' ? 0 : EXIT_FAILURE;
+}
+
+function report(format: OutputFormat, task: string, result: WorkflowRunResult, tracker: ProgressTracker): string {
+  const rows = tracker.rows();
+  const data = {
+    task,
+    status: result.status,
+    executionId: result.executionId,
+    ...(result.error ? { error: result.error, cause: extractReason(result.cause) } : {}),
+    ...(result.output !== undefined ? { output: result.output } : {}),
+    nodes: rows,
+  };
+  if (format !== 'table') return render(format, rows, nodeColumns, data);
+  const table = rows.length > 0 ? render('table', rows, nodeColumns) : '';
+  const outcome =
+    result.status === 'SUCCEEDED'
+      ? `nodetask/${task} succeeded`
+      : result.status === 'ABORTED'
+        ? `nodetask/${task} aborted`
+        : `nodetask/${task} failed: ${result.error ?? 'error'}: ${extractReason(result.cause)}`;
+  return `${table}${outcome}\n`;
+}

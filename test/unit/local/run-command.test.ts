@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNodeTask, type RunDependencies, type RunOptions } from '../../../cli/commands/run';
+import { loadSynthesizedDefinition } from '../../../cli/local/definition';
+import type {
+  CheckOutput,
+  LambdaName,
+  NodeStepInput,
+  PlanInput,
+  PlanOutput,
+  SummarizeInput,
+  WorkflowHandler,
+} from '../../../lambdas/domain/contracts';
+import { summarize } from '../../../lambdas/domain/summary';
+import { InstallFailedError } from '../../../lambdas/errors';
+import type { LocalDependencies } from '../../../lambdas/local-handlers';
+
+// The command is run end to end on the synthesized definition and the seed example; the handlers are
+// plain functions in place of the Lambdas' code (which needs a cluster), summarize is the real one.
+
+const example = resolve(import.meta.dirname, '../../../examples/add-nodes.yaml');
+const dir = mkdtempSync(join(tmpdir(), 'penetrator-run-'));
+const kubeconfig = join(dir, 'kubeconfig');
+writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let definition: object;
+beforeAll(async () => {
+  definition = await loadSynthesizedDefinition();
+}, 120_000);
+
+function plan({ input, executionId }: PlanInput): PlanOutput {
+  const spec = (input.nodeTask as { spec: { targetMachines: string[] } }).spec;
+  return {
+    task: {
+      name: 'nodes', cluster: input.cluster ?? 'local', labelValue: 'nodes-a1b2c3', mode: 'proxy', installer: 'edgeadm',
+      credential: 'login-secret', sshUser: 'root', sshPort: 22, executionId, maxAttempts: 2, attemptTimeoutSeconds: 600,
+      pollSeconds: 10,
+    },
+    nodes: spec.targetMachines.map((ip, i) => ({ name: `edge-n${i}`, ip, proxyNode: 'vm-2-117-centos', reinstall: false })),
+    skipped: [],
+    maxConcurrency: 10,
+  };
+}
+
+function harness(failing?: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const created: LocalDependencies[] = [];
+  const handlers: Record<LambdaName, WorkflowHandler> = {
+    plan: (p) => Promise.resolve(plan(p as PlanInput)),
+    lock: () => Promise.resolve(null),
+    prepare: (p) => Promise.resolve((p as { task: unknown }).task),
+    startInstall: () => Promise.resolve({ job: 'install-job', number: 1 }),
+    checkInstall: (p) =>
+      (p as NodeStepInput).node.ip === failing
+        ? Promise.reject(new InstallFailedError('ssh: connect to host 172.21.3.195 port 22: No route to host'))
+        : Promise.resolve<CheckOutput>({ phase: 'Succeeded' }),
+    summarize: (p) => Promise.resolve(summarize(p as SummarizeInput)),
+    cleanup: () => Promise.resolve(null),
+  };
+  const deps: RunDependencies = {
+    createHandlers: (d) => {
+      created.push(d);
+      return Promise.resolve(handlers);
+    },
+    loadDefinition: () => Promise.resolve(definition),
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+  };
+  return { deps, created, stdout: () => out.join(''), stderr: () => err.join('') };
+}
+
+const base: RunOptions = { file: example, kubeconfig, credential: join(dir, 'creds'), poll: 0, retryInterval: 0 };
+
+describe('penetrator run', () => {
+  it('runs the example to success, printing per-node progress and a node table', async () => {
+    const h = harness();
+    const code = await runNodeTask({ ...base, package: 'pkg/edgeadm.tgz', image: 'registry.local/installer:1' }, h.deps);
+
+    expect(code).toBe(0);
+    expect(h.created).toEqual([
+      {
+        kubeconfigYaml: 'apiVersion: v1\nkind: Config\nclusters: []\n',
+        credentialPath: base.credential,
+        settings: { installerImage: 'registry.local/installer:1', packageSource: { kind: 'hostPath', path: resolve('pkg/edgeadm.tgz') } },
+      },
+    ]);
+    expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] Plan task$/m);
+    expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] task nodes on cluster local: 2 to install$/m);
+    expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] edge-n0 172\.21\.3\.194 {2}installing \(attempt 1\)$/m);
+    expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] edge-n1 172\.21\.3\.195 {2}installed$/m);
+    expect(h.stdout()).toBe(
+      [
+        'NAME      IP             STATE       ATTEMPTS   REASON',
+        'edge-n0   172.21.3.194   installed   1          <none>',
+        'edge-n1   172.21.3.195   installed   1          <none>',
+        'nodetask/nodes succeeded',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('exits 1 and reports the failed node with its reason, retried up to the ceiling', async () => {
+    const h = harness('172.21.3.195');
+    const code = await runNodeTask({ ...base, output: 'json' }, h.deps);
+
+    expect(code).toBe(1);
+    const report = JSON.parse(h.stdout()) as { status: string; error: string; cause: string; nodes: unknown[] };
+    expect(report.status).toBe('FAILED');
+    expect(report.error).toBe('Penetrator.NodesFailed');
+    expect(report.cause).toContain('edge-n1 (172.21.3.195): ssh: connect to host');
+    expect(report.nodes).toEqual([
+      { name: 'edge-n0', ip: '172.21.3.194', state: 'installed', attempts: 1 },
+      {
+        name: 'edge-n1',
+        ip: '172.21.3.195',
+        state: 'failed',
+        attempts: 1,
+        reason: 'ssh: connect to host 172.21.3.195 port 22: No route to host',
+      },
+    ]);
+    expect(h.stderr().match(/edge-n1 172\.21\.3\.195 {2}attempt \d failed: ssh: connect/g)).toHaveLength(5);
+    expect(h.stderr()).toMatch(/edge-n1 172\.21\.3\.195 {2}failed: ssh: connect to host/);
+  });
+
+  it('exits 1 on an invalid NodeTask without touching the cluster', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: nodetask.apps.superedge.io/v1beta1\nkind: NodeTask\nmetadata: {name: x}\nspec: {}\n');
+    const h = harness();
+    const code = await runNodeTask({ ...base, file: bad }, h.deps);
+
+    expect(code).toBe(1);
+    expect(h.stderr()).toMatch(/spec/);
+    expect(h.created).toEqual([]);
+    expect(h.stdout()).toBe('');
+  });
+
+  it('fails when the kubeconfig cannot be read, naming it', async () => {
+    const h = harness();
+    await expect(runNodeTask({ ...base, kubeconfig: join(dir, 'missing') }, h.deps)).rejects.toThrow(
+      /cannot read kubeconfig .*missing: no such file/,
+    );
+    expect(h.created).toEqual([]);
+  });
+});
