@@ -100,7 +100,8 @@ export function isIpAddress(s: string): boolean {
 
 const ipAddress = z
   .string({ error: typeError('an IPv4 or IPv6 address') })
-  .refine(isIpAddress, { error: (issue) => `${show(issue.input)} is not an IPv4 or IPv6 address` });
+  .refine(isIpAddress, { error: (issue) => `${show(issue.input)} is not an IPv4 or IPv6 address` })
+  .meta({ description: 'an IPv4 or IPv6 address (no zone)' });
 
 const nodeName = checkedString('a node name (DNS-1123 subdomain)', (s) => isDnsSubdomain(s));
 
