@@ -9,8 +9,10 @@ import type { EdgeMachine, MachineOptions } from './types';
 /**
  * One edge machine: Debian's real sshd, run inside the machine's network namespace and a private mount
  * namespace. The mounts give the machine its own /etc/shadow (root's password), /root, /tmp,
- * /etc/kubernetes (the join state), /run/sshd, login records and a PATH directory with the stand-in `edgeadm`,
- * `kubeadm` and an arch-faking `uname`; none of it is visible to the host or to other machines.
+ * /etc/kubernetes (the join state), /run/sshd, login records and a PATH directory with the stand-in
+ * `edgeadm`, `kubeadm` and an arch-faking `uname`; none of it is visible to the host or to other
+ * machines. sshd and the mounts refer to the machine's files through MACHINE_ROOT only, so the host
+ * path of the work dir may hold any character.
  */
 
 export interface MachinePlan {
@@ -153,11 +155,6 @@ function writeExecutable(path: string, text: string): void {
 
 /** Writes keys, shadow, sshd_config, the stand-in tools and the start script of one machine. */
 export async function prepareMachine(plan: MachinePlan): Promise<EdgeMachine> {
-  if (/[,:\s]/.test(plan.dir)) {
-    throw new Error(
-      `machine dir ${plan.dir} must not contain commas, colons or spaces (overlay mount options)`,
-    );
-  }
   const p = paths(plan.dir);
   const arch = plan.options.arch ?? 'x86_64';
   for (const dir of [plan.dir, p.bin, p.state, p.etcUpper, p.etcWork, p.logs])
