@@ -8,9 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
 /** Where the install package comes from; in every case targets receive it from the proxy node. */
 export type PackageSource =
-  | { kind: 'image'; path: string }
-  | { kind: 'hostPath'; path: string }
-  | { kind: 'url'; url: string };
+  { kind: 'image'; path: string } | { kind: 'hostPath'; path: string } | { kind: 'url'; url: string };
 
 export interface PenetratorConfig {
   /** Prefix of every Secrets Manager name the product reads: `<prefix>clusters/…`, `<prefix>credentials/…`. */
@@ -70,7 +68,8 @@ const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}\/$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 // registry/repository[:tag][@sha256:digest], lower-case repository as the OCI spec requires.
-const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
+const IMAGE_REF =
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
 const ABSOLUTE_PATH = /^\/[^\0]*$/;
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -85,14 +84,26 @@ class Problems {
   }
 }
 
-function text(ctx: Context, key: ContextKey, problems: Problems, pattern: RegExp, expected: string): string | undefined {
+function text(
+  ctx: Context,
+  key: ContextKey,
+  problems: Problems,
+  pattern: RegExp,
+  expected: string,
+): string | undefined {
   const value = ctx(ContextKeys[key]);
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' || !pattern.test(value)) return problems.add(key, value, expected);
   return value;
 }
 
-function integer(ctx: Context, key: ContextKey, problems: Problems, min: number, max: number): number | undefined {
+function integer(
+  ctx: Context,
+  key: ContextKey,
+  problems: Problems,
+  min: number,
+  max: number,
+): number | undefined {
   const value = ctx(ContextKeys[key]);
   if (value === undefined || value === '') return undefined;
   // `-c key=4` arrives as a string, cdk.json as a number: accept both.
@@ -107,8 +118,16 @@ function subnetList(ctx: Context, problems: Problems): string[] | undefined {
   const value = ctx(ContextKeys.subnetIds);
   if (value === undefined || value === '') return undefined;
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && SUBNET_ID.test(s))) {
-    return problems.add('subnetIds', value, 'a non-empty list (or comma-separated string) of subnet ids like subnet-0123abcd');
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((s) => typeof s === 'string' && SUBNET_ID.test(s))
+  ) {
+    return problems.add(
+      'subnetIds',
+      value,
+      'a non-empty list (or comma-separated string) of subnet ids like subnet-0123abcd',
+    );
   }
   return list as string[];
 }
@@ -123,7 +142,8 @@ function packageSource(ctx: Context, problems: Problems): PackageSource | undefi
   const colon = value.indexOf(':');
   const kind = value.slice(0, colon);
   const location = value.slice(colon + 1);
-  if ((kind === 'image' || kind === 'hostPath') && ABSOLUTE_PATH.test(location)) return { kind, path: location };
+  if ((kind === 'image' || kind === 'hostPath') && ABSOLUTE_PATH.test(location))
+    return { kind, path: location };
   if (kind === 'url' && isHttpUrl(location)) return { kind, url: location };
   return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
 }
@@ -148,10 +168,15 @@ function vpcSettings(ctx: Context, p: Problems): PenetratorConfig['vpc'] {
   return vpcId && subnetIds ? { vpcId, subnetIds } : undefined;
 }
 
-function retrySettings(ctx: Context, p: Problems): Pick<PenetratorConfig, 'attemptMaxRetries' | 'attemptIntervalSeconds' | 'attemptMaxDelaySeconds'> {
+function retrySettings(
+  ctx: Context,
+  p: Problems,
+): Pick<PenetratorConfig, 'attemptMaxRetries' | 'attemptIntervalSeconds' | 'attemptMaxDelaySeconds'> {
   const attemptMaxRetries = integer(ctx, 'attemptMaxRetries', p, 0, 20) ?? configDefaults.attemptMaxRetries;
-  const interval = integer(ctx, 'attemptIntervalSeconds', p, 1, 3600) ?? configDefaults.attemptIntervalSeconds;
-  const maxDelay = integer(ctx, 'attemptMaxDelaySeconds', p, 1, 86_400) ?? configDefaults.attemptMaxDelaySeconds;
+  const interval =
+    integer(ctx, 'attemptIntervalSeconds', p, 1, 3600) ?? configDefaults.attemptIntervalSeconds;
+  const maxDelay =
+    integer(ctx, 'attemptMaxDelaySeconds', p, 1, 86_400) ?? configDefaults.attemptMaxDelaySeconds;
   if (maxDelay < interval) {
     p.add('attemptMaxDelaySeconds', maxDelay, `at least ${ContextKeys.attemptIntervalSeconds} (${interval})`);
   }
@@ -170,25 +195,44 @@ function retention(ctx: Context, p: Problems): RetentionDays {
 export function loadConfig(ctx: Context): PenetratorConfig {
   const p = new Problems();
   const vpc = vpcSettings(ctx, p);
-  const defaultCluster = text(ctx, 'defaultCluster', p, CLUSTER_NAME, 'a cluster name (lower-case DNS label)');
+  const defaultCluster = text(
+    ctx,
+    'defaultCluster',
+    p,
+    CLUSTER_NAME,
+    'a cluster name (lower-case DNS label)',
+  );
   const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
   const config: PenetratorConfig = {
     secretPrefix:
-      text(ctx, 'secretPrefix', p, SECRET_PREFIX, 'Secrets Manager name characters ending with "/", e.g. "penetrator/"') ??
-      configDefaults.secretPrefix,
+      text(
+        ctx,
+        'secretPrefix',
+        p,
+        SECRET_PREFIX,
+        'Secrets Manager name characters ending with "/", e.g. "penetrator/"',
+      ) ?? configDefaults.secretPrefix,
     installerImage:
-      text(ctx, 'installerImage', p, IMAGE_REF, 'an image reference like registry.example.com/penetrator/installer:1.0') ??
-      configDefaults.installerImage,
+      text(
+        ctx,
+        'installerImage',
+        p,
+        IMAGE_REF,
+        'an image reference like registry.example.com/penetrator/installer:1.0',
+      ) ?? configDefaults.installerImage,
     packageSource: packageSource(ctx, p) ?? configDefaults.packageSource,
     ...retrySettings(ctx, p),
     logRetention: retention(ctx, p),
-    executionTimeoutHours: integer(ctx, 'executionTimeoutHours', p, 1, 24 * 365) ?? configDefaults.executionTimeoutHours,
+    executionTimeoutHours:
+      integer(ctx, 'executionTimeoutHours', p, 1, 24 * 365) ?? configDefaults.executionTimeoutHours,
     ...(vpc ? { vpc } : {}),
     ...(defaultCluster ? { defaultCluster } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
   };
   if (p.list.length > 0) {
-    throw new Error(`invalid Penetrator configuration (CDK context):\n${p.list.map((s) => `  ${s}`).join('\n')}`);
+    throw new Error(
+      `invalid Penetrator configuration (CDK context):\n${p.list.map((s) => `  ${s}`).join('\n')}`,
+    );
   }
   return config;
 }

@@ -1,4 +1,13 @@
-import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
@@ -35,7 +44,8 @@ const functionSpecs: Record<LambdaName, { file: string; description: string; tim
   lock: { file: 'lock', description: 'Takes the per-cluster lock (a Lease)' },
   prepare: {
     file: 'prepare',
-    description: 'Creates the task object, the credential Secret, the script ConfigMap and the bootstrap token',
+    description:
+      'Creates the task object, the credential Secret, the script ConfigMap and the bootstrap token',
     timeout: Duration.seconds(120),
   },
   startInstall: { file: 'start-install', description: "Starts (or adopts) one node's install Job" },
@@ -59,8 +69,13 @@ export class PenetratorStack extends Stack {
     const vpc = config.vpc
       ? {
           // Only the id matters: the subnets are given explicitly, so no zone is ever looked up.
-          vpc: Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: config.vpc.vpcId, availabilityZones: Fn.getAzs() }),
-          subnets: config.vpc.subnetIds.map((subnetId, i) => Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)),
+          vpc: Vpc.fromVpcAttributes(this, 'Vpc', {
+            vpcId: config.vpc.vpcId,
+            availabilityZones: Fn.getAzs(),
+          }),
+          subnets: config.vpc.subnetIds.map((subnetId, i) =>
+            Subnet.fromSubnetId(this, `Subnet${i}`, subnetId),
+          ),
         }
       : undefined;
     const environment: Record<string, string> = {
@@ -115,7 +130,11 @@ export class PenetratorStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
   }
 
-  private grantSecretRead(fn: PenetratorFunction, prefix: string, kinds: ReadonlyArray<'clusters' | 'credentials'>): void {
+  private grantSecretRead(
+    fn: PenetratorFunction,
+    prefix: string,
+    kinds: ReadonlyArray<'clusters' | 'credentials'>,
+  ): void {
     const resources = kinds.map((kind) =>
       this.formatArn({
         service: 'secretsmanager',
@@ -125,7 +144,10 @@ export class PenetratorStack extends Stack {
       }),
     );
     fn.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resources }),
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources,
+      }),
     );
     for (const kind of kinds) {
       Validations.of(fn.role).acknowledge({
@@ -148,14 +170,16 @@ export class PenetratorStack extends Stack {
     for (const suffix of [':*', '/*:*']) {
       Validations.of(stateMachine).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}${suffix}]`,
-        reason: "The wildcard covers only this state machine's own (child) executions, which the Distributed Map manages.",
+        reason:
+          "The wildcard covers only this state machine's own (child) executions, which the Distributed Map manages.",
       });
     }
     for (const fn of Object.values(this.functions)) {
       const logicalId = this.getLogicalId(fn.function.node.defaultChild as never);
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        reason: 'CDK grants invoke on the function and its versions; the wildcard only covers versions of this function.',
+        reason:
+          'CDK grants invoke on the function and its versions; the wildcard only covers versions of this function.',
       });
     }
   }
@@ -168,7 +192,8 @@ export class PenetratorStack extends Stack {
     });
     topic.addSubscription(new EmailSubscription(email));
     const alarm = new Alarm(this, 'FailedExecutions', {
-      alarmDescription: 'A Penetrator task failed, timed out or was aborted; see the execution in the Step Functions console.',
+      alarmDescription:
+        'A Penetrator task failed, timed out or was aborted; see the execution in the Step Functions console.',
       metric: this.workflow.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,

@@ -157,7 +157,9 @@ export function buildWorkflowDefinition(scope: Construct, props: PenetratorWorkf
     error: ErrorNames.NodesFailed,
     causePath: '$.summary.message',
   });
-  const allNodesInstalled = new Choice(scope, StateNames.allNodesInstalled, { stateName: StateNames.allNodesInstalled })
+  const allNodesInstalled = new Choice(scope, StateNames.allNodesInstalled, {
+    stateName: StateNames.allNodesInstalled,
+  })
     .when(Condition.numberEquals('$.summary.failed', 0), taskSucceeded)
     .otherwise(taskFailed);
 
@@ -177,7 +179,10 @@ export class PenetratorWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: PenetratorWorkflowProps) {
     super(scope, id);
     const timeout = props.timeout ?? workflowDefaults.timeout;
-    if (timeout.toSeconds({ integral: false }) < 60 || timeout.toMilliseconds() > MAX_EXECUTION_TIMEOUT.toMilliseconds()) {
+    if (
+      timeout.toSeconds({ integral: false }) < 60 ||
+      timeout.toMilliseconds() > MAX_EXECUTION_TIMEOUT.toMilliseconds()
+    ) {
       throw new Error(
         `PenetratorWorkflow: timeout must be between 1 minute and 365 days; received ${timeout.toHumanString()}`,
       );

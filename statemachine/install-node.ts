@@ -59,8 +59,12 @@ export class InstallNode extends StateMachineFragment {
       resultPath: '$.check',
       ...(timeout ? { timeout } : {}),
     });
-    const nodeInstalled = new Succeed(this, StateNames.nodeInstalled, { stateName: StateNames.nodeInstalled });
-    const installFinished = new Choice(this, StateNames.installFinished, { stateName: StateNames.installFinished })
+    const nodeInstalled = new Succeed(this, StateNames.nodeInstalled, {
+      stateName: StateNames.nodeInstalled,
+    });
+    const installFinished = new Choice(this, StateNames.installFinished, {
+      stateName: StateNames.installFinished,
+    })
       .when(Condition.stringEquals('$.check.phase', 'Succeeded'), nodeInstalled)
       .otherwise(waitForInstall);
     startInstall.next(waitForInstall).next(checkInstall).next(installFinished);

@@ -56,7 +56,9 @@ export function attemptRetry(options: AttemptRetryOptions = {}): RetryProps {
     );
   }
   if (interval.toSeconds({ integral: false }) < 1) {
-    throw new Error(`attempt retry: interval must be at least 1 second; received ${interval.toHumanString()}`);
+    throw new Error(
+      `attempt retry: interval must be at least 1 second; received ${interval.toHumanString()}`,
+    );
   }
   if (maxDelay.toSeconds({ integral: false }) < interval.toSeconds({ integral: false })) {
     throw new Error(

@@ -58,15 +58,31 @@ function seconds(flag: string): (value: string) => number {
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run a NodeTask locally through the deployed workflow definition, against a kubeconfig (no AWS)')
+    .description(
+      'run a NodeTask locally through the deployed workflow definition, against a kubeconfig (no AWS)',
+    )
     .requiredOption('-f, --file <file>', 'the NodeTask (YAML or JSON)')
     .requiredOption('--kubeconfig <path>', "the target cluster's kubeconfig")
-    .requiredOption('--credential <path>', 'SSH credential file (passwd/sshkey YAML or a PEM key), or a directory of them by name')
+    .requiredOption(
+      '--credential <path>',
+      'SSH credential file (passwd/sshkey YAML or a PEM key), or a directory of them by name',
+    )
     .option('--cluster <name>', 'name the cluster is registered under for this run', 'local')
-    .option('--package <path>', "install package on the proxy node (a hostPath); default: the installer image's")
+    .option(
+      '--package <path>',
+      "install package on the proxy node (a hostPath); default: the installer image's",
+    )
     .option('--image <image>', 'installer image of the install Jobs')
-    .option('--poll <seconds>', 'seconds between two checks of a running install (overrides every Wait)', seconds('--poll'))
-    .option('--retry-interval <seconds>', 'first pause before a retry (backoff kept)', seconds('--retry-interval'))
+    .option(
+      '--poll <seconds>',
+      'seconds between two checks of a running install (overrides every Wait)',
+      seconds('--poll'),
+    )
+    .option(
+      '--retry-interval <seconds>',
+      'first pause before a retry (backoff kept)',
+      seconds('--retry-interval'),
+    )
     .option('-o, --output <format>', 'print the result as json or yaml instead of a table')
     .action(async (options: RunOptions) => {
       const controller = new AbortController();
@@ -94,7 +110,10 @@ async function readText(path: string, what: string, limit: number): Promise<stri
 }
 
 /** Runs the command; returns its exit code. */
-export async function runNodeTask(options: RunOptions, deps: RunDependencies = defaultDependencies): Promise<number> {
+export async function runNodeTask(
+  options: RunOptions,
+  deps: RunDependencies = defaultDependencies,
+): Promise<number> {
   const format = options.output === undefined ? 'table' : parseOutputFormat(options.output, ['json', 'yaml']);
   const text = await readText(options.file, 'NodeTask', MAX_DOCUMENT_BYTES + 1);
   const validation = parseNodeTaskText(text);
@@ -132,7 +151,12 @@ export async function runNodeTask(options: RunOptions, deps: RunDependencies = d
   return result.status === 'SUCCEEDED' ? 0 : EXIT_FAILURE;
 }
 
-function report(format: OutputFormat, task: string, result: WorkflowRunResult, tracker: ProgressTracker): string {
+function report(
+  format: OutputFormat,
+  task: string,
+  result: WorkflowRunResult,
+  tracker: ProgressTracker,
+): string {
   const rows = tracker.rows();
   const data = {
     task,

@@ -58,7 +58,9 @@ function resolvePart(part: unknown, resources: Resources): string {
 function resolveJoin(join: unknown[], resources: Resources): string {
   const [separator, parts] = join;
   if (typeof separator !== 'string' || !Array.isArray(parts)) {
-    throw new Error(`cannot resolve Fn::Join: received ${JSON.stringify(join)}; expected [separator, [parts…]]`);
+    throw new Error(
+      `cannot resolve Fn::Join: received ${JSON.stringify(join)}; expected [separator, [parts…]]`,
+    );
   }
   return parts.map((p) => resolvePart(p, resources)).join(separator);
 }
@@ -68,11 +70,16 @@ function resolveJoin(join: unknown[], resources: Resources): string {
  * definition object, intrinsics replaced by placeholders. `resources` (the template's) gives each
  * referenced logical id its type, so a Lambda gets a Lambda ARN.
  */
-export function resolveDefinitionString(definitionString: unknown, resources: Resources = {}): Record<string, unknown> {
+export function resolveDefinitionString(
+  definitionString: unknown,
+  resources: Resources = {},
+): Record<string, unknown> {
   const text = resolvePart(definitionString, resources);
   const parsed: unknown = JSON.parse(text);
   if (!parsed || typeof parsed !== 'object' || !('States' in parsed) || !('StartAt' in parsed)) {
-    throw new Error('the resolved definition is not a state machine: expected an object with StartAt and States');
+    throw new Error(
+      'the resolved definition is not a state machine: expected an object with StartAt and States',
+    );
   }
   return parsed;
 }

@@ -53,8 +53,10 @@ export class ProgressTracker {
 
   private describe(event: StateEvent): string | undefined {
     const { name } = event.state;
-    if (event.type === 'StateEntered') return TASK_STEPS.has(name) && event.index === undefined ? name : undefined;
-    if (event.type === 'StateFailed') return name === StateNames.installNode ? this.attemptFailed(event) : undefined;
+    if (event.type === 'StateEntered')
+      return TASK_STEPS.has(name) && event.index === undefined ? name : undefined;
+    if (event.type === 'StateFailed')
+      return name === StateNames.installNode ? this.attemptFailed(event) : undefined;
     if (event.type !== 'StateExited') return undefined;
     const output = event.state.output as unknown;
     switch (name) {
@@ -86,7 +88,12 @@ export class ProgressTracker {
   private planned(plan: PlanOutput): string {
     for (const node of plan.nodes) this.row(node);
     for (const node of plan.skipped) {
-      this.nodes.set(node.name, { ...node, state: 'skipped', attempts: 0, reason: 'already carries the task label' });
+      this.nodes.set(node.name, {
+        ...node,
+        state: 'skipped',
+        attempts: 0,
+        reason: 'already carries the task label',
+      });
     }
     const skipped = plan.skipped.length > 0 ? `, ${plan.skipped.length} already installed` : '';
     return `task ${plan.task.name} on cluster ${plan.task.cluster}: ${plan.nodes.length} to install${skipped}`;

@@ -1,5 +1,10 @@
 import './promise-with-resolvers';
-import { ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import {
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
 import type { LambdaName, WorkflowHandler, WorkflowInput } from '../../lambdas/domain/contracts';
 import { stateLambda } from '../../statemachine/state-names';
 
@@ -9,7 +14,8 @@ import { stateLambda } from '../../statemachine/state-names';
  * Catch, Choice, Wait) is executed as Step Functions would.
  */
 
-export type WorkflowEvent = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+export type WorkflowEvent =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 export interface RunWorkflowOptions {
@@ -74,7 +80,8 @@ export function causeMessage(cause: string | undefined): string | undefined {
 
 /** The thrown value as the runtime reports it: its `name` becomes the Step Functions error name. */
 function asTaskError(thrown: unknown): Error {
-  const name = thrown instanceof Error && typeof thrown.name === 'string' && thrown.name ? thrown.name : 'Error';
+  const name =
+    thrown instanceof Error && typeof thrown.name === 'string' && thrown.name ? thrown.name : 'Error';
   const message = thrown instanceof Error ? thrown.message : String(thrown);
   const envelope: LambdaErrorEnvelope = { errorType: name, errorMessage: message, trace: [] };
   const error = new Error(JSON.stringify(envelope));
@@ -124,7 +131,10 @@ function checkSeconds(what: string, value: number | undefined): void {
 }
 
 function defaultExecutionName(): string {
-  const time = new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14);
+  const time = new Date()
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14);
   return `local-${time}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
@@ -135,15 +145,23 @@ function prepareMachine(opts: RunWorkflowOptions) {
   // Validates the definition as deployed (ARNs, paths); the copy actually run may carry fractional
   // retry intervals, which ASL forbids but the interpreter handles.
   new StateMachine(definition as unknown as StateMachineDefinition);
-  const runnable = opts.retryIntervalSeconds === undefined ? definition : withRetryInterval(definition, opts.retryIntervalSeconds);
-  const machine = new StateMachine(runnable as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
+  const runnable =
+    opts.retryIntervalSeconds === undefined
+      ? definition
+      : withRetryInterval(definition, opts.retryIntervalSeconds);
+  const machine = new StateMachine(runnable as unknown as StateMachineDefinition, {
+    validationOptions: { noValidate: true },
+  });
   const waitTimeOverrides: Record<string, number> = {};
   if (opts.pollSeconds !== undefined) {
     for (const [name, state] of allStates(definition)) {
       if (state.Type === 'Wait') waitTimeOverrides[name] = Math.round(opts.pollSeconds * 1000);
     }
   }
-  return { machine, overrides: { taskResourceLocalHandlers: taskOverrides(definition, opts.handlers), waitTimeOverrides } };
+  return {
+    machine,
+    overrides: { taskResourceLocalHandlers: taskOverrides(definition, opts.handlers), waitTimeOverrides },
+  };
 }
 
 /** Follows the event log to its end: counts transitions and hands each event to the listener. */
@@ -203,7 +221,11 @@ export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<Work
 
 function failure(error: unknown): Omit<WorkflowRunResult, 'transitions' | 'executionId'> {
   if (error instanceof ExecutionTimeoutError) {
-    return { status: 'FAILED', error: 'States.Timeout', cause: 'The execution timed out (its TimeoutSeconds elapsed).' };
+    return {
+      status: 'FAILED',
+      error: 'States.Timeout',
+      cause: 'The execution timed out (its TimeoutSeconds elapsed).',
+    };
   }
   if (error instanceof ExecutionError && error.cause instanceof Error) {
     // A Fail state's cause is the error's message; an uncaught task error carries the envelope.

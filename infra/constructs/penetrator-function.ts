@@ -5,7 +5,12 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  LogLevel as BundlingLogLevel,
+  NodejsFunction,
+  OutputFormat,
+  SourceMapMode,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -111,7 +116,8 @@ export class PenetratorFunction extends Construct {
     // X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only X-Ray PutTraceSegments/PutTelemetryRecords use "*": X-Ray has no resource-level permissions.',
+      reason:
+        'Only X-Ray PutTraceSegments/PutTelemetryRecords use "*": X-Ray has no resource-level permissions.',
     });
     if (props.vpc) {
       Validations.of(this.role).acknowledge({

@@ -4,7 +4,14 @@ import { ContextKeys } from '../../infra/config';
 import { createApp } from '../../infra/create-app';
 import { attemptErrorNames, ErrorNames, transientErrorNames } from '../../lambdas/errors';
 import { StateNames } from '../../statemachine/state-names';
-import { type AslDefinition, aslValidator, definitionOf, skipBundling, stateOf, synthTemplate } from './helpers';
+import {
+  type AslDefinition,
+  aslValidator,
+  definitionOf,
+  skipBundling,
+  stateOf,
+  synthTemplate,
+} from './helpers';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -54,12 +61,15 @@ describe('the Penetrator stack', () => {
       MaxConcurrencyPath: '$.maxConcurrency',
       ToleratedFailurePercentage: 100,
       ResultPath: '$.results',
-      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: StateNames.installNode },
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: StateNames.installNode,
+      },
     });
   });
 
   it("retries a node's whole attempt with exponential backoff, full jitter and the default ceiling", () => {
-    const processor = (stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition);
+    const processor = stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition;
     const parallel = stateOf(processor, StateNames.installNode);
     expect(parallel.Type).toBe('Parallel');
     expect(parallel.Retry).toEqual([
@@ -94,7 +104,13 @@ describe('the Penetrator stack', () => {
     expect(stateOf(processor, StateNames.installNode).Next).toBe(StateNames.recordSuccess);
     expect(stateOf(processor, StateNames.recordFailure)).toMatchObject({
       Type: 'Pass',
-      Parameters: { 'name.$': '$.node.name', 'ip.$': '$.node.ip', state: 'failed', 'error.$': '$.error.Error', 'reason.$': '$.error.Cause' },
+      Parameters: {
+        'name.$': '$.node.name',
+        'ip.$': '$.node.ip',
+        state: 'failed',
+        'error.$': '$.error.Error',
+        'reason.$': '$.error.Cause',
+      },
       End: true,
     });
     expect(stateOf(processor, StateNames.installNode).ResultSelector).toEqual({
@@ -105,9 +121,17 @@ describe('the Penetrator stack', () => {
   });
 
   it('cleans up after any error once the cluster holds objects of the task, and only then', () => {
-    const catchTarget = (name: string) => ({ name, next: stateOf(definition, name).Catch?.map((c) => [c.ErrorEquals, c.ResultPath, c.Next]) });
+    const catchTarget = (name: string) => ({
+      name,
+      next: stateOf(definition, name).Catch?.map((c) => [c.ErrorEquals, c.ResultPath, c.Next]),
+    });
     const catchAll = (next: string) => [[['States.ALL'], '$.error', next]];
-    for (const name of [StateNames.prepareCluster, StateNames.installNodes, StateNames.summarizeTask, StateNames.releaseCluster]) {
+    for (const name of [
+      StateNames.prepareCluster,
+      StateNames.installNodes,
+      StateNames.summarizeTask,
+      StateNames.releaseCluster,
+    ]) {
       expect(catchTarget(name)).toEqual({ name, next: catchAll(StateNames.cleanUpAfterError) });
     }
     for (const name of [StateNames.planTask, StateNames.takeClusterLock]) {
@@ -133,11 +157,19 @@ describe('the Penetrator stack', () => {
   it('gives every Lambda call the transient retry and no other', () => {
     const processor = stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition;
     const branch = (stateOf(processor, StateNames.installNode).Branches as AslDefinition[])[0]!;
-    const tasks = [...Object.values(definition.States), ...Object.values(branch.States)].filter((s) => s.Type === 'Task');
+    const tasks = [...Object.values(definition.States), ...Object.values(branch.States)].filter(
+      (s) => s.Type === 'Task',
+    );
     expect(tasks).toHaveLength(8);
     for (const task of tasks) {
       expect(task.Retry).toEqual([
-        { ErrorEquals: [...transientErrorNames], IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' },
+        {
+          ErrorEquals: [...transientErrorNames],
+          IntervalSeconds: 2,
+          MaxAttempts: 4,
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        },
       ]);
     }
   });
@@ -167,7 +199,9 @@ describe('the Penetrator stack', () => {
         Variables: { PENETRATOR_SECRET_PREFIX: 'penetrator/', POWERTOOLS_SERVICE_NAME: 'penetrator' },
       });
     }
-    const retentions = resourcesOfType(template, 'AWS::Logs::LogGroup').map(([, g]) => g.Properties.RetentionInDays);
+    const retentions = resourcesOfType(template, 'AWS::Logs::LogGroup').map(
+      ([, g]) => g.Properties.RetentionInDays,
+    );
     expect(retentions).toEqual(Array(8).fill(30) as number[]);
     // No AWS managed policy: every permission is granted explicitly.
     for (const [, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
@@ -177,17 +211,25 @@ describe('the Penetrator stack', () => {
 
   it('lets the Lambdas read only secrets under the product prefix, credentials only where needed', () => {
     const secretStatements = (description: RegExp) =>
-      lambdaStatements(template, description).filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
-    const secretResources = (description: RegExp) => secretStatements(description).flatMap(resources).map(arnText);
+      lambdaStatements(template, description).filter((s) =>
+        actions(s).some((a) => a.startsWith('secretsmanager:')),
+      );
+    const secretResources = (description: RegExp) =>
+      secretStatements(description).flatMap(resources).map(arnText);
 
     for (const description of [/NodeTask/, /lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/]) {
       const statements = secretStatements(description);
       expect(statements.length).toBeGreaterThan(0);
       for (const statement of statements) {
-        expect(actions(statement).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+        expect(actions(statement).sort()).toEqual([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ]);
         for (const arn of resources(statement).map(arnText)) {
           expect(arn).not.toBe('*');
-          expect(arn).toMatch(/^arn:<.+>:secretsmanager:<.+>:<.+>:secret:penetrator\/(clusters|credentials)\/\*$/);
+          expect(arn).toMatch(
+            /^arn:<.+>:secretsmanager:<.+>:<.+>:secret:penetrator\/(clusters|credentials)\/\*$/,
+          );
         }
       }
     }
@@ -217,9 +259,11 @@ describe('the Penetrator stack', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
     });
-    const destinations = (machine?.Properties.LoggingConfiguration as { Destinations: unknown[] }).Destinations;
-    const [logGroupId] = (destinations[0] as { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } })
-      .CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'];
+    const destinations = (machine?.Properties.LoggingConfiguration as { Destinations: unknown[] })
+      .Destinations;
+    const [logGroupId] = (
+      destinations[0] as { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }
+    ).CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'];
     const logGroups = template.toJSON().Resources as Record<string, unknown>;
     expect(logGroups[logGroupId]).toMatchObject({
       Type: 'AWS::Logs::LogGroup',
@@ -230,9 +274,19 @@ describe('the Penetrator stack', () => {
   it('adds an alarm on failed executions only when an e-mail is configured', () => {
     expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).toEqual([]);
     const withAlarm = synthTemplate({ [ContextKeys.alarmEmail]: 'ops@example.com' });
-    expect(Object.keys(withAlarm.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ExecutionsFailed', Threshold: 1 } }))).toHaveLength(1);
     expect(
-      Object.keys(withAlarm.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email', Endpoint: 'ops@example.com' } })),
+      Object.keys(
+        withAlarm.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { MetricName: 'ExecutionsFailed', Threshold: 1 },
+        }),
+      ),
+    ).toHaveLength(1);
+    expect(
+      Object.keys(
+        withAlarm.findResources('AWS::SNS::Subscription', {
+          Properties: { Protocol: 'email', Endpoint: 'ops@example.com' },
+        }),
+      ),
     ).toHaveLength(1);
   });
 
@@ -244,7 +298,9 @@ describe('the Penetrator stack', () => {
     const subnets = resourcesOfType(inVpc, 'AWS::Lambda::Function').map(
       ([, fn]) => (fn.Properties.VpcConfig as { SubnetIds?: string[] } | undefined)?.SubnetIds,
     );
-    expect(subnets).toEqual(Array(7).fill(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']) as string[][]);
+    expect(subnets).toEqual(
+      Array(7).fill(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']) as string[][],
+    );
   });
 });
 
@@ -272,7 +328,12 @@ describe('cdk-nag AwsSolutions', () => {
   it('fails when a wildcard permission is added without acknowledgement', async () => {
     const { PolicyStatement } = await import('aws-cdk-lib/aws-iam');
     const { app, stack } = createApp({ context: skipBundling });
-    stack.functions.plan.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['arn:aws:secretsmanager:*:*:secret:*'] }));
+    stack.functions.plan.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:ListSecrets'],
+        resources: ['arn:aws:secretsmanager:*:*:secret:*'],
+      }),
+    );
     expect(() => app.synth()).toThrow();
   });
 });
@@ -288,7 +349,9 @@ describe('configuration', () => {
     }
   };
   const problem = (key: string, received: string, expected: string) =>
-    new RegExp(`^invalid Penetrator configuration[\\s\\S]*${key}: received ${received}; expected ${expected}`);
+    new RegExp(
+      `^invalid Penetrator configuration[\\s\\S]*${key}: received ${received}; expected ${expected}`,
+    );
 
   it('fails when the secret prefix does not end with a slash', () => {
     expect(configError({ [ContextKeys.secretPrefix]: 'penetrator' })).toMatch(
@@ -332,18 +395,26 @@ describe('configuration', () => {
   });
 
   it('fails when the retry delay cap is below the interval', () => {
-    const message = configError({ [ContextKeys.attemptIntervalSeconds]: 60, [ContextKeys.attemptMaxDelaySeconds]: 30 });
+    const message = configError({
+      [ContextKeys.attemptIntervalSeconds]: 60,
+      [ContextKeys.attemptMaxDelaySeconds]: 30,
+    });
     expect(message).toMatch(problem(ContextKeys.attemptMaxDelaySeconds, '30', 'at least'));
   });
 
   it('fails listing every problem at once', () => {
-    const message = configError({ [ContextKeys.installerImage]: 'Not An Image', [ContextKeys.alarmEmail]: 'nobody' });
+    const message = configError({
+      [ContextKeys.installerImage]: 'Not An Image',
+      [ContextKeys.alarmEmail]: 'nobody',
+    });
     expect(message).toMatch(problem(ContextKeys.installerImage, '"Not An Image"', 'an image reference'));
     expect(message).toMatch(problem(ContextKeys.alarmEmail, '"nobody"', 'an e-mail address'));
   });
 
   it('accepts a URL package source and hands a hostPath one to the Lambdas', () => {
-    expect(configError({ [ContextKeys.packageSource]: 'url:https://mirror.example.com/edgeadm.tgz' })).toBe('');
+    expect(configError({ [ContextKeys.packageSource]: 'url:https://mirror.example.com/edgeadm.tgz' })).toBe(
+      '',
+    );
     const template = synthTemplate({ [ContextKeys.packageSource]: 'hostPath:/data/edgeadm' });
     const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(fn?.Properties.Environment).toMatchObject({

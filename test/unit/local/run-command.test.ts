@@ -35,11 +35,25 @@ function plan({ input, executionId }: PlanInput): PlanOutput {
   const spec = (input.nodeTask as { spec: { targetMachines: string[] } }).spec;
   return {
     task: {
-      name: 'nodes', cluster: input.cluster ?? 'local', labelValue: 'nodes-a1b2c3', mode: 'proxy', installer: 'edgeadm',
-      credential: 'login-secret', sshUser: 'root', sshPort: 22, executionId, maxAttempts: 2, attemptTimeoutSeconds: 600,
+      name: 'nodes',
+      cluster: input.cluster ?? 'local',
+      labelValue: 'nodes-a1b2c3',
+      mode: 'proxy',
+      installer: 'edgeadm',
+      credential: 'login-secret',
+      sshUser: 'root',
+      sshPort: 22,
+      executionId,
+      maxAttempts: 2,
+      attemptTimeoutSeconds: 600,
       pollSeconds: 10,
     },
-    nodes: spec.targetMachines.map((ip, i) => ({ name: `edge-n${i}`, ip, proxyNode: 'vm-2-117-centos', reinstall: false })),
+    nodes: spec.targetMachines.map((ip, i) => ({
+      name: `edge-n${i}`,
+      ip,
+      proxyNode: 'vm-2-117-centos',
+      reinstall: false,
+    })),
     skipped: [],
     maxConcurrency: 10,
   };
@@ -56,7 +70,9 @@ function harness(failing?: string) {
     startInstall: () => Promise.resolve({ job: 'install-job', number: 1 }),
     checkInstall: (p) =>
       (p as NodeStepInput).node.ip === failing
-        ? Promise.reject(new InstallFailedError('ssh: connect to host 172.21.3.195 port 22: No route to host'))
+        ? Promise.reject(
+            new InstallFailedError('ssh: connect to host 172.21.3.195 port 22: No route to host'),
+          )
         : Promise.resolve<CheckOutput>({ phase: 'Succeeded' }),
     summarize: (p) => Promise.resolve(summarize(p as SummarizeInput)),
     cleanup: () => Promise.resolve(null),
@@ -73,19 +89,31 @@ function harness(failing?: string) {
   return { deps, created, stdout: () => out.join(''), stderr: () => err.join('') };
 }
 
-const base: RunOptions = { file: example, kubeconfig, credential: join(dir, 'creds'), poll: 0, retryInterval: 0 };
+const base: RunOptions = {
+  file: example,
+  kubeconfig,
+  credential: join(dir, 'creds'),
+  poll: 0,
+  retryInterval: 0,
+};
 
 describe('penetrator run', () => {
   it('runs the example to success, printing per-node progress and a node table', async () => {
     const h = harness();
-    const code = await runNodeTask({ ...base, package: 'pkg/edgeadm.tgz', image: 'registry.local/installer:1' }, h.deps);
+    const code = await runNodeTask(
+      { ...base, package: 'pkg/edgeadm.tgz', image: 'registry.local/installer:1' },
+      h.deps,
+    );
 
     expect(code).toBe(0);
     expect(h.created).toEqual([
       {
         kubeconfigYaml: 'apiVersion: v1\nkind: Config\nclusters: []\n',
         credentialPath: base.credential,
-        settings: { installerImage: 'registry.local/installer:1', packageSource: { kind: 'hostPath', path: resolve('pkg/edgeadm.tgz') } },
+        settings: {
+          installerImage: 'registry.local/installer:1',
+          packageSource: { kind: 'hostPath', path: resolve('pkg/edgeadm.tgz') },
+        },
       },
     ]);
     expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] Plan task$/m);
@@ -108,7 +136,12 @@ describe('penetrator run', () => {
     const code = await runNodeTask({ ...base, output: 'json' }, h.deps);
 
     expect(code).toBe(1);
-    const report = JSON.parse(h.stdout()) as { status: string; error: string; cause: string; nodes: unknown[] };
+    const report = JSON.parse(h.stdout()) as {
+      status: string;
+      error: string;
+      cause: string;
+      nodes: unknown[];
+    };
     expect(report.status).toBe('FAILED');
     expect(report.error).toBe('Penetrator.NodesFailed');
     expect(report.cause).toContain('edge-n1 (172.21.3.195): ssh: connect to host');
@@ -128,7 +161,10 @@ describe('penetrator run', () => {
 
   it('exits 1 on an invalid NodeTask without touching the cluster', async () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'apiVersion: nodetask.apps.superedge.io/v1beta1\nkind: NodeTask\nmetadata: {name: x}\nspec: {}\n');
+    writeFileSync(
+      bad,
+      'apiVersion: nodetask.apps.superedge.io/v1beta1\nkind: NodeTask\nmetadata: {name: x}\nspec: {}\n',
+    );
     const h = harness();
     const code = await runNodeTask({ ...base, file: bad }, h.deps);
 

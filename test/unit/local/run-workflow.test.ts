@@ -74,13 +74,24 @@ function summarize({ results, skipped }: SummarizeInput): TaskSummary {
 /** Handlers that record every call; `overrides` replaces some of them. */
 function recordingHandlers(overrides: Partial<Record<LambdaName, WorkflowHandler>> = {}) {
   const calls: Record<LambdaName, unknown[]> = {
-    plan: [], lock: [], prepare: [], startInstall: [], checkInstall: [], summarize: [], cleanup: [],
+    plan: [],
+    lock: [],
+    prepare: [],
+    startInstall: [],
+    checkInstall: [],
+    summarize: [],
+    cleanup: [],
   };
   const attempts = new Map<string, number>();
   const defaults: Record<LambdaName, WorkflowHandler> = {
     plan: (p) => Promise.resolve(planOutput((p as { executionId: string }).executionId)),
     lock: () => Promise.resolve({ holder: 'me' }),
-    prepare: (p) => Promise.resolve({ ...(p as { task: TaskRef }).task, ownerUid: 'uid-1', taskObject: 'penetrator-task-nodes' }),
+    prepare: (p) =>
+      Promise.resolve({
+        ...(p as { task: TaskRef }).task,
+        ownerUid: 'uid-1',
+        taskObject: 'penetrator-task-nodes',
+      }),
     startInstall: (p) => {
       const { node } = p as NodeStepInput;
       const number = (attempts.get(node.name) ?? 0) + 1;
@@ -121,12 +132,19 @@ describe('runWorkflowLocally on the synthesized definition', () => {
         const name = nodeOf(p);
         const n = (polls.get(name) ?? 0) + 1;
         polls.set(name, n);
-        return Promise.resolve<CheckOutput>({ phase: name === 'edge-bbbbbb' && n < 3 ? 'Running' : 'Succeeded' });
+        return Promise.resolve<CheckOutput>({
+          phase: name === 'edge-bbbbbb' && n < 3 ? 'Running' : 'Succeeded',
+        });
       },
     });
     const events: WorkflowEvent[] = [];
     const result = await runWorkflowLocally({
-      definition, input, handlers, executionName: 'all-good', ...fast, onEvent: (e) => events.push(e),
+      definition,
+      input,
+      handlers,
+      executionName: 'all-good',
+      ...fast,
+      onEvent: (e) => events.push(e),
     });
 
     expect(result.status).toBe('SUCCEEDED');
@@ -188,7 +206,10 @@ describe('runWorkflowLocally on the synthesized definition', () => {
 
   it('fails without taking the lock when Plan rejects the NodeTask', async () => {
     const { handlers, calls } = recordingHandlers({
-      plan: () => Promise.reject(new InvalidNodeTaskError(['spec.targetMachines[0]: "300.1.1.1" is not an IP address'])),
+      plan: () =>
+        Promise.reject(
+          new InvalidNodeTaskError(['spec.targetMachines[0]: "300.1.1.1" is not an IP address']),
+        ),
     });
     const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
 
@@ -202,7 +223,8 @@ describe('runWorkflowLocally on the synthesized definition', () => {
 
   it('cleans up once, then fails with the original error, when Prepare fails', async () => {
     const { handlers, calls } = recordingHandlers({
-      prepare: () => Promise.reject(new ClusterInfoInvalidError('kube-public/cluster-info has no kubeconfig')),
+      prepare: () =>
+        Promise.reject(new ClusterInfoInvalidError('kube-public/cluster-info has no kubeconfig')),
     });
     const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
 
@@ -233,7 +255,9 @@ describe('runWorkflowLocally on the synthesized definition', () => {
     let failures = 1;
     const { handlers, calls } = recordingHandlers({
       summarize: (p) =>
-        failures-- > 0 ? Promise.reject(new TransientError('apiserver: 503')) : Promise.resolve(summarize(p as SummarizeInput)),
+        failures-- > 0
+          ? Promise.reject(new TransientError('apiserver: 503'))
+          : Promise.resolve(summarize(p as SummarizeInput)),
     });
     const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
 
@@ -249,7 +273,13 @@ describe('runWorkflowLocally on the synthesized definition', () => {
         return Promise.resolve<CheckOutput>({ phase: 'Running' });
       },
     });
-    const result = await runWorkflowLocally({ definition, input, handlers, pollSeconds: 0.05, signal: controller.signal });
+    const result = await runWorkflowLocally({
+      definition,
+      input,
+      handlers,
+      pollSeconds: 0.05,
+      signal: controller.signal,
+    });
 
     expect(result.status).toBe('ABORTED');
     expect(calls.summarize).toHaveLength(0);
@@ -259,14 +289,20 @@ describe('runWorkflowLocally on the synthesized definition', () => {
     const { handlers } = recordingHandlers();
     const partial: Partial<typeof handlers> = { ...handlers };
     delete partial.summarize;
-    await expect(runWorkflowLocally({ definition, input, handlers: partial as typeof handlers })).rejects.toThrow(
-      /no handler for Task state "Summarize task"/,
-    );
+    await expect(
+      runWorkflowLocally({ definition, input, handlers: partial as typeof handlers }),
+    ).rejects.toThrow(/no handler for Task state "Summarize task"/);
   });
 });
 
 function attemptCeiling(def: object): number {
-  const map = (def as { States: Record<string, { ItemProcessor: { States: Record<string, { Retry: Array<{ MaxAttempts: number }> }> } }> })
-    .States[StateNames.installNodes]!;
+  const map = (
+    def as {
+      States: Record<
+        string,
+        { ItemProcessor: { States: Record<string, { Retry: Array<{ MaxAttempts: number }> }> } }
+      >;
+    }
+  ).States[StateNames.installNodes]!;
   return map.ItemProcessor.States[StateNames.installNode]!.Retry[0]!.MaxAttempts;
 }

@@ -46,9 +46,15 @@ describe('the workflow definition', () => {
   });
 
   it('sends each Lambda the payload of its contract', () => {
-    expect(state(StateNames.planTask).Parameters).toEqual({ 'input.$': '$', 'executionId.$': '$$.Execution.Id' });
+    expect(state(StateNames.planTask).Parameters).toEqual({
+      'input.$': '$',
+      'executionId.$': '$$.Execution.Id',
+    });
     expect(state(StateNames.planTask)).not.toHaveProperty('ResultPath');
-    expect(state(StateNames.takeClusterLock)).toMatchObject({ Parameters: { action: 'acquire', 'task.$': '$.task' }, ResultPath: null });
+    expect(state(StateNames.takeClusterLock)).toMatchObject({
+      Parameters: { action: 'acquire', 'task.$': '$.task' },
+      ResultPath: null,
+    });
     expect(state(StateNames.prepareCluster)).toMatchObject({
       Parameters: { 'task.$': '$.task', 'nodes.$': '$.nodes', 'skipped.$': '$.skipped' },
       ResultPath: '$.task',
@@ -57,12 +63,18 @@ describe('the workflow definition', () => {
       Parameters: { 'task.$': '$.task', 'results.$': '$.results', 'skipped.$': '$.skipped' },
       ResultPath: '$.summary',
     });
-    expect(state(StateNames.releaseCluster)).toMatchObject({ Parameters: { 'task.$': '$.task' }, ResultPath: null });
+    expect(state(StateNames.releaseCluster)).toMatchObject({
+      Parameters: { 'task.$': '$.task' },
+      ResultPath: null,
+    });
   });
 
   it('invokes, in every Task state, the Lambda that stateLambda names', () => {
     for (const [name, s] of Object.entries(graph.States).filter(([, s]) => s.Type === 'Task')) {
-      expect({ name, resource: s.Resource }).toEqual({ name, resource: `arn:aws:lambda:eu-west-1:123456789012:function:${stateLambda[name]}` });
+      expect({ name, resource: s.Resource }).toEqual({
+        name,
+        resource: `arn:aws:lambda:eu-west-1:123456789012:function:${stateLambda[name]}`,
+      });
     }
   });
 
@@ -81,7 +93,7 @@ describe('the workflow definition', () => {
 
   it('uses only the state names of state-names.ts', () => {
     const nested = (state(StateNames.installNodes).ItemProcessor as Graph).States;
-    const branch = ((nested[StateNames.installNode]!.Branches as Graph[])[0]!).States;
+    const branch = (nested[StateNames.installNode]!.Branches as Graph[])[0]!.States;
     const names = [...Object.keys(graph.States), ...Object.keys(nested), ...Object.keys(branch)].sort();
     expect(names).toEqual(Object.values(StateNames).sort());
   });
@@ -92,6 +104,8 @@ describe('the workflow definition', () => {
   });
 
   it('fails when the timeout is out of Step Functions bounds', () => {
-    expect(() => render({ timeout: Duration.seconds(10) })).toThrow(/timeout must be between 1 minute and 365 days; received 10 seconds/);
+    expect(() => render({ timeout: Duration.seconds(10) })).toThrow(
+      /timeout must be between 1 minute and 365 days; received 10 seconds/,
+    );
   });
 });

@@ -34,7 +34,11 @@ describe('the install node fragment', () => {
     expect(graph.StartAt).toBe(StateNames.installNode);
     expect(parallel.Type).toBe('Parallel');
     expect(parallel.Branches).toHaveLength(1);
-    expect(parallel.ResultSelector).toEqual({ 'name.$': '$[0].node.name', 'ip.$': '$[0].node.ip', state: 'installed' });
+    expect(parallel.ResultSelector).toEqual({
+      'name.$': '$[0].node.name',
+      'ip.$': '$[0].node.ip',
+      state: 'installed',
+    });
     expect(parallel.Next).toBe(StateNames.recordSuccess);
     expect(graph.States[StateNames.recordSuccess]).toEqual({ Type: 'Pass', End: true });
   });
@@ -79,7 +83,9 @@ describe('the install node fragment', () => {
         JitterStrategy: 'FULL',
       },
     ]);
-    expect(parallel.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: StateNames.recordFailure }]);
+    expect(parallel.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: StateNames.recordFailure },
+    ]);
     expect(graph.States[StateNames.recordFailure]).toEqual({
       Type: 'Pass',
       Parameters: {
@@ -95,13 +101,19 @@ describe('the install node fragment', () => {
 
   it('gives both Lambda calls the transient retry only, and the configured call deadline', () => {
     const withTimeout = renderFragment({ lambdaTimeout: Duration.seconds(90) });
-    const tasks = Object.values(((withTimeout.States[StateNames.installNode]!.Branches as Graph[])[0]!).States).filter(
-      (s) => s.Type === 'Task',
-    );
+    const tasks = Object.values(
+      (withTimeout.States[StateNames.installNode]!.Branches as Graph[])[0]!.States,
+    ).filter((s) => s.Type === 'Task');
     expect(tasks).toHaveLength(2);
     for (const task of tasks) {
       expect(task.Retry).toEqual([
-        { ErrorEquals: [...transientErrorNames], IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' },
+        {
+          ErrorEquals: [...transientErrorNames],
+          IntervalSeconds: 2,
+          MaxAttempts: 4,
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        },
       ]);
       expect(task.TimeoutSeconds).toBe(90);
     }
@@ -124,12 +136,16 @@ describe('the install node fragment', () => {
 
 describe('attemptRetry', () => {
   it('fails when the ceiling is negative or fractional', () => {
-    expect(() => attemptRetry({ maxRetries: -1 })).toThrow(/maxRetries must be an integer from 0 .*; received -1/);
+    expect(() => attemptRetry({ maxRetries: -1 })).toThrow(
+      /maxRetries must be an integer from 0 .*; received -1/,
+    );
     expect(() => attemptRetry({ maxRetries: 1.5 })).toThrow(/received 1.5/);
   });
 
   it('fails when the interval is under a second or the delay cap is below it', () => {
-    expect(() => attemptRetry({ interval: Duration.millis(500) })).toThrow(/interval must be at least 1 second/);
+    expect(() => attemptRetry({ interval: Duration.millis(500) })).toThrow(
+      /interval must be at least 1 second/,
+    );
     expect(() => attemptRetry({ interval: Duration.minutes(2), maxDelay: Duration.minutes(1) })).toThrow(
       /maxDelay must not be shorter than interval/,
     );
