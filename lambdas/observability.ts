@@ -16,13 +16,19 @@ export function createLogger(level?: LogLevel): Logger {
 
 /** The port's view of a Powertools logger. */
 export function asLog(logger: Logger): Log {
-  const extra = (fields?: Record<string, unknown>): LogAttributes[] => (fields ? [fields as LogAttributes] : []);
+  const extra = (fields?: Record<string, unknown>): LogAttributes[] => (fields ? [fields] : []);
   return {
     debug: (message, fields) => logger.debug(message, ...extra(fields)),
     info: (message, fields) => logger.info(message, ...extra(fields)),
     warn: (message, fields) => logger.warn(message, ...extra(fields)),
     error: (message, fields) => logger.error(message, ...extra(fields)),
   };
+}
+
+/** The task name of a Plan payload, before the document is validated (only a string is taken). */
+function planTaskName(payload: unknown): unknown {
+  const input = (payload as { input?: { nodeTask?: { metadata?: { name?: unknown } } } } | null)?.input;
+  return input?.nodeTask?.metadata?.name;
 }
 
 /** The keys that tie a log line to its task run (all are names or ids, none is secret). */
@@ -37,7 +43,7 @@ export function logKeys(payload: unknown): Record<string, string> {
   const put = (key: string, value: unknown): void => {
     if (typeof value === 'string' && value !== '') keys[key] = value.slice(0, 300);
   };
-  put('task', record.task?.name);
+  put('task', record.task?.name ?? planTaskName(payload));
   put('cluster', record.task?.cluster);
   put('execution', record.task?.executionId ?? record.executionId);
   put('node', record.node?.name);

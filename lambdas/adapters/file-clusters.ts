@@ -11,15 +11,15 @@ export class SingleClusterDirectory implements ClusterDirectory {
     private readonly name: string = LOCAL_CLUSTER_NAME,
   ) {}
 
-  async list(): Promise<string[]> {
-    return [this.name];
+  list(): Promise<string[]> {
+    return Promise.resolve([this.name]);
   }
 
-  async kubeconfig(name: string): Promise<string> {
+  kubeconfig(name: string): Promise<string> {
     if (name !== this.name) {
-      throw new ClusterNotFoundError(`cluster ${name} is not registered; this run knows only cluster ${this.name}`);
+      return Promise.reject(new ClusterNotFoundError(`cluster ${name} is not registered; this run knows only cluster ${this.name}`));
     }
-    return this.kubeconfigYaml;
+    return Promise.resolve(this.kubeconfigYaml);
   }
 }
 

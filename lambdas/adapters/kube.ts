@@ -70,6 +70,17 @@ export function httpStatus(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
 }
 
+/** A call that got no HTTP answer: transient when the network failed, else a plain error. */
+function networkError(prefix: string, error: unknown): Error {
+  const code = networkCode(error);
+  if (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) return new TransientError(`${prefix}: ${code}`);
+  if (error instanceof TypeError && /fetch failed/i.test(error.message)) {
+    return new TransientError(`${prefix}: the apiserver did not answer (${code ?? 'fetch failed'})`);
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new Error(`${prefix}: ${message}`);
+}
+
 /**
  * Turns a failed call into the product's error. Only called for statuses the caller does not treat
  * as a result.
@@ -77,15 +88,7 @@ export function httpStatus(error: unknown): number | undefined {
 export function kubeError(cluster: string, verb: Verb, what: string, error: unknown, kind?: ObjectKind): Error {
   const status = httpStatus(error);
   const prefix = `cluster ${cluster}: cannot ${verb} ${what}`;
-  if (status === undefined) {
-    const code = networkCode(error);
-    if (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) return new TransientError(`${prefix}: ${code}`);
-    if (error instanceof TypeError && /fetch failed/i.test(error.message)) {
-      return new TransientError(`${prefix}: the apiserver did not answer (${code ?? 'fetch failed'})`);
-    }
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return new Error(`${prefix}: ${message}`);
-  }
+  if (status === undefined) return networkError(prefix, error);
   // A Secret's validation message may quote a value: only the status is reported for Secrets.
   const reason = kind === 'Secret' ? undefined : statusMessage(error as ApiException<unknown>);
   const detail = `HTTP ${status}${reason ? `: ${reason}` : ''}`;
@@ -160,8 +163,8 @@ export class KubeClient implements Kube {
         // List items carry no apiVersion/kind; the domain reads both.
         items.push(plain<T>({ ...plain<Record<string, unknown>>(item), apiVersion: API_VERSIONS[query.kind], kind: query.kind }));
       }
-      const meta = result.metadata as { _continue?: string; continue?: string } | undefined;
-      token = meta?._continue ?? meta?.continue;
+      // The client names the list's `continue` token `_continue`.
+      token = result.metadata?._continue;
       if (token === undefined || token === '') return items;
     }
     throw new Error(`cluster ${this.cluster}: listing ${describe(query.kind, undefined, query.namespace)} did not end after ${MAX_PAGES} pages`);
@@ -202,7 +205,7 @@ export class KubeClient implements Kube {
     const body = { ...patch, ...target, metadata: { ...(patch.metadata as object | undefined), ...target.metadata } };
     try {
       return plain<T>(
-        await this.api.patch(body as KubernetesObject, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
+        await this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
       );
     } catch (error) {
       if (httpStatus(error) === 404) return 'absent';

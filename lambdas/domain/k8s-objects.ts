@@ -698,12 +698,20 @@ function decoded(secret: SecretObject, key: string): string | undefined {
  * The token a bootstrap-token Secret holds, if it can join nodes until `validUntil`: well-formed,
  * usable for authentication, in the node-joining group, and not expiring before then.
  */
-export function usableBootstrapToken(secret: SecretObject, validUntil: Date): BootstrapToken | undefined {
+function wellFormedToken(secret: SecretObject): { id: string; secret: string } | undefined {
   if (secret.type !== BOOTSTRAP_TOKEN_TYPE) return undefined;
-  const id = decoded(secret, 'token-id');
-  const tokenSecret = decoded(secret, 'token-secret');
-  if (id === undefined || tokenSecret === undefined || !TOKEN_ID.test(id) || !TOKEN_SECRET.test(tokenSecret)) return undefined;
+  const id = decoded(secret, 'token-id') ?? '';
+  const tokenSecret = decoded(secret, 'token-secret') ?? '';
+  if (!TOKEN_ID.test(id) || !TOKEN_SECRET.test(tokenSecret)) return undefined;
+  // The apiserver only honours a token whose Secret is named after its id.
   if (secret.metadata.name !== `bootstrap-token-${id}`) return undefined;
+  return { id, secret: tokenSecret };
+}
+
+export function usableBootstrapToken(secret: SecretObject, validUntil: Date): BootstrapToken | undefined {
+  const token = wellFormedToken(secret);
+  if (token === undefined) return undefined;
+  const { id, secret: tokenSecret } = token;
   if (decoded(secret, 'usage-bootstrap-authentication') !== 'true') return undefined;
   const groups = (decoded(secret, 'auth-extra-groups') ?? '').split(',').map((g) => g.trim());
   if (!groups.includes(BOOTSTRAP_TOKEN_GROUP)) return undefined;

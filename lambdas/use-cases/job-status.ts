@@ -14,12 +14,17 @@ function condition(job: JobObject, type: string): { reason?: string; message?: s
  * Kubernetes 1.31+ marks the outcome first (SuccessCriteriaMet / FailureTarget) and the terminal
  * condition (Complete / Failed) once the Pods are gone; either settles the attempt.
  */
+function podCounts(job: JobObject): { failed: number; succeeded: number } {
+  return { failed: job.status?.failed ?? 0, succeeded: job.status?.succeeded ?? 0 };
+}
+
 export function jobPhase(job: JobObject): JobPhase {
-  if (condition(job, 'Failed') || condition(job, 'FailureTarget')) return 'Failed';
-  if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet')) return 'Succeeded';
-  if ((job.status?.succeeded ?? 0) > 0) return 'Succeeded';
-  if ((job.status?.failed ?? 0) > 0 && job.spec?.backoffLimit === 0) return 'Failed';
-  return 'Running';
+  const pods = podCounts(job);
+  const failed = condition(job, 'Failed') ?? condition(job, 'FailureTarget');
+  // backoffLimit 0: one failed Pod is the end of the attempt, even before the condition is written.
+  if (failed || (pods.failed > 0 && job.spec?.backoffLimit === 0)) return 'Failed';
+  const succeeded = condition(job, 'Complete') ?? condition(job, 'SuccessCriteriaMet');
+  return succeeded || pods.succeeded > 0 ? 'Succeeded' : 'Running';
 }
 
 export function jobAttempt(job: JobObject): number {
@@ -42,36 +47,53 @@ function cut(text: string): string {
   return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON - 1)}…` : text;
 }
 
-const DEADLINE_REASONS = new Set(['DeadlineExceeded']);
+type ContainerStatus = NonNullable<NonNullable<PodObject['status']>['containerStatuses']>[number];
+
+/** The install container's own account: its exit code and last output lines. */
+function terminatedReason(status: ContainerStatus): string | undefined {
+  const terminated = status.state?.terminated;
+  if (!terminated || terminated.exitCode === 0) return undefined;
+  const message = oneLine(terminated.message ?? '');
+  return `exit code ${terminated.exitCode ?? '?'}${message ? `: ${message}` : ''}`;
+}
+
+/** Why the container never ran (an image that cannot be pulled, a missing volume). */
+function waitingReason(status: ContainerStatus): string | undefined {
+  const waiting = status.state?.waiting;
+  if (!waiting?.reason) return undefined;
+  return `the container was still waiting: ${waiting.reason}${waiting.message ? `: ${oneLine(waiting.message)}` : ''}`;
+}
+
+function podReason(pod: PodObject, jobReason: string): string | undefined {
+  const statuses = pod.status?.containerStatuses ?? [];
+  for (const status of statuses) {
+    const reason = terminatedReason(status);
+    if (reason) return reason;
+  }
+  for (const status of statuses) {
+    const reason = waitingReason(status);
+    if (reason) return `${jobReason}; ${reason}`;
+  }
+  if (pod.status?.phase !== 'Pending') return undefined;
+  const message = pod.status.message ? `: ${oneLine(pod.status.message)}` : ' (not scheduled, or its image not pulled)';
+  return `${jobReason}; the Pod never started${message}`;
+}
 
 /**
  * The real reason an attempt failed: the install container's termination message (the script's
- * last output lines, by FallbackToLogsOnError) and exit code, else what keeps the Pod from running,
+ * last output lines, by FallbackToLogsOnError) and exit code, else what kept the Pod from running,
  * else the Job's own condition (DeadlineExceeded, BackoffLimitExceeded).
  */
 export async function failureReason(kube: Kube, job: JobObject): Promise<string> {
   const failed = condition(job, 'Failed') ?? condition(job, 'FailureTarget');
-  const jobReason = failed?.reason ?? 'Failed';
-  const deadline = DEADLINE_REASONS.has(jobReason)
-    ? `the attempt exceeded its deadline of ${job.spec?.activeDeadlineSeconds ?? '?'} s`
-    : undefined;
+  const jobReason =
+    failed?.reason === 'DeadlineExceeded'
+      ? `the attempt exceeded its deadline of ${job.spec?.activeDeadlineSeconds ?? '?'} s`
+      : `${failed?.reason ?? 'Failed'}${failed?.message ? `: ${oneLine(failed.message)}` : ''}`;
   const pods = await kube.list<PodObject>({ kind: 'Pod', namespace: TASK_NAMESPACE, labelSelector: `${JOB_NAME_LABEL}=${job.metadata.name}` });
   for (const pod of pods) {
-    for (const status of pod.status?.containerStatuses ?? []) {
-      const terminated = status.state?.terminated;
-      if (terminated && terminated.exitCode !== 0) {
-        const message = oneLine(terminated.message ?? '');
-        return cut(`exit code ${terminated.exitCode ?? '?'}${message ? `: ${message}` : ''} (Job ${job.metadata.name})`);
-      }
-      const waiting = status.state?.waiting;
-      if (waiting?.reason) {
-        return cut(`${deadline ?? jobReason}; the container was still waiting: ${waiting.reason}${waiting.message ? `: ${oneLine(waiting.message)}` : ''} (Job ${job.metadata.name})`);
-      }
-    }
-    if (pod.status?.phase === 'Pending') {
-      return cut(`${deadline ?? jobReason}; the Pod never started${pod.status.message ? `: ${oneLine(pod.status.message)}` : ' (not scheduled or not pulled)'} (Job ${job.metadata.name})`);
-    }
+    const reason = podReason(pod, jobReason);
+    if (reason) return cut(`${reason} (Job ${job.metadata.name})`);
   }
-  const message = failed?.message ? `: ${oneLine(failed.message)}` : '';
-  return cut(`${deadline ?? `${jobReason}${message}`} (Job ${job.metadata.name})`);
+  return cut(`${jobReason} (Job ${job.metadata.name})`);
 }

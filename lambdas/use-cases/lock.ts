@@ -29,6 +29,12 @@ export function holderOf(task: Pick<TaskRef, 'name' | 'executionId'>): string {
 
 export type LockOutcome = 'acquired' | 'renewed' | 'taken-over' | 'released' | 'not-held';
 
+/** Someone else's Lease may only be taken over once it has expired (and never by a renewal). */
+function refuseUnlessExpired(current: LeaseObject, task: TaskRef, at: Date, renewOnly: boolean): void {
+  if (!renewOnly && leaseExpired(current, at)) return;
+  throw new ClusterBusyError(task.cluster, holderTask(current.spec.holderIdentity ?? '') || '(unknown)');
+}
+
 /** Takes the lock (or renews it, when this execution holds it already). Throws ClusterBusyError. */
 export async function acquireLock(kube: Kube, task: TaskRef, durationSeconds: number, clock: () => Date, log: Log, renewOnly = false): Promise<LockOutcome> {
   const holder = holderOf(task);
@@ -42,9 +48,7 @@ export async function acquireLock(kube: Kube, task: TaskRef, durationSeconds: nu
     }
     const currentHolder = current.spec.holderIdentity ?? '';
     const ours = currentHolder === holder;
-    if (!ours && (renewOnly || !leaseExpired(current, clock()))) {
-      throw new ClusterBusyError(task.cluster, holderTask(currentHolder) || '(unknown)');
-    }
+    if (!ours) refuseUnlessExpired(current, task, clock(), renewOnly);
     const written = await kube.replace(lockLease({ name: LOCK_LEASE_NAME, holder, durationSeconds, now: clock(), previous: current }));
     if (written === 'conflict' || written === 'absent') continue;
     if (!ours) log.warn('took over an expired lock', { previousHolder: currentHolder });

@@ -364,7 +364,8 @@ describe('bootstrap token', () => {
     const after = new Date('2026-11-25T11:00:00Z');
     expect(usableBootstrapToken(stored(valid), before)).toEqual({ id: 'abc123', secret: '0123456789abcdef', expires: new Date('2026-11-25T10:00:00Z') });
     expect(usableBootstrapToken(stored(valid), after)).toBeUndefined();
-    const { expiration: _, ...forever } = valid;
+    const forever: Record<string, string> = { ...valid };
+    delete forever.expiration;
     expect(usableBootstrapToken(stored(forever), after)).toEqual({ id: 'abc123', secret: '0123456789abcdef' });
     expect(usableBootstrapToken(stored({ ...valid, 'auth-extra-groups': 'system:bootstrappers:other' }), before)).toBeUndefined();
     expect(usableBootstrapToken(stored({ ...valid, 'usage-bootstrap-authentication': 'false' }), before)).toBeUndefined();

@@ -1,0 +1,93 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
+import { SingleClusterDirectory, clusterFromKubeconfigFile } from '../../../lambdas/adapters/file-clusters';
+import { cachedKubeProvider } from '../../../lambdas/adapters/kube-cache';
+import { ErrorNames } from '../../../lambdas/errors';
+
+const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'penetrator-files-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as Error,
+  );
+}
+
+describe('FileCredentials', () => {
+  it('reads YAML, JSON and PEM credential files', async () => {
+    writeFileSync(join(dir, 'pw.yaml'), 'passwd: s3cret-pw\nknownHosts: "198.18.0.10 ssh-ed25519 AAAA"\n');
+    writeFileSync(join(dir, 'json.json'), '{"sshkey": "KEYTEXT"}');
+    writeFileSync(join(dir, 'key'), KEY);
+    const store = new FileCredentials(dir);
+    expect(await store.get('pw')).toEqual({ passwd: 's3cret-pw', knownHosts: '198.18.0.10 ssh-ed25519 AAAA' });
+    expect(await store.get('json')).toEqual({ sshkey: 'KEYTEXT' });
+    expect(await store.get('key')).toEqual({ sshkey: `${KEY}\n` });
+  });
+
+  it('uses a single file for every credential name', async () => {
+    writeFileSync(join(dir, 'one.yaml'), 'passwd: s3cret-pw\n');
+    expect(await new FileCredentials(join(dir, 'one.yaml')).get('anything')).toEqual({ passwd: 's3cret-pw' });
+  });
+
+  it('reports missing, empty and unreadable credentials as CredentialInvalid without their content', async () => {
+    writeFileSync(join(dir, 'empty.yaml'), 'user: root\n');
+    writeFileSync(join(dir, 'broken.yaml'), 'passwd: [s3cret-pw\n');
+    mkdirSync(join(dir, 'sub'));
+    const store = new FileCredentials(dir);
+    for (const name of ['absent', 'empty', 'broken', '../etc/passwd']) {
+      const error = await failure(store.get(name));
+      expect(error.name).toBe(ErrorNames.CredentialInvalid);
+      expect(error.message).not.toContain('s3cret');
+    }
+    expect(await failure(new FileCredentials(join(dir, 'nope.yaml')).get('x'))).toMatchObject({ name: ErrorNames.CredentialInvalid });
+  });
+});
+
+describe('local clusters', () => {
+  it('knows exactly one cluster', async () => {
+    const clusters = new SingleClusterDirectory('kubeconfig text', 'lab');
+    expect(await clusters.list()).toEqual(['lab']);
+    expect(await clusters.kubeconfig('lab')).toBe('kubeconfig text');
+    expect(await failure(clusters.kubeconfig('prod'))).toMatchObject({ name: ErrorNames.ClusterNotFound });
+    expect(await failure(clusterFromKubeconfigFile(join(dir, 'missing')))).toMatchObject({ name: ErrorNames.ClusterNotFound });
+  });
+
+  it('builds one kube client per cluster and does not cache a failure', async () => {
+    let reads = 0;
+    const kubeconfig = 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n';
+    let now = 0;
+    const provider = cachedKubeProvider(
+      {
+        list: () => Promise.resolve(['lab']),
+        kubeconfig: (name) => {
+          reads++;
+          return name === 'lab' ? Promise.resolve(kubeconfig) : Promise.reject(new Error('unknown'));
+        },
+      },
+      1000,
+      () => now,
+    );
+    const first = await provider('lab');
+    expect(await provider('lab')).toBe(first);
+    expect(reads).toBe(1);
+    now = 2000;
+    expect(await provider('lab')).not.toBe(first);
+    expect(reads).toBe(2);
+    await expect(provider('other')).rejects.toThrow('unknown');
+    await expect(provider('other')).rejects.toThrow('unknown');
+    expect(reads).toBe(4);
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { NODE_TASK_LABEL } from '../../../lambdas/domain/contracts';
+import type { JobObject, NodeObject } from '../../../lambdas/domain/k8s-objects';
+import { forEachLimited } from '../../../lambdas/use-cases/common';
+import { jobAttempt, jobPhase } from '../../../lambdas/use-cases/job-status';
+import { buildWorkList } from '../../../lambdas/use-cases/plan';
+import { resolveSettings, settingsFromEnv, settingsDefaults } from '../../../lambdas/settings';
+
+function node(name: string, ip: string, label?: string): NodeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, ...(label ? { labels: { [NODE_TASK_LABEL]: label } } : {}) },
+    status: { addresses: [{ type: 'InternalIP', address: ip }] },
+  };
+}
+
+function index(nodes: NodeObject[]) {
+  return {
+    byName: new Map(nodes.map((n) => [n.metadata.name, n])),
+    byIp: new Map(nodes.map((n) => [n.status!.addresses![0]!.address, [n]])),
+  };
+}
+
+describe('buildWorkList', () => {
+  const assignment = [
+    { name: 'a', ip: '198.18.0.1' },
+    { name: 'b', ip: '198.18.0.2' },
+    { name: 'c', ip: '198.18.0.3' },
+    { name: 'd', ip: '198.18.0.4' },
+  ];
+
+  it('skips Nodes carrying the task label, reinstalls others by name or address, and deals proxies round-robin', () => {
+    const work = buildWorkList(
+      assignment,
+      index([node('a', '198.18.0.1', 'task-x1y2z3'), node('b', '198.18.0.2', 'older-abcdef'), node('old-c', '198.18.0.3')]),
+      'task-x1y2z3',
+      ['p1', 'p2'],
+    );
+    expect(work.skipped).toEqual([{ name: 'a', ip: '198.18.0.1' }]);
+    expect(work.nodes).toEqual([
+      { name: 'b', ip: '198.18.0.2', proxyNode: 'p1', reinstall: true },
+      { name: 'c', ip: '198.18.0.3', proxyNode: 'p2', reinstall: true },
+      { name: 'd', ip: '198.18.0.4', proxyNode: 'p1', reinstall: false },
+    ]);
+  });
+
+  it('leaves the proxy empty in direct mode', () => {
+    expect(buildWorkList(assignment.slice(0, 1), index([]), 'l', []).nodes).toEqual([{ name: 'a', ip: '198.18.0.1', proxyNode: '', reinstall: false }]);
+  });
+});
+
+describe('jobPhase', () => {
+  const job = (status: JobObject['status'], attempt = '2'): JobObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'j', labels: { 'penetrator.superedge.io/attempt': attempt } },
+    spec: { backoffLimit: 0 },
+    status,
+  });
+
+  it('reads the outcome from the conditions, the early ones included', () => {
+    expect(jobPhase(job({ active: 1 }))).toBe('Running');
+    expect(jobPhase(job(undefined))).toBe('Running');
+    expect(jobPhase(job({ conditions: [{ type: 'SuccessCriteriaMet', status: 'True' }] }))).toBe('Succeeded');
+    expect(jobPhase(job({ conditions: [{ type: 'Complete', status: 'True' }] }))).toBe('Succeeded');
+    expect(jobPhase(job({ conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }] }))).toBe('Failed');
+    expect(jobPhase(job({ conditions: [{ type: 'Failed', status: 'True' }] }))).toBe('Failed');
+    expect(jobPhase(job({ conditions: [{ type: 'Failed', status: 'False' }], active: 1 }))).toBe('Running');
+    expect(jobAttempt(job({}))).toBe(2);
+    expect(jobAttempt(job({}, 'x'))).toBe(0);
+  });
+});
+
+describe('forEachLimited', () => {
+  it('never runs more than the limit at once, runs every item, and rethrows the first error', async () => {
+    let running = 0;
+    let peak = 0;
+    const seen: number[] = [];
+    const work = async (i: number) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 2));
+      seen.push(i);
+      running--;
+      if (i === 3) throw new Error('item 3');
+    };
+    await expect(forEachLimited([1, 2, 3, 4, 5, 6, 7], 3, work)).rejects.toThrow('item 3');
+    expect(peak).toBe(3);
+    expect(seen.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+});
+
+describe('runtime settings', () => {
+  it('reads the environment the stack sets, with defaults for the rest', () => {
+    expect(
+      settingsFromEnv({
+        PENETRATOR_SECRET_PREFIX: 'team-a/',
+        PENETRATOR_INSTALLER_IMAGE: 'registry.example/installer:1.2',
+        PENETRATOR_PACKAGE_SOURCE: '{"kind":"hostPath","path":"/srv/edge"}',
+        PENETRATOR_DEFAULT_CLUSTER: 'prod',
+        PENETRATOR_JOB_TTL_SECONDS: '600',
+      }),
+    ).toEqual({
+      ...settingsDefaults,
+      secretPrefix: 'team-a/',
+      installerImage: 'registry.example/installer:1.2',
+      packageSource: { kind: 'hostPath', path: '/srv/edge' },
+      defaultCluster: 'prod',
+      jobTtlSecondsAfterFinished: 600,
+    });
+    expect(settingsFromEnv({})).toEqual(settingsDefaults);
+  });
+
+  it('lists every problem at once', () => {
+    expect(() =>
+      settingsFromEnv({ PENETRATOR_PACKAGE_SOURCE: 'not json', PENETRATOR_TASK_DEADLINE_SECONDS: 'soon' }),
+    ).toThrow(/PENETRATOR_PACKAGE_SOURCE[\s\S]*PENETRATOR_TASK_DEADLINE_SECONDS/);
+    expect(() => resolveSettings({ packageSource: { kind: 'hostPath', path: 'relative' }, taskDeadlineSeconds: 5 })).toThrow(
+      /packageSource.path[\s\S]*taskDeadlineSeconds/,
+    );
+  });
+});
