@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,8 +17,9 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from './control-plane';
-import { startTestKubelet, type TestKubelet } from './kubelet';
-import { OUTSIDE_PATHS_FILE, removeStaleDirs, waitFor } from './process';
+import { removeStaleKubeletDirs, startTestKubelet, type TestKubelet } from './kubelet';
+import { MountPoints, PLACEHOLDERS_FILE } from './kubelet/mount-points';
+import { removeStaleDirs, waitFor } from './process';
 
 const NS = 'default';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -380,6 +382,33 @@ describe('test kubelet node in a network namespace', () => {
   });
 });
 
+describe('mount-point placeholders', () => {
+  it('keeps a placeholder while any kubelet uses it and never removes what existed before', () => {
+    const base = mkdtempSync(join(tmpdir(), 'pen-mount-points-'));
+    try {
+      const target = join(base, 'etc', 'penetrator', 'credential');
+      const a = new MountPoints();
+      const b = new MountPoints();
+      const leaseA = a.acquire(target, 'dir');
+      const leaseB = b.acquire(target, 'dir');
+      a.release([leaseA]);
+      expect(existsSync(target)).toBe(true);
+      b.release([leaseB]);
+      expect(existsSync(join(base, 'etc'))).toBe(false);
+      expect(existsSync(base)).toBe(true);
+
+      const file = join(base, 'termination-log');
+      const lease = a.acquire(file, 'file');
+      expect(statSync(file).isFile()).toBe(true);
+      expect(() => b.acquire(file, 'dir')).toThrow(/exists but is a file/);
+      a.release([lease]);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
+
 /** A pod that sleeps with a marker in its environment, with a ConfigMap volume and an emptyDir. */
 async function sleeper(core: CoreV1Api, node: string, marker: string): Promise<void> {
   await core.createNamespacedConfigMap({
@@ -481,7 +510,7 @@ describe('teardown', () => {
     kc.loadFromFile(info.kubeconfigPath);
     await sleeper(kc.makeApiClient(CoreV1Api), 'crash-1', marker);
     const podPids = await waitForMarked(marker, 2);
-    const outside = readFileSync(join(info.kubeletDir, OUTSIDE_PATHS_FILE), 'utf8')
+    const outside = readFileSync(join(info.kubeletDir, PLACEHOLDERS_FILE), 'utf8')
       .split('\n')
       .filter(Boolean);
     expect(outside).toContain('/etc/penetrator-sleeper');
@@ -496,7 +525,7 @@ describe('teardown', () => {
     // Nobody could clean up: the files stay until a later run sees that their owner is dead.
     expect(existsSync(info.dir)).toBe(true);
     expect(removeStaleDirs('penetrator-cp-')).toContain(info.dir);
-    expect(removeStaleDirs('penetrator-kubelet-')).toContain(info.kubeletDir);
+    expect(removeStaleKubeletDirs()).toContain(info.kubeletDir);
     expect(existsSync(info.dir)).toBe(false);
     expect(existsSync(info.kubeletDir)).toBe(false);
     expect(outside.filter((p) => existsSync(p))).toEqual([]);

@@ -11,10 +11,7 @@ import {
   openSync,
   readFileSync,
   readdirSync,
-  rmdirSync,
   rmSync,
-  statSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
@@ -207,11 +204,9 @@ export async function waitFor<T>(
 
 const OWNER_FILE = 'owner';
 const KEEP_FILE = 'kept';
-/** Paths an owner created outside its directory (one per line), removed with a stale directory. */
-export const OUTSIDE_PATHS_FILE = 'outside-paths';
 
-/** "pid starttime": the start time guards against a recycled pid. */
-function processIdentity(pid: number): string | undefined {
+/** "pid starttime" of a live process: the start time guards against a recycled pid. */
+export function processIdentity(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 22 (starttime) counts from after the command name, which may contain spaces.
@@ -227,8 +222,12 @@ function processIdentity(pid: number): string | undefined {
  * directories with the same prefix whose owner is dead (a run that was SIGKILLed cannot clean up
  * after itself). Directories kept on purpose (PENETRATOR_KEEP_CLUSTER=1) are left alone.
  */
-export function createOwnedDir(prefix: string, parent = tmpdir()): string {
-  removeStaleDirs(prefix, parent);
+export function createOwnedDir(
+  prefix: string,
+  parent = tmpdir(),
+  beforeRemove?: (dir: string) => void,
+): string {
+  removeStaleDirs(prefix, parent, beforeRemove);
   const dir = mkdtempSync(join(parent, prefix));
   writeFileSync(join(dir, OWNER_FILE), `${processIdentity(process.pid) ?? process.pid}\n`);
   return dir;
@@ -240,7 +239,11 @@ export function markKept(dir: string): void {
 }
 
 /** Removes `<parent>/<prefix>*` directories whose owner process is gone. Returns the removed paths. */
-export function removeStaleDirs(prefix: string, parent = tmpdir()): string[] {
+export function removeStaleDirs(
+  prefix: string,
+  parent = tmpdir(),
+  beforeRemove?: (dir: string) => void,
+): string[] {
   const removed: string[] = [];
   let entries: string[];
   try {
@@ -259,33 +262,9 @@ export function removeStaleDirs(prefix: string, parent = tmpdir()): string[] {
     }
     const pid = Number(owner.split(' ')[0]);
     if (!Number.isInteger(pid) || processIdentity(pid) === owner) continue;
-    removeRecordedPaths(join(dir, OUTSIDE_PATHS_FILE));
+    beforeRemove?.(dir);
     rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
   }
   return removed;
-}
-
-/**
- * Removes the empty files and directories listed in `recordPath`, deepest first. Anything that is
- * not empty any more is left alone: it is no longer only ours.
- */
-export function removeRecordedPaths(recordPath: string): void {
-  let paths: string[];
-  try {
-    paths = readFileSync(recordPath, 'utf8')
-      .split('\n')
-      .filter((p) => p.startsWith('/'));
-  } catch {
-    return;
-  }
-  for (const p of [...new Set(paths)].sort((a, b) => b.length - a.length)) {
-    try {
-      const st = statSync(p);
-      if (st.isDirectory()) rmdirSync(p);
-      else if (st.size === 0) unlinkSync(p);
-    } catch {
-      // Gone already, or not empty.
-    }
-  }
 }

@@ -15,8 +15,8 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { ControlPlane } from '../control-plane';
-import { createOwnedDir, markKept, OUTSIDE_PATHS_FILE, sleep, waitFor } from '../process';
-import { MountPoints } from './mount-points';
+import { createOwnedDir, markKept, removeStaleDirs, sleep, waitFor } from '../process';
+import { MountPoints, PLACEHOLDERS_FILE, removeRecordedPlaceholders } from './mount-points';
 import { microTime, nodeObject, nodeStatusPatch, rfc3339, type TestNodeSpec } from './objects';
 import { logFileName, PodRunner, type RunnerDeps } from './pod-runner';
 
@@ -43,6 +43,17 @@ export interface TestKubelet {
 }
 
 const LEASE_SECONDS = 40;
+const KUBELET_DIR_PREFIX = 'penetrator-kubelet-';
+
+const removeOwnPlaceholders = (dir: string): void => removeRecordedPlaceholders(join(dir, PLACEHOLDERS_FILE));
+
+/**
+ * Removes the work dirs of test kubelets whose process died without stopping (and the mount-point
+ * placeholders they left on the host). startTestKubelet does this itself; returns the removed dirs.
+ */
+export function removeStaleKubeletDirs(parent?: string): string[] {
+  return removeStaleDirs(KUBELET_DIR_PREFIX, parent, removeOwnPlaceholders);
+}
 const ANNOUNCE_TIMEOUT_MS = 30_000;
 
 function isCode(err: unknown, code: number): boolean {
@@ -66,7 +77,7 @@ export async function startTestKubelet(
   kc.loadFromString(cp.kubeconfigYaml);
   const core = kc.makeApiClient(CoreV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
-  const workDir = createOwnedDir('penetrator-kubelet-', opts.workDir);
+  const workDir = createOwnedDir(KUBELET_DIR_PREFIX, opts.workDir, removeOwnPlaceholders);
   const logsDir = join(workDir, 'logs');
   mkdirSync(logsDir);
   mkdirSync(join(workDir, 'pods'));
@@ -74,7 +85,7 @@ export async function startTestKubelet(
     process.stderr.write(`[test-kubelet] ${message}\n`);
   };
 
-  const mountPoints = new MountPoints(join(workDir, OUTSIDE_PATHS_FILE));
+  const mountPoints = new MountPoints(join(workDir, PLACEHOLDERS_FILE));
   const runners = new Map<string, PodRunner>();
   const deleting = new Set<string>();
   let stopping = false;

@@ -20,7 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import { spawnManaged, sleep, tailFile, type ManagedProcess } from '../process';
 import { expandVars, resolveEnv } from './env';
-import type { MountPoints } from './mount-points';
+import type { MountPointLease, MountPoints } from './mount-points';
 import {
   nodeInternalIp,
   podStatus,
@@ -117,7 +117,7 @@ export class PodRunner {
   private patchChain: Promise<void> = Promise.resolve();
   private readonly report: PodReport;
   private readonly podDir: string;
-  private readonly usedMountPoints: string[] = [];
+  private readonly mountLeases: MountPointLease[] = [];
   private volumes = new Map<string, string>();
 
   constructor(
@@ -183,7 +183,7 @@ export class PodRunner {
       await Promise.all(mains.map((c, i) => this.runContainer(c, this.report.main[i]!)));
       return this.finish();
     } finally {
-      this.deps.mountPoints.release(this.usedMountPoints);
+      this.deps.mountPoints.release(this.mountLeases);
     }
   }
 
@@ -261,7 +261,7 @@ export class PodRunner {
       const mounts = this.mountsFor(c, terminationFile);
       for (const m of mounts) {
         const kind = statSync(m.source).isDirectory() ? 'dir' : 'file';
-        this.usedMountPoints.push(...this.deps.mountPoints.acquire(m.target, kind));
+        this.mountLeases.push(this.deps.mountPoints.acquire(m.target, kind));
       }
       return mounts;
     } catch (err: unknown) {
