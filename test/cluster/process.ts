@@ -86,6 +86,8 @@ export function spawnManaged(opts: SpawnOptions): ManagedProcess {
     closeSync(fd);
   }
   if (child.pid === undefined) {
+    // The 'error' event still follows; without a listener it would crash the test process.
+    child.once('error', () => undefined);
     throw new Error(`${opts.name}: could not start ${opts.command} (is util-linux setpriv installed?)`);
   }
   const pid = child.pid;
