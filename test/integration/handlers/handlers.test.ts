@@ -327,6 +327,18 @@ describe('a task from prepare to cleanup', () => {
     expect(await call('cleanup', { task: prepared })).toEqual({ credentialSecret: 'absent', lock: 'not-held' });
   });
 
+  it('continues a re-submitted task where it stopped, and refuses a changed one', async () => {
+    const again = await call<PlanOutput>('plan', { input: { nodeTask: document }, executionId: execution('flow-2') });
+    expect(again.task.labelValue).toBe(planned.task.labelValue);
+    expect(again.skipped).toEqual([{ name: 'edge-ok', ip: '198.18.1.10' }]);
+    expect(again.nodes).toEqual([{ name: 'fail-edge', ip: '198.18.1.11', proxyNode: PROXY, reinstall: false }]);
+
+    const changed = nodeTask('t-flow', { nodeNamesOverride: { 'edge-ok': '198.18.1.10' } });
+    const conflict = await call('plan', { input: { nodeTask: changed }, executionId: execution('flow-3') }).catch((e: unknown) => e);
+    expect(conflict).toMatchObject({ name: ErrorNames.TaskConflict });
+    expect((conflict as Error).message).toContain('a task cannot be updated');
+  });
+
   it('leaves garbage collection of the task\'s objects to the task object', async () => {
     const jobs = await kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, labelSelector: `${TASK_LABEL}=t-flow` });
     expect(jobs.length).toBeGreaterThan(0);
