@@ -19,6 +19,8 @@ stamp="$bin_dir/.stamp"
 script="$here/$(basename "$0")"
 export PATH="$PATH:/usr/local/go/bin"
 # The toolchain on the machine is the one we test with; never let go.mod fetch another one.
+# -buildvcs=false below: the binaries need no VCS stamp, and a clone owned by another user would
+# make `go build` fail to read it.
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
 force=0
@@ -149,12 +151,12 @@ done
 cd "$gomod_dir"
 started=$SECONDS
 echo "  kube-apiserver, kube-controller-manager, kube-scheduler ($version)"
-go build -trimpath -ldflags "$ldflags" -o "$bin_dir/" \
+go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$bin_dir/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler
 echo "  etcd"
-go build -trimpath -ldflags "-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3
+go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3
 
 echo "$want_stamp" >"$stamp"
 echo "built control-plane binaries into $bin_dir in $((SECONDS - started))s"
