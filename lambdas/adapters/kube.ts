@@ -11,6 +11,12 @@ import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/k8s-ob
 import { ClusterNotFoundError, TransientError } from '../errors';
 import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
 
+/**
+ * Longest wait for one apiserver call. The client has no deadline of its own, and a hung call would
+ * otherwise run into the Lambda's timeout, which Step Functions does not retry as transient.
+ */
+export const CALL_TIMEOUT_MS = 20_000;
+
 /** Page size of list calls, and a bound on pages, so a huge cluster cannot loop forever. */
 const PAGE_SIZE = 500;
 const MAX_PAGES = 1000;
@@ -63,6 +69,21 @@ function networkCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+class CallTimeout extends Error {
+  override readonly name = 'CallTimeout';
+  readonly code = 'ETIMEDOUT';
+}
+
+/** The call's result, or a CallTimeout (which kubeError turns into TransientError) after `ms`. */
+function withDeadline<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallTimeout(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Which HTTP status an error carries, for the callers that turn some of them into results. */
@@ -127,11 +148,12 @@ export class KubeClient implements Kube {
     /** Registered name of the cluster, for messages. */
     readonly cluster: string,
     private readonly pageSize: number = PAGE_SIZE,
+    private readonly timeoutMs: number = CALL_TIMEOUT_MS,
   ) {}
 
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     try {
-      return plain<T>(await this.api.read(header(ref)));
+      return plain<T>(await withDeadline(this.api.read(header(ref)), this.timeoutMs));
     } catch (error) {
       if (httpStatus(error) === 404) return undefined;
       throw kubeError(this.cluster, 'get', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
@@ -144,17 +166,20 @@ export class KubeClient implements Kube {
     for (let page = 0; page < MAX_PAGES; page++) {
       let result;
       try {
-        result = await this.api.list(
-          API_VERSIONS[query.kind],
-          query.kind,
-          query.namespace,
-          undefined,
-          undefined,
-          undefined,
-          query.fieldSelector,
-          query.labelSelector,
-          this.pageSize,
-          token,
+        result = await withDeadline(
+          this.api.list(
+            API_VERSIONS[query.kind],
+            query.kind,
+            query.namespace,
+            undefined,
+            undefined,
+            undefined,
+            query.fieldSelector,
+            query.labelSelector,
+            this.pageSize,
+            token,
+          ),
+          this.timeoutMs,
         );
       } catch (error) {
         throw kubeError(this.cluster, 'list', describe(query.kind, undefined, query.namespace), error, query.kind);
@@ -173,7 +198,7 @@ export class KubeClient implements Kube {
   async create<T extends KubeObject>(object: T): Promise<CreateResult<T>> {
     const ref = refOf(object);
     try {
-      return { outcome: 'created', object: plain<T>(await this.api.create(object as unknown as KubernetesObject)) };
+      return { outcome: 'created', object: plain<T>(await withDeadline(this.api.create(object as unknown as KubernetesObject), this.timeoutMs)) };
     } catch (error) {
       if (httpStatus(error) !== 409) {
         throw kubeError(this.cluster, 'create', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
@@ -190,7 +215,7 @@ export class KubeClient implements Kube {
   async replace<T extends KubeObject>(object: T): Promise<T | 'conflict' | 'absent'> {
     const ref = refOf(object);
     try {
-      return plain<T>(await this.api.replace(object as unknown as KubernetesObject));
+      return plain<T>(await withDeadline(this.api.replace(object as unknown as KubernetesObject), this.timeoutMs));
     } catch (error) {
       const status = httpStatus(error);
       if (status === 409) return 'conflict';
@@ -205,7 +230,7 @@ export class KubeClient implements Kube {
     const body = { ...patch, ...target, metadata: { ...(patch.metadata as object | undefined), ...target.metadata } };
     try {
       return plain<T>(
-        await this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
+        await withDeadline(this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch), this.timeoutMs),
       );
     } catch (error) {
       if (httpStatus(error) === 404) return 'absent';
@@ -216,7 +241,7 @@ export class KubeClient implements Kube {
   async delete(ref: ObjectRef, options: { resourceVersion?: string } = {}): Promise<'deleted' | 'absent' | 'conflict'> {
     const body = options.resourceVersion === undefined ? undefined : { preconditions: { resourceVersion: options.resourceVersion } };
     try {
-      await this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body);
+      await withDeadline(this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body), this.timeoutMs);
       return 'deleted';
     } catch (error) {
       const status = httpStatus(error);
@@ -253,7 +278,11 @@ function checkKubeconfig(cluster: string, yaml: string): void {
 }
 
 /** A Kube client from a kubeconfig's current context. Throws ClusterNotFoundError when it is unusable. */
-export function kubeFromKubeconfig(cluster: string, kubeconfigYaml: string, options: { pageSize?: number } = {}): Kube {
+export function kubeFromKubeconfig(
+  cluster: string,
+  kubeconfigYaml: string,
+  options: { pageSize?: number; timeoutMs?: number } = {},
+): Kube {
   checkKubeconfig(cluster, kubeconfigYaml);
   const config = new KubeConfig();
   try {
@@ -265,5 +294,5 @@ export function kubeFromKubeconfig(cluster: string, kubeconfigYaml: string, opti
   if (config.getCurrentCluster()?.server === undefined) {
     throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig's current context names no cluster with a server`);
   }
-  return new KubeClient(KubernetesObjectApi.makeApiClient(config), cluster, options.pageSize);
+  return new KubeClient(KubernetesObjectApi.makeApiClient(config), cluster, options.pageSize, options.timeoutMs);
 }
