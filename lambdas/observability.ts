@@ -55,13 +55,22 @@ export function logKeys(payload: unknown): Record<string, string> {
 /** What is logged of an error: its Step Functions name and its message (messages carry no secrets). */
 export function errorFields(error: unknown): Record<string, unknown> {
   if (error instanceof Error) {
-    return { errorName: error.name, errorMessage: error.message, retryable: (error as { retryable?: unknown }).retryable };
+    return {
+      errorName: error.name,
+      errorMessage: error.message,
+      retryable: (error as { retryable?: unknown }).retryable,
+    };
   }
   return { errorName: 'Error', errorMessage: String(error) };
 }
 
 /** Runs one handler call with a child logger carrying the payload's keys; logs the outcome, rethrows errors unchanged. */
-export async function logged<T>(logger: Logger, lambda: string, payload: unknown, run: (log: Log) => Promise<T>): Promise<T> {
+export async function logged<T>(
+  logger: Logger,
+  lambda: string,
+  payload: unknown,
+  run: (log: Log) => Promise<T>,
+): Promise<T> {
   const log = logger.createChild();
   log.appendKeys({ lambda, ...logKeys(payload) });
   const started = Date.now();
@@ -71,7 +80,8 @@ export async function logged<T>(logger: Logger, lambda: string, payload: unknown
     return result;
   } catch (error) {
     const fields = errorFields(error);
-    if (fields.retryable === false || fields.retryable === true) log.warn('failed', { ...fields, ms: Date.now() - started });
+    if (fields.retryable === false || fields.retryable === true)
+      log.warn('failed', { ...fields, ms: Date.now() - started });
     else log.error('failed unexpectedly', { ...fields, ms: Date.now() - started });
     throw error;
   }

@@ -63,7 +63,9 @@ function checkPackageSource(value: unknown, problems: string[]): void {
   const source = value as Partial<Record<'kind' | 'path' | 'url', unknown>> | null;
   const received = JSON.stringify(value);
   if (typeof source !== 'object' || source === null) {
-    problems.push(`packageSource: received ${received}; expected {kind: image|hostPath, path} or {kind: url, url}`);
+    problems.push(
+      `packageSource: received ${received}; expected {kind: image|hostPath, path} or {kind: url, url}`,
+    );
   } else if (source.kind === 'image' || source.kind === 'hostPath') {
     if (typeof source.path !== 'string' || !ABSOLUTE_PATH.test(source.path)) {
       problems.push(`packageSource.path: received ${JSON.stringify(source.path)}; expected an absolute path`);
@@ -73,7 +75,9 @@ function checkPackageSource(value: unknown, problems: string[]): void {
       problems.push(`packageSource.url: received ${JSON.stringify(source.url)}; expected an http(s) URL`);
     }
   } else {
-    problems.push(`packageSource.kind: received ${JSON.stringify(source.kind)}; expected image, hostPath or url`);
+    problems.push(
+      `packageSource.kind: received ${JSON.stringify(source.kind)}; expected image, hostPath or url`,
+    );
   }
 }
 
@@ -89,19 +93,27 @@ export function resolveSettings(partial: Partial<RuntimeSettings> = {}): Runtime
   const settings: RuntimeSettings = { ...settingsDefaults, ...defined };
   const problems: string[] = [];
   if (!SECRET_PREFIX.test(settings.secretPrefix)) {
-    problems.push(`secretPrefix: received ${JSON.stringify(settings.secretPrefix)}; expected Secrets Manager name characters`);
+    problems.push(
+      `secretPrefix: received ${JSON.stringify(settings.secretPrefix)}; expected Secrets Manager name characters`,
+    );
   }
   if (!IMAGE_REF.test(settings.installerImage)) {
-    problems.push(`installerImage: received ${JSON.stringify(settings.installerImage)}; expected an image reference`);
+    problems.push(
+      `installerImage: received ${JSON.stringify(settings.installerImage)}; expected an image reference`,
+    );
   }
   checkPackageSource(settings.packageSource, problems);
   checkInteger('jobTtlSecondsAfterFinished', settings.jobTtlSecondsAfterFinished, 0, 30 * 86_400, problems);
   checkInteger('taskDeadlineSeconds', settings.taskDeadlineSeconds, 60, 365 * 86_400, problems);
   if (settings.defaultCluster !== undefined && !CLUSTER_NAME.test(settings.defaultCluster)) {
-    problems.push(`defaultCluster: received ${JSON.stringify(settings.defaultCluster)}; expected a registered cluster name`);
+    problems.push(
+      `defaultCluster: received ${JSON.stringify(settings.defaultCluster)}; expected a registered cluster name`,
+    );
   }
   if (!['Always', 'IfNotPresent', 'Never'].includes(settings.imagePullPolicy)) {
-    problems.push(`imagePullPolicy: received ${JSON.stringify(settings.imagePullPolicy)}; expected Always, IfNotPresent or Never`);
+    problems.push(
+      `imagePullPolicy: received ${JSON.stringify(settings.imagePullPolicy)}; expected Always, IfNotPresent or Never`,
+    );
   }
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
@@ -132,7 +144,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     try {
       partial.packageSource = JSON.parse(source) as PackageSource;
     } catch {
-      problems.push(`${SettingsEnv.packageSource}: received ${JSON.stringify(source)}; expected JSON like {"kind":"image","path":"/opt/penetrator/package"}`);
+      problems.push(
+        `${SettingsEnv.packageSource}: received ${JSON.stringify(source)}; expected JSON like {"kind":"image","path":"/opt/penetrator/package"}`,
+      );
     }
   }
   partial.jobTtlSecondsAfterFinished = integerFromEnv(env, SettingsEnv.jobTtlSecondsAfterFinished, problems);

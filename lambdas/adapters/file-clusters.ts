@@ -17,17 +17,26 @@ export class SingleClusterDirectory implements ClusterDirectory {
 
   kubeconfig(name: string): Promise<string> {
     if (name !== this.name) {
-      return Promise.reject(new ClusterNotFoundError(`cluster ${name} is not registered; this run knows only cluster ${this.name}`));
+      return Promise.reject(
+        new ClusterNotFoundError(
+          `cluster ${name} is not registered; this run knows only cluster ${this.name}`,
+        ),
+      );
     }
     return Promise.resolve(this.kubeconfigYaml);
   }
 }
 
 /** Reads a kubeconfig file; a missing or unreadable file is ClusterNotFound (its content is never quoted). */
-export async function clusterFromKubeconfigFile(path: string, name: string = LOCAL_CLUSTER_NAME): Promise<SingleClusterDirectory> {
+export async function clusterFromKubeconfigFile(
+  path: string,
+  name: string = LOCAL_CLUSTER_NAME,
+): Promise<SingleClusterDirectory> {
   try {
     return new SingleClusterDirectory(await readFile(path, 'utf8'), name);
   } catch (error) {
-    throw new ClusterNotFoundError(`cluster ${name}: kubeconfig ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ClusterNotFoundError(
+      `cluster ${name}: kubeconfig ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }

@@ -27,7 +27,9 @@ export function parseCredentialText(name: string, where: string, text: string): 
   try {
     value = parse(text, { maxAliasCount: 10 });
   } catch {
-    throw new CredentialInvalidError(`credential ${name} (${where}) is neither YAML/JSON nor a PEM private key`);
+    throw new CredentialInvalidError(
+      `credential ${name} (${where}) is neither YAML/JSON nor a PEM private key`,
+    );
   }
   return parseCredential(name, where, value);
 }
@@ -47,26 +49,34 @@ export class FileCredentials implements CredentialStore {
   private async locate(name: string): Promise<string> {
     const kind = await kindOf(this.path);
     if (kind === 'file') return this.path;
-    if (kind === 'absent') throw new CredentialInvalidError(`credential ${name}: ${this.path} does not exist`);
-    if (!NAME.test(name)) throw new CredentialInvalidError(`credential ${JSON.stringify(name)} is not a valid credential name`);
+    if (kind === 'absent')
+      throw new CredentialInvalidError(`credential ${name}: ${this.path} does not exist`);
+    if (!NAME.test(name))
+      throw new CredentialInvalidError(`credential ${JSON.stringify(name)} is not a valid credential name`);
     for (const extension of EXTENSIONS) {
       const candidate = join(this.path, `${name}${extension}`);
       if ((await kindOf(candidate)) === 'file') return candidate;
     }
-    throw new CredentialInvalidError(`credential ${name} does not exist: no file ${name}[.yaml|.yml|.json|.pem|.key] in ${this.path}`);
+    throw new CredentialInvalidError(
+      `credential ${name} does not exist: no file ${name}[.yaml|.yml|.json|.pem|.key] in ${this.path}`,
+    );
   }
 
   async get(name: string): Promise<SshCredential> {
     const file = await this.locate(name);
     const info = await stat(file);
     if (info.size > MAX_CREDENTIAL_BYTES) {
-      throw new CredentialInvalidError(`credential ${name} (${file}) is larger than ${MAX_CREDENTIAL_BYTES} bytes; expected a key or a small YAML file`);
+      throw new CredentialInvalidError(
+        `credential ${name} (${file}) is larger than ${MAX_CREDENTIAL_BYTES} bytes; expected a key or a small YAML file`,
+      );
     }
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new CredentialInvalidError(`credential ${name} (${file}) cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new CredentialInvalidError(
+        `credential ${name} (${file}) cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     return parseCredentialText(name, file, text);
   }

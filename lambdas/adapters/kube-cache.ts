@@ -7,7 +7,11 @@ import { kubeFromKubeconfig } from './kube';
 
 export const KUBE_CLIENT_TTL_MS = 5 * 60 * 1000;
 
-export function cachedKubeProvider(clusters: ClusterDirectory, ttlMs: number = KUBE_CLIENT_TTL_MS, clock: () => number = Date.now): KubeProvider {
+export function cachedKubeProvider(
+  clusters: ClusterDirectory,
+  ttlMs: number = KUBE_CLIENT_TTL_MS,
+  clock: () => number = Date.now,
+): KubeProvider {
   const cache = new Map<string, { client: Promise<Kube>; expires: number }>();
   return (cluster) => {
     const hit = cache.get(cluster);

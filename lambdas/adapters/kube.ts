@@ -5,7 +5,13 @@
  * Transient failures throw TransientError; refused credentials throw ClusterNotFoundError naming the
  * verb and resource. Messages never carry request bodies, headers or object data.
  */
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/k8s-objects';
 import { ClusterNotFoundError, TransientError } from '../errors';
@@ -94,7 +100,8 @@ export function httpStatus(error: unknown): number | undefined {
 /** A call that got no HTTP answer: transient when the network failed, else a plain error. */
 function networkError(prefix: string, error: unknown): Error {
   const code = networkCode(error);
-  if (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) return new TransientError(`${prefix}: ${code}`);
+  if (code !== undefined && TRANSIENT_NETWORK_CODES.has(code))
+    return new TransientError(`${prefix}: ${code}`);
   if (error instanceof TypeError && /fetch failed/i.test(error.message)) {
     return new TransientError(`${prefix}: the apiserver did not answer (${code ?? 'fetch failed'})`);
   }
@@ -106,7 +113,13 @@ function networkError(prefix: string, error: unknown): Error {
  * Turns a failed call into the product's error. Only called for statuses the caller does not treat
  * as a result.
  */
-export function kubeError(cluster: string, verb: Verb, what: string, error: unknown, kind?: ObjectKind): Error {
+export function kubeError(
+  cluster: string,
+  verb: Verb,
+  what: string,
+  error: unknown,
+  kind?: ObjectKind,
+): Error {
   const status = httpStatus(error);
   const prefix = `cluster ${cluster}: cannot ${verb} ${what}`;
   if (status === undefined) return networkError(prefix, error);
@@ -114,10 +127,14 @@ export function kubeError(cluster: string, verb: Verb, what: string, error: unkn
   const reason = kind === 'Secret' ? undefined : statusMessage(error as ApiException<unknown>);
   const detail = `HTTP ${status}${reason ? `: ${reason}` : ''}`;
   if (status === 401) {
-    return new ClusterNotFoundError(`${prefix}: the apiserver rejected the kubeconfig's credentials (${detail}); update the stored kubeconfig`);
+    return new ClusterNotFoundError(
+      `${prefix}: the apiserver rejected the kubeconfig's credentials (${detail}); update the stored kubeconfig`,
+    );
   }
   if (status === 403) {
-    return new ClusterNotFoundError(`${prefix}: the kubeconfig's identity is not allowed to (${detail}); grant it this permission`);
+    return new ClusterNotFoundError(
+      `${prefix}: the kubeconfig's identity is not allowed to (${detail}); grant it this permission`,
+    );
   }
   if (status === 429 || status >= 500) return new TransientError(`${prefix}: ${detail}`);
   return new Error(`${prefix}: ${detail}`);
@@ -182,23 +199,42 @@ export class KubeClient implements Kube {
           this.timeoutMs,
         );
       } catch (error) {
-        throw kubeError(this.cluster, 'list', describe(query.kind, undefined, query.namespace), error, query.kind);
+        throw kubeError(
+          this.cluster,
+          'list',
+          describe(query.kind, undefined, query.namespace),
+          error,
+          query.kind,
+        );
       }
       for (const item of result.items) {
         // List items carry no apiVersion/kind; the domain reads both.
-        items.push(plain<T>({ ...plain<Record<string, unknown>>(item), apiVersion: API_VERSIONS[query.kind], kind: query.kind }));
+        items.push(
+          plain<T>({
+            ...plain<Record<string, unknown>>(item),
+            apiVersion: API_VERSIONS[query.kind],
+            kind: query.kind,
+          }),
+        );
       }
       // The client names the list's `continue` token `_continue`.
       token = result.metadata?._continue;
       if (token === undefined || token === '') return items;
     }
-    throw new Error(`cluster ${this.cluster}: listing ${describe(query.kind, undefined, query.namespace)} did not end after ${MAX_PAGES} pages`);
+    throw new Error(
+      `cluster ${this.cluster}: listing ${describe(query.kind, undefined, query.namespace)} did not end after ${MAX_PAGES} pages`,
+    );
   }
 
   async create<T extends KubeObject>(object: T): Promise<CreateResult<T>> {
     const ref = refOf(object);
     try {
-      return { outcome: 'created', object: plain<T>(await withDeadline(this.api.create(object as unknown as KubernetesObject), this.timeoutMs)) };
+      return {
+        outcome: 'created',
+        object: plain<T>(
+          await withDeadline(this.api.create(object as unknown as KubernetesObject), this.timeoutMs),
+        ),
+      };
     } catch (error) {
       if (httpStatus(error) !== 409) {
         throw kubeError(this.cluster, 'create', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
@@ -207,7 +243,9 @@ export class KubeClient implements Kube {
     const existing = await this.get<T>(ref);
     if (existing === undefined) {
       // Created and deleted between our two calls: the caller's retry settles it.
-      throw new TransientError(`cluster ${this.cluster}: ${describe(ref.kind, ref.name, ref.namespace)} existed, then vanished`);
+      throw new TransientError(
+        `cluster ${this.cluster}: ${describe(ref.kind, ref.name, ref.namespace)} existed, then vanished`,
+      );
     }
     return { outcome: 'exists', object: existing };
   }
@@ -215,7 +253,9 @@ export class KubeClient implements Kube {
   async replace<T extends KubeObject>(object: T): Promise<T | 'conflict' | 'absent'> {
     const ref = refOf(object);
     try {
-      return plain<T>(await withDeadline(this.api.replace(object as unknown as KubernetesObject), this.timeoutMs));
+      return plain<T>(
+        await withDeadline(this.api.replace(object as unknown as KubernetesObject), this.timeoutMs),
+      );
     } catch (error) {
       const status = httpStatus(error);
       if (status === 409) return 'conflict';
@@ -224,13 +264,23 @@ export class KubeClient implements Kube {
     }
   }
 
-  async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T | 'absent'> {
+  async mergePatch<T extends KubeObject>(
+    ref: ObjectRef,
+    patch: Record<string, unknown>,
+  ): Promise<T | 'absent'> {
     const target = header(ref);
     // The generic client builds the URL from the body's apiVersion, kind and metadata.
-    const body = { ...patch, ...target, metadata: { ...(patch.metadata as object | undefined), ...target.metadata } };
+    const body = {
+      ...patch,
+      ...target,
+      metadata: { ...(patch.metadata as object | undefined), ...target.metadata },
+    };
     try {
       return plain<T>(
-        await withDeadline(this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch), this.timeoutMs),
+        await withDeadline(
+          this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
+          this.timeoutMs,
+        ),
       );
     } catch (error) {
       if (httpStatus(error) === 404) return 'absent';
@@ -238,10 +288,19 @@ export class KubeClient implements Kube {
     }
   }
 
-  async delete(ref: ObjectRef, options: { resourceVersion?: string } = {}): Promise<'deleted' | 'absent' | 'conflict'> {
-    const body = options.resourceVersion === undefined ? undefined : { preconditions: { resourceVersion: options.resourceVersion } };
+  async delete(
+    ref: ObjectRef,
+    options: { resourceVersion?: string } = {},
+  ): Promise<'deleted' | 'absent' | 'conflict'> {
+    const body =
+      options.resourceVersion === undefined
+        ? undefined
+        : { preconditions: { resourceVersion: options.resourceVersion } };
     try {
-      await withDeadline(this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body), this.timeoutMs);
+      await withDeadline(
+        this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body),
+        this.timeoutMs,
+      );
       return 'deleted';
     } catch (error) {
       const status = httpStatus(error);
@@ -292,7 +351,14 @@ export function kubeFromKubeconfig(
     throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig is not a valid kubeconfig`);
   }
   if (config.getCurrentCluster()?.server === undefined) {
-    throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig's current context names no cluster with a server`);
+    throw new ClusterNotFoundError(
+      `cluster ${cluster}: the stored kubeconfig's current context names no cluster with a server`,
+    );
   }
-  return new KubeClient(KubernetesObjectApi.makeApiClient(config), cluster, options.pageSize, options.timeoutMs);
+  return new KubeClient(
+    KubernetesObjectApi.makeApiClient(config),
+    cluster,
+    options.pageSize,
+    options.timeoutMs,
+  );
 }

@@ -40,7 +40,10 @@ function isTransient(error: unknown): boolean {
   if (meta.$retryable) return true;
   const status = meta.$metadata?.httpStatusCode;
   if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
-  return typeof meta.code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND)$/.test(meta.code);
+  return (
+    typeof meta.code === 'string' &&
+    /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND)$/.test(meta.code)
+  );
 }
 
 /** Reads a secret's string; ResourceNotFound → `undefined`, transient → TransientError, else `fail`. */
@@ -57,7 +60,8 @@ async function readSecretString(
   } catch (error) {
     const name = errorName(error);
     if (name === 'ResourceNotFoundException') return undefined;
-    if (isTransient(error)) throw new TransientError(`Secrets Manager: reading ${secretId} failed transiently (${name})`);
+    if (isTransient(error))
+      throw new TransientError(`Secrets Manager: reading ${secretId} failed transiently (${name})`);
     // AccessDenied, DecryptionFailure, InvalidRequest (scheduled for deletion): the secret cannot be used.
     throw fail(`Secrets Manager: ${secretId} cannot be read (${name})`);
   }
@@ -88,8 +92,13 @@ export class SecretsManagerClusters implements ClusterDirectory {
           }),
         );
       } catch (error) {
-        if (isTransient(error)) throw new TransientError(`Secrets Manager: listing ${namePrefix}* failed transiently (${errorName(error)})`);
-        throw new ClusterNotFoundError(`Secrets Manager: listing ${namePrefix}* failed (${errorName(error)})`);
+        if (isTransient(error))
+          throw new TransientError(
+            `Secrets Manager: listing ${namePrefix}* failed transiently (${errorName(error)})`,
+          );
+        throw new ClusterNotFoundError(
+          `Secrets Manager: listing ${namePrefix}* failed (${errorName(error)})`,
+        );
       }
       for (const secret of answer.SecretList ?? []) {
         // The name filter matches prefixes of words too; keep exact `<prefix>clusters/<name>` only.
@@ -110,7 +119,8 @@ export class SecretsManagerClusters implements ClusterDirectory {
     if (text === undefined) {
       throw new ClusterNotFoundError(`cluster ${name} is not registered: no secret ${secretId}`);
     }
-    if (text.trim() === '') throw new ClusterNotFoundError(`cluster ${name}: secret ${secretId} is empty; expected a kubeconfig`);
+    if (text.trim() === '')
+      throw new ClusterNotFoundError(`cluster ${name}: secret ${secretId} is empty; expected a kubeconfig`);
     return text;
   }
 }
@@ -121,14 +131,17 @@ export class SecretsManagerClusters implements ClusterDirectory {
  */
 export function parseCredential(name: string, where: string, value: unknown): SshCredential {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CredentialInvalidError(`credential ${name} (${where}) is not an object; expected {"passwd": …} or {"sshkey": …}`);
+    throw new CredentialInvalidError(
+      `credential ${name} (${where}) is not an object; expected {"passwd": …} or {"sshkey": …}`,
+    );
   }
   const record = value as Record<string, unknown>;
   const credential: SshCredential = {};
   for (const key of ['passwd', 'sshkey', 'knownHosts'] as const) {
     const field = record[key];
     if (field === undefined || field === null) continue;
-    if (typeof field !== 'string') throw new CredentialInvalidError(`credential ${name} (${where}): ${key} is not a string`);
+    if (typeof field !== 'string')
+      throw new CredentialInvalidError(`credential ${name} (${where}): ${key} is not a string`);
     if (field.trim() !== '') credential[key] = field;
   }
   if (credential.passwd === undefined && credential.sshkey === undefined) {
@@ -146,13 +159,16 @@ export class SecretsManagerCredentials implements CredentialStore {
   async get(name: string): Promise<SshCredential> {
     const secretId = `${this.prefix}credentials/${name}`;
     const text = await readSecretString(this.client, secretId, (m) => new CredentialInvalidError(m));
-    if (text === undefined) throw new CredentialInvalidError(`credential ${name} does not exist: no secret ${secretId}`);
+    if (text === undefined)
+      throw new CredentialInvalidError(`credential ${name} does not exist: no secret ${secretId}`);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
       // JSON.parse's message quotes the text: never repeat it.
-      throw new CredentialInvalidError(`credential ${name} (${secretId}) is not JSON; expected {"passwd": …} or {"sshkey": …}`);
+      throw new CredentialInvalidError(
+        `credential ${name} (${secretId}) is not JSON; expected {"passwd": …} or {"sshkey": …}`,
+      );
     }
     return parseCredential(name, secretId, value);
   }

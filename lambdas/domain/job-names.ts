@@ -59,7 +59,12 @@ export function nodeHash(nodeName: string): string {
  * names, unique per task run, node and attempt, so a retried create meets its own Job (409) and
  * adopts it.
  */
-export function installJobName(taskName: string, executionId: string, nodeName: string, attempt: number): string {
+export function installJobName(
+  taskName: string,
+  executionId: string,
+  nodeName: string,
+  attempt: number,
+): string {
   if (!Number.isInteger(attempt) || attempt < 1 || attempt > 99) {
     throw new RangeError(`install attempt must be an integer from 1 to 99; received ${attempt}`);
   }

@@ -177,7 +177,10 @@ export interface JobObject extends KubeObject {
     ttlSecondsAfterFinished?: number;
     completions?: number;
     parallelism?: number;
-    template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: PodSpec };
+    template?: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec?: PodSpec;
+    };
   };
   status?: {
     active?: number;
@@ -211,7 +214,8 @@ function managedLabels(taskName: string): Record<string, string> {
 }
 
 /** A task after Prepare: every field the per-node objects refer to is set. */
-export type PreparedTask = TaskRef & Required<Pick<TaskRef, 'ownerUid' | 'taskObject' | 'credentialSecret' | 'scriptConfigMap'>>;
+export type PreparedTask = TaskRef &
+  Required<Pick<TaskRef, 'ownerUid' | 'taskObject' | 'credentialSecret' | 'scriptConfigMap'>>;
 
 export function isPreparedTask(task: TaskRef): task is PreparedTask {
   return [task.ownerUid, task.taskObject, task.credentialSecret, task.scriptConfigMap].every(
@@ -238,7 +242,9 @@ export function ownerReference(task: Pick<PreparedTask, 'taskObject' | 'ownerUid
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -332,8 +338,10 @@ export function credentialSecret(input: CredentialSecretInput): SecretObject {
   const { credential } = input;
   const stringData: Record<string, string> = {};
   // A key wins over a password, as the installer prefers it too.
-  if (credential.sshkey !== undefined && credential.sshkey !== '') stringData[CredentialKeys.sshkey] = credential.sshkey;
-  else if (credential.passwd !== undefined && credential.passwd !== '') stringData[CredentialKeys.passwd] = credential.passwd;
+  if (credential.sshkey !== undefined && credential.sshkey !== '')
+    stringData[CredentialKeys.sshkey] = credential.sshkey;
+  else if (credential.passwd !== undefined && credential.passwd !== '')
+    stringData[CredentialKeys.passwd] = credential.passwd;
   else throw new Error('credentialSecret: the credential holds neither sshkey nor passwd');
   stringData[CredentialKeys.token] = input.bootstrapToken;
   if (credential.knownHosts !== undefined && credential.knownHosts.trim() !== '') {
@@ -368,9 +376,7 @@ export interface JoinParameters {
 }
 
 export type PackageSource =
-  | { kind: 'image'; path: string }
-  | { kind: 'hostPath'; path: string }
-  | { kind: 'url'; url: string };
+  { kind: 'image'; path: string } | { kind: 'hostPath'; path: string } | { kind: 'url'; url: string };
 
 /** Where the package is inside the Job's container. */
 export function packagePathInJob(source: PackageSource): string {
@@ -471,7 +477,9 @@ function placement(node: NodeWork): Pick<PodSpec, 'affinity' | 'tolerations'> {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
           nodeSelectorTerms: [
-            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node.proxyNode] }] },
+            {
+              matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node.proxyNode] }],
+            },
           ],
         },
       },
@@ -520,7 +528,11 @@ export function installJob(input: InstallJobInput): JobObject {
   const pkg = packageVolume(input.packageSource);
   if (pkg) {
     volumes.push(pkg);
-    mounts.push({ name: pkg.name, mountPath: InstallPaths.package, readOnly: input.packageSource.kind === 'hostPath' });
+    mounts.push({
+      name: pkg.name,
+      mountPath: InstallPaths.package,
+      readOnly: input.packageSource.kind === 'hostPath',
+    });
   }
   return {
     apiVersion: 'batch/v1',
@@ -615,7 +627,8 @@ export function lockLease(input: LockLeaseInput): LeaseObject {
     namespace: TASK_NAMESPACE,
     labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
   };
-  if (previous?.metadata.resourceVersion !== undefined) metadata.resourceVersion = previous.metadata.resourceVersion;
+  if (previous?.metadata.resourceVersion !== undefined)
+    metadata.resourceVersion = previous.metadata.resourceVersion;
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -745,7 +758,8 @@ export function taskEvent(input: TaskEventInput): EventObject {
   const { task } = input;
   const now = rfc3339(input.now);
   const chars = [...input.message.replace(/\s+/g, ' ').trim()];
-  const message = chars.length > MAX_EVENT_MESSAGE ? `${chars.slice(0, MAX_EVENT_MESSAGE - 1).join('')}…` : chars.join('');
+  const message =
+    chars.length > MAX_EVENT_MESSAGE ? `${chars.slice(0, MAX_EVENT_MESSAGE - 1).join('')}…` : chars.join('');
   return {
     apiVersion: 'v1',
     kind: 'Event',

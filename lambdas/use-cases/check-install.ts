@@ -19,17 +19,26 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
 
   const job = await kube.get<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, name: attempt.job });
   if (job === undefined) {
-    throw new InstallFailedError(`node ${node.name} (${node.ip}): install Job ${attempt.job} disappeared (deleted by someone, or its task object was deleted)`);
+    throw new InstallFailedError(
+      `node ${node.name} (${node.ip}): install Job ${attempt.job} disappeared (deleted by someone, or its task object was deleted)`,
+    );
   }
   const phase = jobPhase(job);
   if (phase === 'Running') return { phase: 'Running' };
   if (phase === 'Failed') {
-    throw new InstallFailedError(`node ${node.name} (${node.ip}) attempt ${attempt.number}: ${await failureReason(kube, job)}`);
+    throw new InstallFailedError(
+      `node ${node.name} (${node.ip}) attempt ${attempt.number}: ${await failureReason(kube, job)}`,
+    );
   }
 
-  const patched = await kube.mergePatch<NodeObject>({ kind: 'Node', name: node.name }, nodeLabelPatch(task.labelValue));
+  const patched = await kube.mergePatch<NodeObject>(
+    { kind: 'Node', name: node.name },
+    nodeLabelPatch(task.labelValue),
+  );
   if (patched === 'absent') {
-    throw new NodeNotRegisteredError(`node ${node.name} (${node.ip}): the install Job ${attempt.job} succeeded but no Node ${node.name} registered yet`);
+    throw new NodeNotRegisteredError(
+      `node ${node.name} (${node.ip}): the install Job ${attempt.job} succeeded but no Node ${node.name} registered yet`,
+    );
   }
   const event = taskEvent({
     task,

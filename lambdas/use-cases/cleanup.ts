@@ -43,9 +43,19 @@ export async function cleanup(deps: Dependencies, payload: unknown): Promise<Cle
   if (error && isPreparedTask(task)) {
     const reason = `${error.Error ?? 'Error'}: ${extractReason(error.Cause)}`;
     try {
-      await kube.create(taskEvent({ task, reason: 'TaskFailed', message: `task ${task.name} aborted: ${reason}`, key: 'aborted', now: now(deps) }));
+      await kube.create(
+        taskEvent({
+          task,
+          reason: 'TaskFailed',
+          message: `task ${task.name} aborted: ${reason}`,
+          key: 'aborted',
+          now: now(deps),
+        }),
+      );
     } catch (eventError) {
-      deps.log.warn('could not record the TaskFailed Event', { errorName: eventError instanceof Error ? eventError.name : 'Error' });
+      deps.log.warn('could not record the TaskFailed Event', {
+        errorName: eventError instanceof Error ? eventError.name : 'Error',
+      });
     }
   } else if (error) {
     deps.log.warn('aborted before the task object existed', { taskObject: taskObjectName(task.name) });

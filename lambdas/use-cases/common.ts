@@ -22,22 +22,28 @@ export function record(value: unknown, what: string): Record<string, unknown> {
 }
 
 function text(value: unknown, what: string, allowEmpty = false): string {
-  if (typeof value !== 'string' || (!allowEmpty && value === '')) throw new PayloadError(`${what}: expected a non-empty string`);
+  if (typeof value !== 'string' || (!allowEmpty && value === ''))
+    throw new PayloadError(`${what}: expected a non-empty string`);
   return value;
 }
 
 function integer(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new PayloadError(`${what}: expected a whole number`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new PayloadError(`${what}: expected a whole number`);
   return value;
 }
 
 /** Checks the TaskRef fields every state relies on; the object itself is passed on unchanged. */
 export function parseTaskRef(value: unknown, what = 'task'): TaskRef {
   const task = record(value, what);
-  for (const key of ['name', 'cluster', 'labelValue', 'credential', 'sshUser', 'executionId'] as const) text(task[key], `${what}.${key}`);
-  for (const key of ['sshPort', 'maxAttempts', 'attemptTimeoutSeconds', 'pollSeconds'] as const) integer(task[key], `${what}.${key}`);
-  if (task.mode !== 'proxy' && task.mode !== 'direct') throw new PayloadError(`${what}.mode: expected proxy or direct`);
-  if (task.installer !== 'edgeadm' && task.installer !== 'kubeadm') throw new PayloadError(`${what}.installer: expected edgeadm or kubeadm`);
+  for (const key of ['name', 'cluster', 'labelValue', 'credential', 'sshUser', 'executionId'] as const)
+    text(task[key], `${what}.${key}`);
+  for (const key of ['sshPort', 'maxAttempts', 'attemptTimeoutSeconds', 'pollSeconds'] as const)
+    integer(task[key], `${what}.${key}`);
+  if (task.mode !== 'proxy' && task.mode !== 'direct')
+    throw new PayloadError(`${what}.mode: expected proxy or direct`);
+  if (task.installer !== 'edgeadm' && task.installer !== 'kubeadm')
+    throw new PayloadError(`${what}.installer: expected edgeadm or kubeadm`);
   return task as unknown as TaskRef;
 }
 
@@ -63,7 +69,9 @@ export function parseNamed(value: unknown, what: string): { name: string; ip: st
 /** A task after Prepare; earlier states never call the per-node use-cases, so anything else is a wiring bug. */
 export function requirePrepared(task: TaskRef): PreparedTask {
   if (!isPreparedTask(task)) {
-    throw new PayloadError(`task ${task.name}: ownerUid, taskObject, credentialSecret and scriptConfigMap are set by Prepare cluster; it has not run`);
+    throw new PayloadError(
+      `task ${task.name}: ownerUid, taskObject, credentialSecret and scriptConfigMap are set by Prepare cluster; it has not run`,
+    );
   }
   return task;
 }
@@ -80,7 +88,11 @@ export function kubeFor(deps: Pick<Dependencies, 'kube'>, task: Pick<TaskRef, 'c
  * Runs `work` over `items` with at most `limit` calls in flight (no unbounded Promise.all against
  * one apiserver). Every item runs; the first error is rethrown after all have settled.
  */
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let firstError: unknown;
   let failed = false;

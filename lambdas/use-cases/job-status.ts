@@ -75,7 +75,9 @@ function podReason(pod: PodObject, jobReason: string): string | undefined {
     if (reason) return `${jobReason}; ${reason}`;
   }
   if (pod.status?.phase !== 'Pending') return undefined;
-  const message = pod.status.message ? `: ${oneLine(pod.status.message)}` : ' (not scheduled, or its image not pulled)';
+  const message = pod.status.message
+    ? `: ${oneLine(pod.status.message)}`
+    : ' (not scheduled, or its image not pulled)';
   return `${jobReason}; the Pod never started${message}`;
 }
 
@@ -90,7 +92,11 @@ export async function failureReason(kube: Kube, job: JobObject): Promise<string>
     failed?.reason === 'DeadlineExceeded'
       ? `the attempt exceeded its deadline of ${job.spec?.activeDeadlineSeconds ?? '?'} s`
       : `${failed?.reason ?? 'Failed'}${failed?.message ? `: ${oneLine(failed.message)}` : ''}`;
-  const pods = await kube.list<PodObject>({ kind: 'Pod', namespace: TASK_NAMESPACE, labelSelector: `${JOB_NAME_LABEL}=${job.metadata.name}` });
+  const pods = await kube.list<PodObject>({
+    kind: 'Pod',
+    namespace: TASK_NAMESPACE,
+    labelSelector: `${JOB_NAME_LABEL}=${job.metadata.name}`,
+  });
   for (const pod of pods) {
     const reason = podReason(pod, jobReason);
     if (reason) return cut(`${reason} (Job ${job.metadata.name})`);

@@ -36,25 +36,38 @@ function refuseUnlessExpired(current: LeaseObject, task: TaskRef, at: Date, rene
 }
 
 /** Takes the lock (or renews it, when this execution holds it already). Throws ClusterBusyError. */
-export async function acquireLock(kube: Kube, task: TaskRef, durationSeconds: number, clock: () => Date, log: Log, renewOnly = false): Promise<LockOutcome> {
+export async function acquireLock(
+  kube: Kube,
+  task: TaskRef,
+  durationSeconds: number,
+  clock: () => Date,
+  log: Log,
+  renewOnly = false,
+): Promise<LockOutcome> {
   const holder = holderOf(task);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const current = await kube.get<LeaseObject>(LEASE_REF);
     if (current === undefined) {
       if (renewOnly) throw new ClusterBusyError(task.cluster, `(none: the lock of ${holder} was lost)`);
-      const created = await kube.create(lockLease({ name: LOCK_LEASE_NAME, holder, durationSeconds, now: clock() }));
+      const created = await kube.create(
+        lockLease({ name: LOCK_LEASE_NAME, holder, durationSeconds, now: clock() }),
+      );
       if (created.outcome === 'created') return 'acquired';
       continue; // Someone created it first: read again and judge their Lease.
     }
     const currentHolder = current.spec.holderIdentity ?? '';
     const ours = currentHolder === holder;
     if (!ours) refuseUnlessExpired(current, task, clock(), renewOnly);
-    const written = await kube.replace(lockLease({ name: LOCK_LEASE_NAME, holder, durationSeconds, now: clock(), previous: current }));
+    const written = await kube.replace(
+      lockLease({ name: LOCK_LEASE_NAME, holder, durationSeconds, now: clock(), previous: current }),
+    );
     if (written === 'conflict' || written === 'absent') continue;
     if (!ours) log.warn('took over an expired lock', { previousHolder: currentHolder });
     return ours ? 'renewed' : 'taken-over';
   }
-  throw new TransientError(`cluster ${task.cluster}: the lock Lease changed ${MAX_ROUNDS} times while taking it; try again`);
+  throw new TransientError(
+    `cluster ${task.cluster}: the lock Lease changed ${MAX_ROUNDS} times while taking it; try again`,
+  );
 }
 
 /** Deletes the lock if this execution holds it; leaves anyone else's alone. Idempotent. */
@@ -67,7 +80,9 @@ export async function releaseLock(kube: Kube, task: TaskRef): Promise<LockOutcom
     const deleted = await kube.delete(LEASE_REF, resourceVersion === undefined ? {} : { resourceVersion });
     if (deleted !== 'conflict') return 'released';
   }
-  throw new TransientError(`cluster ${task.cluster}: the lock Lease changed ${MAX_ROUNDS} times while releasing it; try again`);
+  throw new TransientError(
+    `cluster ${task.cluster}: the lock Lease changed ${MAX_ROUNDS} times while releasing it; try again`,
+  );
 }
 
 export async function lock(deps: Dependencies, payload: unknown): Promise<{ lock: LockOutcome }> {

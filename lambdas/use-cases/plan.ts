@@ -35,7 +35,10 @@ export function parsePlanInput(payload: unknown): PlanInput {
   if (input.cluster !== undefined && typeof input.cluster !== 'string') {
     throw new PayloadError('payload.input.cluster: expected a cluster name');
   }
-  return { input: { nodeTask: input.nodeTask, ...(input.cluster ? { cluster: input.cluster } : {}) }, executionId: body.executionId };
+  return {
+    input: { nodeTask: input.nodeTask, ...(input.cluster ? { cluster: input.cluster } : {}) },
+    executionId: body.executionId,
+  };
 }
 
 /** input.cluster, else spec.cluster, else the deployment's default, else the only registered cluster. */
@@ -63,7 +66,9 @@ function checkProxyNodes(spec: ResolvedSpec, nodes: ReadonlyMap<string, NodeObje
     ...(absent.length > 0 ? [`${absent.join(', ')} not found`] : []),
     ...(notReady.length > 0 ? [`${notReady.join(', ')} not Ready`] : []),
   ];
-  throw new ProxyNodeNotReadyError(`cluster ${cluster}: proxy node ${parts.join('; ')}; the install Jobs need a Ready proxy node`);
+  throw new ProxyNodeNotReadyError(
+    `cluster ${cluster}: proxy node ${parts.join('; ')}; the install Jobs need a Ready proxy node`,
+  );
 }
 
 /** What a previous run of the same task recorded: its label value and name → IP assignment. */
@@ -72,7 +77,11 @@ interface PreviousRun {
   namesByIp: Map<string, string>;
 }
 
-function previousRun(object: ConfigMapObject | undefined, digest: string, taskName: string): PreviousRun | undefined {
+function previousRun(
+  object: ConfigMapObject | undefined,
+  digest: string,
+  taskName: string,
+): PreviousRun | undefined {
   if (object === undefined) return undefined;
   const data = object.data ?? {};
   if (data[TaskObjectKeys.specDigest] !== digest) {
@@ -138,7 +147,13 @@ export function buildWorkList(
   return { nodes, skipped };
 }
 
-function taskRef(task: NodeTask, spec: ResolvedSpec, cluster: string, labelValue: string, executionId: string): TaskRef {
+function taskRef(
+  task: NodeTask,
+  spec: ResolvedSpec,
+  cluster: string,
+  labelValue: string,
+  executionId: string,
+): TaskRef {
   const ref: TaskRef = {
     name: task.metadata.name,
     cluster,
@@ -174,7 +189,11 @@ export async function plan(deps: Dependencies, payload: unknown): Promise<PlanOu
   checkProxyNodes(spec, index.byName, cluster);
 
   const digest = specDigest(task.spec);
-  const existing = await kube.get<ConfigMapObject>({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: taskObjectName(task.metadata.name) });
+  const existing = await kube.get<ConfigMapObject>({
+    kind: 'ConfigMap',
+    namespace: TASK_NAMESPACE,
+    name: taskObjectName(task.metadata.name),
+  });
   const previous = previousRun(existing, digest, task.metadata.name);
   const labelValue = previous?.labelValue ?? taskLabelValue(task.metadata.name, deps.random);
 
@@ -183,10 +202,20 @@ export async function plan(deps: Dependencies, payload: unknown): Promise<PlanOu
     const earlier = t.name ?? previous?.namesByIp.get(t.ip);
     return earlier === undefined ? { ip: t.ip } : { ip: t.ip, name: earlier };
   });
-  const assignment = assignNodeNames(named, task.spec.nodeNamePrefix ?? '', new Set(index.byName.keys()), deps.random);
+  const assignment = assignNodeNames(
+    named,
+    task.spec.nodeNamePrefix ?? '',
+    new Set(index.byName.keys()),
+    deps.random,
+  );
   const work = buildWorkList(assignment, index, labelValue, spec.proxyNodes);
 
-  deps.log.info('planned', { cluster, nodes: work.nodes.length, skipped: work.skipped.length, reused: previous !== undefined });
+  deps.log.info('planned', {
+    cluster,
+    nodes: work.nodes.length,
+    skipped: work.skipped.length,
+    reused: previous !== undefined,
+  });
   return {
     task: taskRef(task, spec, cluster, labelValue, executionId),
     nodes: work.nodes,

@@ -47,10 +47,15 @@ export async function createOrReplace<T extends KubeObject>(kube: Kube, object: 
     const created = await kube.create(object);
     if (created.outcome === 'created') return created.object;
     const resourceVersion = created.object.metadata.resourceVersion;
-    const replaced = await kube.replace({ ...object, metadata: { ...object.metadata, ...(resourceVersion ? { resourceVersion } : {}) } });
+    const replaced = await kube.replace({
+      ...object,
+      metadata: { ...object.metadata, ...(resourceVersion ? { resourceVersion } : {}) },
+    });
     if (replaced !== 'conflict' && replaced !== 'absent') return replaced;
   }
-  throw new TransientError(`${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name} kept changing while being written; try again`);
+  throw new TransientError(
+    `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name} kept changing while being written; try again`,
+  );
 }
 
 function assignmentOf(nodes: readonly NodeWork[], skipped: PrepareInput['skipped']): Record<string, string> {
@@ -65,7 +70,11 @@ async function ensureTaskObject(kube: Kube, input: PrepareInput): Promise<Config
   const proxyNodes = [...new Set(nodes.map((n) => n.proxyNode).filter((p) => p !== ''))];
   const nodeStatus = Object.fromEntries(nodes.map((n) => [n.name, n.ip]));
   const built = taskObject(
-    { task, assignment: assignmentOf(nodes, skipped), status: { nodetaskStatus: nodes.length === 0 ? 'ready' : 'creating', nodeStatus } },
+    {
+      task,
+      assignment: assignmentOf(nodes, skipped),
+      status: { nodetaskStatus: nodes.length === 0 ? 'ready' : 'creating', nodeStatus },
+    },
     proxyNodes,
   );
   const created = await kube.create(built);
@@ -84,14 +93,22 @@ async function ensureTaskObject(kube: Kube, input: PrepareInput): Promise<Config
       [TaskObjectKeys.status]: built.data![TaskObjectKeys.status]!,
     },
   };
-  const patched = await kube.mergePatch<ConfigMapObject>({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: built.metadata.name }, patch);
-  if (patched === 'absent') throw new TransientError(`task object ${built.metadata.name} was deleted while being adopted; try again`);
+  const patched = await kube.mergePatch<ConfigMapObject>(
+    { kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: built.metadata.name },
+    patch,
+  );
+  if (patched === 'absent')
+    throw new TransientError(`task object ${built.metadata.name} was deleted while being adopted; try again`);
   return patched;
 }
 
 /** The join address and CA hash, from kube-public/cluster-info (what kubeadm join discovers). */
 async function joinParameters(kube: Kube, cluster: string): Promise<{ server: string; caHash: string }> {
-  const info = await kube.get<ConfigMapObject>({ kind: 'ConfigMap', namespace: 'kube-public', name: 'cluster-info' });
+  const info = await kube.get<ConfigMapObject>({
+    kind: 'ConfigMap',
+    namespace: 'kube-public',
+    name: 'cluster-info',
+  });
   const kubeconfig = info?.data?.kubeconfig;
   if (kubeconfig === undefined) {
     throw new ClusterInfoInvalidError(
@@ -137,7 +154,9 @@ export async function ensureBootstrapToken(
 }
 
 function mergedKnownHosts(credential: SshCredential, task: TaskRef): string | undefined {
-  const parts = [credential.knownHosts, task.knownHosts].filter((p): p is string => p !== undefined && p.trim() !== '');
+  const parts = [credential.knownHosts, task.knownHosts].filter(
+    (p): p is string => p !== undefined && p.trim() !== '',
+  );
   return parts.length === 0 ? undefined : parts.map((p) => p.trimEnd()).join('\n');
 }
 
@@ -154,10 +173,17 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
     credentialSecret: '',
     scriptConfigMap: '',
   };
-  if (prepared.ownerUid === '') throw new TransientError(`task object ${owner.metadata.name} came back without a uid`);
+  if (prepared.ownerUid === '')
+    throw new TransientError(`task object ${owner.metadata.name} came back without a uid`);
 
   const join = await joinParameters(kube, task.cluster);
-  const { token, reused } = await ensureBootstrapToken(kube, task, now(deps), deps.settings.taskDeadlineSeconds, deps.random);
+  const { token, reused } = await ensureBootstrapToken(
+    kube,
+    task,
+    now(deps),
+    deps.settings.taskDeadlineSeconds,
+    deps.random,
+  );
 
   const stored = await deps.credentials.get(task.credential);
   const knownHosts = mergedKnownHosts(stored, task);
@@ -171,7 +197,12 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
   );
   const script = await createOrReplace(
     kube,
-    scriptConfigMap({ task: prepared, script: await deps.installScript(), join, packageSource: deps.settings.packageSource }),
+    scriptConfigMap({
+      task: prepared,
+      script: await deps.installScript(),
+      join,
+      packageSource: deps.settings.packageSource,
+    }),
   );
 
   deps.log.info('prepared', {

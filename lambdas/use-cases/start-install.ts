@@ -5,7 +5,13 @@
  */
 import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput, type NodeWork } from '../domain/contracts';
 import { RUN_LABEL, nodeJobsSelector, runHash } from '../domain/job-names';
-import { installJob, nodeInternalIps, type JobObject, type NodeObject, type PreparedTask } from '../domain/k8s-objects';
+import {
+  installJob,
+  nodeInternalIps,
+  type JobObject,
+  type NodeObject,
+  type PreparedTask,
+} from '../domain/k8s-objects';
 import { AttemptsExhaustedError } from '../errors';
 import type { Dependencies, Kube, Log } from '../ports';
 import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
@@ -16,10 +22,14 @@ const MAX_ATTEMPT = 99;
 
 export function parseNodeStepInput(payload: unknown): NodeStepInput {
   const body = record(payload, 'payload');
-  const input: NodeStepInput = { task: parseTaskRef(body.task, 'payload.task'), node: parseNodeWork(body.node, 'payload.node') };
+  const input: NodeStepInput = {
+    task: parseTaskRef(body.task, 'payload.task'),
+    node: parseNodeWork(body.node, 'payload.node'),
+  };
   if (body.attempt !== undefined && body.attempt !== null) {
     const attempt = record(body.attempt, 'payload.attempt');
-    if (typeof attempt.job === 'string' && typeof attempt.number === 'number') input.attempt = { job: attempt.job, number: attempt.number };
+    if (typeof attempt.job === 'string' && typeof attempt.number === 'number')
+      input.attempt = { job: attempt.job, number: attempt.number };
   }
   return input;
 }
@@ -35,7 +45,9 @@ function byAttemptDescending(a: JobObject, b: JobObject): number {
 async function deleteOldNodes(kube: Kube, node: NodeWork, log: Log): Promise<void> {
   const nodes = await kube.list<NodeObject>({ kind: 'Node' });
   const old = nodes.filter(
-    (n) => n.metadata.name !== node.proxyNode && (n.metadata.name === node.name || nodeInternalIps(n).includes(node.ip)),
+    (n) =>
+      n.metadata.name !== node.proxyNode &&
+      (n.metadata.name === node.name || nodeInternalIps(n).includes(node.ip)),
   );
   for (const n of old) {
     const outcome = await kube.delete({ kind: 'Node', name: n.metadata.name });
@@ -49,9 +61,13 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   const { node } = input;
   const kube = await deps.kube(task.cluster);
 
-  const jobs = (await kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, labelSelector: nodeJobsSelector(task.name, node.name) })).sort(
-    byAttemptDescending,
-  );
+  const jobs = (
+    await kube.list<JobObject>({
+      kind: 'Job',
+      namespace: TASK_NAMESPACE,
+      labelSelector: nodeJobsSelector(task.name, node.name),
+    })
+  ).sort(byAttemptDescending);
   const run = runHash(task.executionId);
   const ours = jobs.filter((j) => j.metadata.labels?.[RUN_LABEL] === run);
   // Running or done, from this run or an interrupted earlier one: that attempt is the one to follow.
@@ -65,7 +81,9 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   const done = ours.length === 0 ? 0 : jobAttempt(last!);
   if (last !== undefined && (ours.length >= task.maxAttempts || done >= MAX_ATTEMPT)) {
     const reason = await failureReason(kube, last);
-    throw new AttemptsExhaustedError(`node ${node.name} (${node.ip}): ${ours.length} of ${task.maxAttempts} attempts failed; last: ${reason}`);
+    throw new AttemptsExhaustedError(
+      `node ${node.name} (${node.ip}): ${ours.length} of ${task.maxAttempts} attempts failed; last: ${reason}`,
+    );
   }
 
   if (node.reinstall) await deleteOldNodes(kube, node, deps.log);
@@ -80,6 +98,9 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     ttlSecondsAfterFinished: deps.settings.jobTtlSecondsAfterFinished,
   });
   const created = await kube.create(job);
-  deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', { job: job.metadata.name, attempt: number });
+  deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', {
+    job: job.metadata.name,
+    attempt: number,
+  });
   return { job: job.metadata.name, number };
 }

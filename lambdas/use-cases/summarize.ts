@@ -6,7 +6,16 @@ import { TASK_NAMESPACE, type NodeResult, type SummarizeInput, type TaskSummary 
 import { TaskObjectKeys, canonicalJson, taskEvent } from '../domain/k8s-objects';
 import { summarize as summarizeResults } from '../domain/summary';
 import type { Dependencies } from '../ports';
-import { forEachLimited, now, parseList, parseNamed, parseTaskRef, PayloadError, record, requirePrepared } from './common';
+import {
+  forEachLimited,
+  now,
+  parseList,
+  parseNamed,
+  parseTaskRef,
+  PayloadError,
+  record,
+  requirePrepared,
+} from './common';
 
 /** Events written at once: enough to be quick, few enough not to flood the apiserver. */
 const EVENT_CONCURRENCY = 8;
@@ -14,7 +23,8 @@ const EVENT_CONCURRENCY = 8;
 function parseResult(value: unknown, what: string): NodeResult {
   const entry = record(value, what);
   const { name, ip } = parseNamed(entry, what);
-  if (entry.state !== 'installed' && entry.state !== 'failed') throw new PayloadError(`${what}.state: expected installed or failed`);
+  if (entry.state !== 'installed' && entry.state !== 'failed')
+    throw new PayloadError(`${what}.state: expected installed or failed`);
   const result: NodeResult = { name, ip, state: entry.state };
   if (typeof entry.error === 'string') result.error = entry.error;
   if (typeof entry.reason === 'string') result.reason = entry.reason;
@@ -37,16 +47,38 @@ export async function summarize(deps: Dependencies, payload: unknown): Promise<T
   const kube = await deps.kube(task.cluster);
 
   const status = canonicalJson({ nodetaskStatus: summary.nodetaskStatus, nodeStatus: summary.nodeStatus });
-  const patched = await kube.mergePatch({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: task.taskObject }, { data: { [TaskObjectKeys.status]: status } });
-  if (patched === 'absent') deps.log.warn('the task object is gone; its status was not recorded', { taskObject: task.taskObject });
+  const patched = await kube.mergePatch(
+    { kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: task.taskObject },
+    { data: { [TaskObjectKeys.status]: status } },
+  );
+  if (patched === 'absent')
+    deps.log.warn('the task object is gone; its status was not recorded', { taskObject: task.taskObject });
 
   const at = now(deps);
   const events = summary.failures.map((f) =>
-    taskEvent({ task, reason: 'NodeInstallFailed', message: `node ${f.name} (${f.ip}) was not installed: ${f.reason}`, key: f.name, now: at }),
+    taskEvent({
+      task,
+      reason: 'NodeInstallFailed',
+      message: `node ${f.name} (${f.ip}) was not installed: ${f.reason}`,
+      key: f.name,
+      now: at,
+    }),
   );
-  events.push(taskEvent({ task, reason: summary.failed === 0 ? 'TaskSucceeded' : 'TaskFailed', message: summary.message, now: at }));
-  if (patched !== 'absent') await forEachLimited(events, EVENT_CONCURRENCY, async (event) => void (await kube.create(event)));
+  events.push(
+    taskEvent({
+      task,
+      reason: summary.failed === 0 ? 'TaskSucceeded' : 'TaskFailed',
+      message: summary.message,
+      now: at,
+    }),
+  );
+  if (patched !== 'absent')
+    await forEachLimited(events, EVENT_CONCURRENCY, async (event) => void (await kube.create(event)));
 
-  deps.log.info('summarized', { installed: summary.installed, failed: summary.failed, skipped: summary.skipped });
+  deps.log.info('summarized', {
+    installed: summary.installed,
+    failed: summary.failed,
+    skipped: summary.skipped,
+  });
   return summary;
 }

@@ -110,7 +110,10 @@ afterAll(async () => {
 
 describe('plan', () => {
   it('refuses an invalid document with every problem', async () => {
-    const error = await call('plan', { input: { nodeTask: { kind: 'NodeTask' } }, executionId: execution('bad') }).catch((e: unknown) => e);
+    const error = await call('plan', {
+      input: { nodeTask: { kind: 'NodeTask' } },
+      executionId: execution('bad'),
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: ErrorNames.InvalidNodeTask });
     expect((error as Error).message).toMatch(/apiVersion/);
     expect((error as Error).message).toMatch(/metadata/);
@@ -118,33 +121,61 @@ describe('plan', () => {
 
   it('refuses a cluster that is not registered', async () => {
     const task = nodeTask('t-cluster', { nodeNamesOverride: { 'edge-x': '198.18.0.9' } });
-    const error = await call('plan', { input: { nodeTask: task, cluster: 'elsewhere' }, executionId: execution('c') }).catch((e: unknown) => e);
+    const error = await call('plan', {
+      input: { nodeTask: task, cluster: 'elsewhere' },
+      executionId: execution('c'),
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: ErrorNames.ClusterNotFound });
   });
 
   it('names the proxy node that is missing', async () => {
-    const task = nodeTask('t-proxy', { proxyNode: 'no-such-proxy', nodeNamesOverride: { 'edge-x': '198.18.0.9' } });
-    const error = await call('plan', { input: { nodeTask: task }, executionId: execution('p') }).catch((e: unknown) => e);
+    const task = nodeTask('t-proxy', {
+      proxyNode: 'no-such-proxy',
+      nodeNamesOverride: { 'edge-x': '198.18.0.9' },
+    });
+    const error = await call('plan', { input: { nodeTask: task }, executionId: execution('p') }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ name: ErrorNames.ProxyNodeNotReady });
     expect((error as Error).message).toContain('no-such-proxy not found');
   });
 
   it('refuses a missing credential without touching the cluster', async () => {
-    const local = createLocalHandlers({ kubeconfigYaml: cp.kubeconfigYaml, clusterName: 'test', credentialPath: join(dir, 'missing.yaml') });
+    const local = createLocalHandlers({
+      kubeconfigYaml: cp.kubeconfigYaml,
+      clusterName: 'test',
+      credentialPath: join(dir, 'missing.yaml'),
+    });
     const task = nodeTask('t-cred', { nodeNamesOverride: { 'edge-x': '198.18.0.9' } });
-    const error = await local.plan({ input: { nodeTask: task }, executionId: execution('k') }).catch((e: unknown) => e);
+    const error = await local
+      .plan({ input: { nodeTask: task }, executionId: execution('k') })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: ErrorNames.CredentialInvalid });
   });
 
   it('marks a machine whose Node exists under another label for reinstall, and skips one already installed', async () => {
-    await kube.create<NodeObject>({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'old-edge', labels: { [NODE_TASK_LABEL]: 'older-task-abcdef' } } });
-    const task = nodeTask('t-re', { nodeNamesOverride: { 'old-edge': '198.18.0.20', 'new-edge': '198.18.0.21' } });
-    const first = await call<PlanOutput>('plan', { input: { nodeTask: task }, executionId: execution('re-1') });
+    await kube.create<NodeObject>({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'old-edge', labels: { [NODE_TASK_LABEL]: 'older-task-abcdef' } },
+    });
+    const task = nodeTask('t-re', {
+      nodeNamesOverride: { 'old-edge': '198.18.0.20', 'new-edge': '198.18.0.21' },
+    });
+    const first = await call<PlanOutput>('plan', {
+      input: { nodeTask: task },
+      executionId: execution('re-1'),
+    });
     expect(first.nodes).toEqual([
       { name: 'old-edge', ip: '198.18.0.20', proxyNode: PROXY, reinstall: true },
       { name: 'new-edge', ip: '198.18.0.21', proxyNode: PROXY, reinstall: false },
     ]);
-    expect(first.task).toMatchObject({ name: 't-re', cluster: 'test', mode: 'proxy', executionId: execution('re-1') });
+    expect(first.task).toMatchObject({
+      name: 't-re',
+      cluster: 'test',
+      mode: 'proxy',
+      executionId: execution('re-1'),
+    });
     expect(first.task.labelValue).toMatch(/^t-re-[a-z0-9]{6}$/);
   });
 });
@@ -164,20 +195,29 @@ describe('lock', () => {
     attemptTimeoutSeconds: 120,
     pollSeconds: 5,
   });
-  const lease = () => kube.get<LeaseObject>({ kind: 'Lease', namespace: TASK_NAMESPACE, name: LOCK_LEASE_NAME });
+  const lease = () =>
+    kube.get<LeaseObject>({ kind: 'Lease', namespace: TASK_NAMESPACE, name: LOCK_LEASE_NAME });
 
   it('lets one execution in, turns the next away naming the holder, and only the holder releases it', async () => {
     expect(await call('lock', { action: 'acquire', task: task('one') })).toEqual({ lock: 'acquired' });
     expect(await call('lock', { action: 'acquire', task: task('one') })).toEqual({ lock: 'renewed' });
-    const busy = await call('lock', { action: 'acquire', task: { ...task('two'), name: 'other-task' } }).catch((e: unknown) => e);
+    const busy = await call('lock', {
+      action: 'acquire',
+      task: { ...task('two'), name: 'other-task' },
+    }).catch((e: unknown) => e);
     expect(busy).toMatchObject({ name: ErrorNames.ClusterBusy });
     expect((busy as Error).message).toContain('task lock-task is running');
 
-    expect(await call('cleanup', { task: { ...task('two'), name: 'other-task' } })).toMatchObject({ lock: 'not-held' });
+    expect(await call('cleanup', { task: { ...task('two'), name: 'other-task' } })).toMatchObject({
+      lock: 'not-held',
+    });
     expect((await lease())?.spec.holderIdentity).toBe('lock-task/one');
     expect(await call('cleanup', { task: task('one') })).toMatchObject({ lock: 'released' });
     expect(await lease()).toBeUndefined();
-    expect(await call('cleanup', { task: task('one') })).toMatchObject({ lock: 'not-held', credentialSecret: 'absent' });
+    expect(await call('cleanup', { task: task('one') })).toMatchObject({
+      lock: 'not-held',
+      credentialSecret: 'absent',
+    });
   });
 
   it('lets exactly one of two racing executions win', async () => {
@@ -195,11 +235,22 @@ describe('lock', () => {
   });
 
   it('takes over a lock whose holder stopped renewing it', async () => {
-    const stale = lockLease({ name: LOCK_LEASE_NAME, holder: lockHolder('crashed', 'gone'), durationSeconds: 60, now: new Date(Date.now() - 120_000) });
+    const stale = lockLease({
+      name: LOCK_LEASE_NAME,
+      holder: lockHolder('crashed', 'gone'),
+      durationSeconds: 60,
+      now: new Date(Date.now() - 120_000),
+    });
     await kube.create(stale);
-    expect(await call('lock', { action: 'acquire', task: task('after-crash') })).toEqual({ lock: 'taken-over' });
+    expect(await call('lock', { action: 'acquire', task: task('after-crash') })).toEqual({
+      lock: 'taken-over',
+    });
     const taken = await lease();
-    expect(taken?.spec).toMatchObject({ holderIdentity: 'lock-task/after-crash', leaseTransitions: 1, leaseDurationSeconds: 3600 });
+    expect(taken?.spec).toMatchObject({
+      holderIdentity: 'lock-task/after-crash',
+      leaseTransitions: 1,
+      leaseDurationSeconds: 3600,
+    });
     await call('cleanup', { task: task('after-crash') });
   });
 });
@@ -207,7 +258,11 @@ describe('lock', () => {
 describe('a task from prepare to cleanup', () => {
   let planned: PlanOutput;
   let prepared: TaskRef;
-  const document = nodeTask('t-flow', { nodeNamesOverride: { 'edge-ok': '198.18.1.10', 'fail-edge': '198.18.1.11' }, maxAttempts: 2, attemptTimeoutSeconds: 60 });
+  const document = nodeTask('t-flow', {
+    nodeNamesOverride: { 'edge-ok': '198.18.1.10', 'fail-edge': '198.18.1.11' },
+    maxAttempts: 2,
+    attemptTimeoutSeconds: 60,
+  });
 
   const nodeInput = (name: string, attempt?: AttemptRef) => ({
     task: prepared,
@@ -227,42 +282,90 @@ describe('a task from prepare to cleanup', () => {
   }
 
   it('plans and takes the lock', async () => {
-    planned = await call<PlanOutput>('plan', { input: { nodeTask: document }, executionId: execution('flow-1') });
+    planned = await call<PlanOutput>('plan', {
+      input: { nodeTask: document },
+      executionId: execution('flow-1'),
+    });
     expect(planned.nodes.map((n) => n.name)).toEqual(['edge-ok', 'fail-edge']);
     await call('lock', { action: 'acquire', task: planned.task });
   });
 
   it('prepares owned objects, and reuses the task object and bootstrap token when run again', async () => {
-    prepared = await call<TaskRef>('prepare', { task: planned.task, nodes: planned.nodes, skipped: planned.skipped });
-    expect(prepared).toMatchObject({ taskObject: 'penetrator-task-t-flow', credentialSecret: 'penetrator-credential-t-flow', scriptConfigMap: 'penetrator-script-t-flow' });
-    const owner = await kube.get<ConfigMapObject>({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: prepared.taskObject! });
+    prepared = await call<TaskRef>('prepare', {
+      task: planned.task,
+      nodes: planned.nodes,
+      skipped: planned.skipped,
+    });
+    expect(prepared).toMatchObject({
+      taskObject: 'penetrator-task-t-flow',
+      credentialSecret: 'penetrator-credential-t-flow',
+      scriptConfigMap: 'penetrator-script-t-flow',
+    });
+    const owner = await kube.get<ConfigMapObject>({
+      kind: 'ConfigMap',
+      namespace: TASK_NAMESPACE,
+      name: prepared.taskObject!,
+    });
     expect(owner?.metadata.uid).toBe(prepared.ownerUid);
-    expect(owner?.data).toMatchObject({ labelValue: planned.task.labelValue, executionId: execution('flow-1') });
-    expect(JSON.parse(owner!.data!.assignment!)).toEqual({ 'edge-ok': '198.18.1.10', 'fail-edge': '198.18.1.11' });
+    expect(owner?.data).toMatchObject({
+      labelValue: planned.task.labelValue,
+      executionId: execution('flow-1'),
+    });
+    expect(JSON.parse(owner!.data!.assignment!)).toEqual({
+      'edge-ok': '198.18.1.10',
+      'fail-edge': '198.18.1.11',
+    });
 
-    const secret = await kube.get<SecretObject>({ kind: 'Secret', namespace: TASK_NAMESPACE, name: prepared.credentialSecret! });
+    const secret = await kube.get<SecretObject>({
+      kind: 'Secret',
+      namespace: TASK_NAMESPACE,
+      name: prepared.credentialSecret!,
+    });
     expect(secret?.type).toBe('Opaque');
     expect(Object.keys(secret!.data!).sort()).toEqual(['passwd', 'token']);
     expect(Buffer.from(secret!.data!.passwd!, 'base64').toString()).toBe(PASSWORD);
     const token = Buffer.from(secret!.data!.token!, 'base64').toString();
     expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
-    const tokenSecret = await kube.get<SecretObject>({ kind: 'Secret', namespace: 'kube-system', name: `bootstrap-token-${token.split('.')[0]}` });
+    const tokenSecret = await kube.get<SecretObject>({
+      kind: 'Secret',
+      namespace: 'kube-system',
+      name: `bootstrap-token-${token.split('.')[0]}`,
+    });
     expect(tokenSecret?.type).toBe('bootstrap.kubernetes.io/token');
 
-    const script = await kube.get<ConfigMapObject>({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: prepared.scriptConfigMap! });
+    const script = await kube.get<ConfigMapObject>({
+      kind: 'ConfigMap',
+      namespace: TASK_NAMESPACE,
+      name: prepared.scriptConfigMap!,
+    });
     expect(script?.data?.['install.sh']).toBe(STAND_IN_SCRIPT);
     expect(script?.data?.params).toBe(
       `SERVER=127.0.0.1:${new URL(cp.server).port}\nCA_HASH=${caCertHash(cp.caPem)}\nPACKAGE=/opt/penetrator/package\n`,
     );
     for (const owned of [secret!, script!]) {
       expect(owned.metadata.ownerReferences).toEqual([
-        { apiVersion: 'v1', kind: 'ConfigMap', name: prepared.taskObject, uid: prepared.ownerUid, controller: false, blockOwnerDeletion: true },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: prepared.taskObject,
+          uid: prepared.ownerUid,
+          controller: false,
+          blockOwnerDeletion: true,
+        },
       ]);
     }
 
-    const again = await call<TaskRef>('prepare', { task: planned.task, nodes: planned.nodes, skipped: planned.skipped });
+    const again = await call<TaskRef>('prepare', {
+      task: planned.task,
+      nodes: planned.nodes,
+      skipped: planned.skipped,
+    });
     expect(again.ownerUid).toBe(prepared.ownerUid);
-    const secretAgain = await kube.get<SecretObject>({ kind: 'Secret', namespace: TASK_NAMESPACE, name: prepared.credentialSecret! });
+    const secretAgain = await kube.get<SecretObject>({
+      kind: 'Secret',
+      namespace: TASK_NAMESPACE,
+      name: prepared.credentialSecret!,
+    });
     expect(Buffer.from(secretAgain!.data!.token!, 'base64').toString()).toBe(token);
   });
 
@@ -271,11 +374,19 @@ describe('a task from prepare to cleanup', () => {
     const second = await call<AttemptRef>('startInstall', nodeInput('edge-ok'));
     expect(second).toEqual(first);
     expect(first.number).toBe(1);
-    const jobs = await kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, labelSelector: `${TASK_LABEL}=t-flow,${RUN_LABEL}=${runHash(execution('flow-1'))}` });
+    const jobs = await kube.list<JobObject>({
+      kind: 'Job',
+      namespace: TASK_NAMESPACE,
+      labelSelector: `${TASK_LABEL}=t-flow,${RUN_LABEL}=${runHash(execution('flow-1'))}`,
+    });
     expect(jobs.map((j) => j.metadata.name)).toEqual([first.job]);
     const json = JSON.stringify(jobs[0]);
     expect(json).not.toContain(PASSWORD);
-    const token = (await kube.get<SecretObject>({ kind: 'Secret', namespace: TASK_NAMESPACE, name: prepared.credentialSecret! }))!.data!.token!;
+    const token = (await kube.get<SecretObject>({
+      kind: 'Secret',
+      namespace: TASK_NAMESPACE,
+      name: prepared.credentialSecret!,
+    }))!.data!.token!;
     expect(json).not.toContain(Buffer.from(token, 'base64').toString().split('.')[1]);
   });
 
@@ -288,14 +399,22 @@ describe('a task from prepare to cleanup', () => {
     await kube.create<NodeObject>({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'edge-ok' } });
     // The retry starts a new attempt, which adopts the succeeded Job.
     expect(await call<AttemptRef>('startInstall', nodeInput('edge-ok'))).toEqual(attempt);
-    expect(await call<CheckOutput>('checkInstall', nodeInput('edge-ok', attempt))).toEqual({ phase: 'Succeeded' });
+    expect(await call<CheckOutput>('checkInstall', nodeInput('edge-ok', attempt))).toEqual({
+      phase: 'Succeeded',
+    });
     const node = await kube.get<NodeObject>({ kind: 'Node', name: 'edge-ok' });
     expect(node?.metadata.labels?.[NODE_TASK_LABEL]).toBe(planned.task.labelValue);
-    const events = await kube.list<EventObject>({ kind: 'Event', namespace: TASK_NAMESPACE, fieldSelector: 'reason=NodeInstalled' });
-    expect(events.some((e) => e.message.includes('edge-ok') && e.involvedObject.uid === prepared.ownerUid)).toBe(true);
+    const events = await kube.list<EventObject>({
+      kind: 'Event',
+      namespace: TASK_NAMESPACE,
+      fieldSelector: 'reason=NodeInstalled',
+    });
+    expect(
+      events.some((e) => e.message.includes('edge-ok') && e.involvedObject.uid === prepared.ownerUid),
+    ).toBe(true);
   });
 
-  it('reports the real reason of a failed attempt, retries, and stops at the task\'s attempt limit', async () => {
+  it("reports the real reason of a failed attempt, retries, and stops at the task's attempt limit", async () => {
     const first = await call<AttemptRef>('startInstall', nodeInput('fail-edge'));
     const failure = await settle('fail-edge', first);
     expect(failure).toMatchObject({ name: ErrorNames.InstallFailed });
@@ -313,42 +432,95 @@ describe('a task from prepare to cleanup', () => {
   it('summarizes into the task object and Events, then cleans up idempotently', async () => {
     const results: NodeResult[] = [
       { name: 'edge-ok', ip: '198.18.1.10', state: 'installed' },
-      { name: 'fail-edge', ip: '198.18.1.11', state: 'failed', error: ErrorNames.AttemptsExhausted, reason: 'exit code 3: Connection refused' },
+      {
+        name: 'fail-edge',
+        ip: '198.18.1.11',
+        state: 'failed',
+        error: ErrorNames.AttemptsExhausted,
+        reason: 'exit code 3: Connection refused',
+      },
     ];
-    const summary = await call<{ failed: number; nodetaskStatus: string }>('summarize', { task: prepared, results, skipped: [] });
+    const summary = await call<{ failed: number; nodetaskStatus: string }>('summarize', {
+      task: prepared,
+      results,
+      skipped: [],
+    });
     expect(summary).toMatchObject({ failed: 1, nodetaskStatus: 'creating' });
-    const owner = await kube.get<ConfigMapObject>({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: prepared.taskObject! });
-    expect(JSON.parse(owner!.data!.status!)).toEqual({ nodetaskStatus: 'creating', nodeStatus: { 'fail-edge': '198.18.1.11' } });
-    const events = await kube.list<EventObject>({ kind: 'Event', namespace: TASK_NAMESPACE, labelSelector: `${TASK_LABEL}=t-flow` });
+    const owner = await kube.get<ConfigMapObject>({
+      kind: 'ConfigMap',
+      namespace: TASK_NAMESPACE,
+      name: prepared.taskObject!,
+    });
+    expect(JSON.parse(owner!.data!.status!)).toEqual({
+      nodetaskStatus: 'creating',
+      nodeStatus: { 'fail-edge': '198.18.1.11' },
+    });
+    const events = await kube.list<EventObject>({
+      kind: 'Event',
+      namespace: TASK_NAMESPACE,
+      labelSelector: `${TASK_LABEL}=t-flow`,
+    });
     expect(events.filter((e) => e.reason === 'NodeInstallFailed').map((e) => e.type)).toEqual(['Warning']);
     expect(events.filter((e) => e.reason === 'TaskFailed')).toHaveLength(1);
 
-    expect(await call('cleanup', { task: prepared })).toEqual({ credentialSecret: 'deleted', lock: 'released' });
-    expect(await call('cleanup', { task: prepared })).toEqual({ credentialSecret: 'absent', lock: 'not-held' });
+    expect(await call('cleanup', { task: prepared })).toEqual({
+      credentialSecret: 'deleted',
+      lock: 'released',
+    });
+    expect(await call('cleanup', { task: prepared })).toEqual({
+      credentialSecret: 'absent',
+      lock: 'not-held',
+    });
   });
 
   it('continues a re-submitted task where it stopped, and refuses a changed one', async () => {
-    const again = await call<PlanOutput>('plan', { input: { nodeTask: document }, executionId: execution('flow-2') });
+    const again = await call<PlanOutput>('plan', {
+      input: { nodeTask: document },
+      executionId: execution('flow-2'),
+    });
     expect(again.task.labelValue).toBe(planned.task.labelValue);
     expect(again.skipped).toEqual([{ name: 'edge-ok', ip: '198.18.1.10' }]);
-    expect(again.nodes).toEqual([{ name: 'fail-edge', ip: '198.18.1.11', proxyNode: PROXY, reinstall: false }]);
+    expect(again.nodes).toEqual([
+      { name: 'fail-edge', ip: '198.18.1.11', proxyNode: PROXY, reinstall: false },
+    ]);
 
     const changed = nodeTask('t-flow', { nodeNamesOverride: { 'edge-ok': '198.18.1.10' } });
-    const conflict = await call('plan', { input: { nodeTask: changed }, executionId: execution('flow-3') }).catch((e: unknown) => e);
+    const conflict = await call('plan', {
+      input: { nodeTask: changed },
+      executionId: execution('flow-3'),
+    }).catch((e: unknown) => e);
     expect(conflict).toMatchObject({ name: ErrorNames.TaskConflict });
     expect((conflict as Error).message).toContain('a task cannot be updated');
   });
 
-  it('leaves garbage collection of the task\'s objects to the task object', async () => {
-    const jobs = await kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, labelSelector: `${TASK_LABEL}=t-flow` });
+  it("leaves garbage collection of the task's objects to the task object", async () => {
+    const jobs = await kube.list<JobObject>({
+      kind: 'Job',
+      namespace: TASK_NAMESPACE,
+      labelSelector: `${TASK_LABEL}=t-flow`,
+    });
     expect(jobs.length).toBeGreaterThan(0);
-    expect(await kube.delete({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: prepared.taskObject! })).toBe('deleted');
-    await until('the garbage collector to delete the task\'s objects', async () => {
-      const left = [
-        ...(await kube.list({ kind: 'Job', namespace: TASK_NAMESPACE, labelSelector: `${TASK_LABEL}=t-flow` })),
-        ...(await kube.list({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, labelSelector: `${TASK_LABEL}=t-flow` })),
-      ];
-      return left.length === 0 ? true : undefined;
-    }, 120_000);
+    expect(
+      await kube.delete({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: prepared.taskObject! }),
+    ).toBe('deleted');
+    await until(
+      "the garbage collector to delete the task's objects",
+      async () => {
+        const left = [
+          ...(await kube.list({
+            kind: 'Job',
+            namespace: TASK_NAMESPACE,
+            labelSelector: `${TASK_LABEL}=t-flow`,
+          })),
+          ...(await kube.list({
+            kind: 'ConfigMap',
+            namespace: TASK_NAMESPACE,
+            labelSelector: `${TASK_LABEL}=t-flow`,
+          })),
+        ];
+        return left.length === 0 ? true : undefined;
+      },
+      120_000,
+    );
   });
 });

@@ -7,7 +7,8 @@ import { SingleClusterDirectory, clusterFromKubeconfigFile } from '../../../lamb
 import { cachedKubeProvider } from '../../../lambdas/adapters/kube-cache';
 import { ErrorNames } from '../../../lambdas/errors';
 
-const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+const KEY =
+  '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
 let dir: string;
 
 beforeEach(() => {
@@ -32,7 +33,10 @@ describe('FileCredentials', () => {
     writeFileSync(join(dir, 'json.json'), '{"sshkey": "KEYTEXT"}');
     writeFileSync(join(dir, 'key'), KEY);
     const store = new FileCredentials(dir);
-    expect(await store.get('pw')).toEqual({ passwd: 's3cret-pw', knownHosts: '198.18.0.10 ssh-ed25519 AAAA' });
+    expect(await store.get('pw')).toEqual({
+      passwd: 's3cret-pw',
+      knownHosts: '198.18.0.10 ssh-ed25519 AAAA',
+    });
     expect(await store.get('json')).toEqual({ sshkey: 'KEYTEXT' });
     expect(await store.get('key')).toEqual({ sshkey: `${KEY}\n` });
   });
@@ -52,7 +56,9 @@ describe('FileCredentials', () => {
       expect(error.name).toBe(ErrorNames.CredentialInvalid);
       expect(error.message).not.toContain('s3cret');
     }
-    expect(await failure(new FileCredentials(join(dir, 'nope.yaml')).get('x'))).toMatchObject({ name: ErrorNames.CredentialInvalid });
+    expect(await failure(new FileCredentials(join(dir, 'nope.yaml')).get('x'))).toMatchObject({
+      name: ErrorNames.CredentialInvalid,
+    });
   });
 });
 
@@ -62,12 +68,15 @@ describe('local clusters', () => {
     expect(await clusters.list()).toEqual(['lab']);
     expect(await clusters.kubeconfig('lab')).toBe('kubeconfig text');
     expect(await failure(clusters.kubeconfig('prod'))).toMatchObject({ name: ErrorNames.ClusterNotFound });
-    expect(await failure(clusterFromKubeconfigFile(join(dir, 'missing')))).toMatchObject({ name: ErrorNames.ClusterNotFound });
+    expect(await failure(clusterFromKubeconfigFile(join(dir, 'missing')))).toMatchObject({
+      name: ErrorNames.ClusterNotFound,
+    });
   });
 
   it('builds one kube client per cluster and does not cache a failure', async () => {
     let reads = 0;
-    const kubeconfig = 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n';
+    const kubeconfig =
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n';
     let now = 0;
     const provider = cachedKubeProvider(
       {

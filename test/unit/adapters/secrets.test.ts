@@ -7,14 +7,21 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SecretsManagerClusters, SecretsManagerCredentials, secretsManagerClient } from '../../../lambdas/adapters/secrets';
+import {
+  SecretsManagerClusters,
+  SecretsManagerCredentials,
+  secretsManagerClient,
+} from '../../../lambdas/adapters/secrets';
 import { ErrorNames } from '../../../lambdas/errors';
 
 const sm = mockClient(SecretsManagerClient);
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n';
 
 function notFound(): ResourceNotFoundException {
-  return new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} });
+  return new ResourceNotFoundException({
+    message: "Secrets Manager can't find the specified secret.",
+    $metadata: {},
+  });
 }
 
 function sdkError(name: string, status: number): Error {
@@ -38,9 +45,13 @@ describe('SecretsManagerCredentials', () => {
   const store = new SecretsManagerCredentials('penetrator/', secretsManagerClient);
 
   it('reads <prefix>credentials/<name> and returns passwd, sshkey and knownHosts', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ sshkey: KEY, knownHosts: '198.18.0.10 ssh-ed25519 AAAA' }) });
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ sshkey: KEY, knownHosts: '198.18.0.10 ssh-ed25519 AAAA' }),
+    });
     expect(await store.get('edge-root')).toEqual({ sshkey: KEY, knownHosts: '198.18.0.10 ssh-ed25519 AAAA' });
-    expect(sm).toHaveReceivedCommandExactlyOnceWith(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' });
+    expect(sm).toHaveReceivedCommandExactlyOnceWith(GetSecretValueCommand, {
+      SecretId: 'penetrator/credentials/edge-root',
+    });
   });
 
   it('accepts a password credential', async () => {
@@ -75,7 +86,9 @@ describe('SecretsManagerCredentials', () => {
   });
 
   it('refuses a non-string key without quoting it', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ passwd: { nested: 'hunter2-root' } }) });
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ passwd: { nested: 'hunter2-root' } }),
+    });
     const error = await failure(store.get('typed'));
     expect(error.message).toBe('credential typed (penetrator/credentials/typed): passwd is not a string');
   });
@@ -85,7 +98,10 @@ describe('SecretsManagerCredentials', () => {
     expect(await failure(store.get('x'))).toMatchObject({ name: ErrorNames.Transient, retryable: true });
     sm.reset();
     sm.on(GetSecretValueCommand).rejects(sdkError('AccessDeniedException', 400));
-    expect(await failure(store.get('x'))).toMatchObject({ name: ErrorNames.CredentialInvalid, retryable: false });
+    expect(await failure(store.get('x'))).toMatchObject({
+      name: ErrorNames.CredentialInvalid,
+      retryable: false,
+    });
   });
 });
 
@@ -93,7 +109,9 @@ describe('SecretsManagerClusters', () => {
   const clusters = new SecretsManagerClusters('penetrator/', secretsManagerClient);
 
   it('reads a kubeconfig from <prefix>clusters/<name>', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({ SecretString: 'apiVersion: v1\nkind: Config\n' });
+    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
+      SecretString: 'apiVersion: v1\nkind: Config\n',
+    });
     expect(await clusters.kubeconfig('prod')).toBe('apiVersion: v1\nkind: Config\n');
   });
 
@@ -111,8 +129,16 @@ describe('SecretsManagerClusters', () => {
 
   it('lists cluster names by name prefix across pages, sorted, without deleted secrets', async () => {
     sm.on(ListSecretsCommand)
-      .resolvesOnce({ SecretList: [{ Name: 'penetrator/clusters/zeta' }, { Name: 'penetrator/clustersfoo' }], NextToken: 'page-2' })
-      .resolvesOnce({ SecretList: [{ Name: 'penetrator/clusters/alpha' }, { Name: 'penetrator/clusters/gone', DeletedDate: new Date() }] });
+      .resolvesOnce({
+        SecretList: [{ Name: 'penetrator/clusters/zeta' }, { Name: 'penetrator/clustersfoo' }],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({
+        SecretList: [
+          { Name: 'penetrator/clusters/alpha' },
+          { Name: 'penetrator/clusters/gone', DeletedDate: new Date() },
+        ],
+      });
     expect(await clusters.list()).toEqual(['alpha', 'zeta']);
     expect(sm).toHaveReceivedCommandTimes(ListSecretsCommand, 2);
     expect(sm).toHaveReceivedNthCommandWith(ListSecretsCommand, 1, {

@@ -39,7 +39,12 @@ const task: PreparedTask = {
   credentialSecret: 'penetrator-credential-add-nodes',
   scriptConfigMap: 'penetrator-script-add-nodes',
 };
-const node: NodeWork = { name: 'edge-abc123', ip: '198.18.0.10', proxyNode: 'vm-2-117-centos', reinstall: false };
+const node: NodeWork = {
+  name: 'edge-abc123',
+  ip: '198.18.0.10',
+  proxyNode: 'vm-2-117-centos',
+  reinstall: false,
+};
 
 function jobInput(overrides: Partial<InstallJobInput> = {}): InstallJobInput {
   return {
@@ -94,13 +99,30 @@ describe('installJob', () => {
       },
       ownerReferences: [owner],
     });
-    expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 900, ttlSecondsAfterFinished: 86400, completions: 1, parallelism: 1 });
+    expect(job.spec).toMatchObject({
+      backoffLimit: 0,
+      activeDeadlineSeconds: 900,
+      ttlSecondsAfterFinished: 86400,
+      completions: 1,
+      parallelism: 1,
+    });
     const pod = job.spec!.template!.spec!;
-    expect(pod).toMatchObject({ restartPolicy: 'Never', automountServiceAccountToken: false, enableServiceLinks: false, hostNetwork: true });
+    expect(pod).toMatchObject({
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      hostNetwork: true,
+    });
     expect(pod.affinity).toEqual({
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['vm-2-117-centos'] }] }],
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'kubernetes.io/hostname', operator: 'In', values: ['vm-2-117-centos'] },
+              ],
+            },
+          ],
         },
       },
     });
@@ -129,7 +151,11 @@ describe('installJob', () => {
       { name: 'script', mountPath: InstallPaths.script, readOnly: true },
       { name: 'credential', mountPath: InstallPaths.credential, readOnly: true },
     ]);
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(installJob(jobInput()).spec!.template!.spec!.volumes).toEqual([
       { name: 'script', configMap: { name: 'penetrator-script-add-nodes', defaultMode: 0o444 } },
@@ -164,23 +190,44 @@ describe('installJob', () => {
   });
 
   it('never carries the password, key or bootstrap token', () => {
-    const secret = credentialSecret({ task, credential: { passwd: 'pw-Secret-1', sshkey: undefined }, bootstrapToken: 'abcdef.0123456789abcdef' });
+    const secret = credentialSecret({
+      task,
+      credential: { passwd: 'pw-Secret-1', sshkey: undefined },
+      bootstrapToken: 'abcdef.0123456789abcdef',
+    });
     expect(secret.stringData).toMatchObject({ passwd: 'pw-Secret-1', token: 'abcdef.0123456789abcdef' });
-    for (const source of [{ kind: 'image', path: '/p' }, { kind: 'hostPath', path: '/srv/pkg' }, { kind: 'url', url: 'https://pkg.example/e.tgz' }] as const) {
+    for (const source of [
+      { kind: 'image', path: '/p' },
+      { kind: 'hostPath', path: '/srv/pkg' },
+      { kind: 'url', url: 'https://pkg.example/e.tgz' },
+    ] as const) {
       const json = JSON.stringify(installJob(jobInput({ packageSource: source })));
-      for (const secretText of ['pw-Secret-1', '0123456789abcdef', 'abcdef.']) expect(json).not.toContain(secretText);
+      for (const secretText of ['pw-Secret-1', '0123456789abcdef', 'abcdef.'])
+        expect(json).not.toContain(secretText);
     }
   });
 
   it('mounts the package from the proxy node, or a scratch directory for a download', () => {
-    const hostPath = installJob(jobInput({ packageSource: { kind: 'hostPath', path: '/srv/edge/pkg.tgz' } })).spec!.template!.spec!;
+    const hostPath = installJob(jobInput({ packageSource: { kind: 'hostPath', path: '/srv/edge/pkg.tgz' } }))
+      .spec!.template!.spec!;
     expect(hostPath.volumes[2]).toEqual({ name: 'package', hostPath: { path: '/srv/edge/pkg.tgz' } });
-    expect(hostPath.containers[0]!.volumeMounts[2]).toEqual({ name: 'package', mountPath: InstallPaths.package, readOnly: true });
-    expect(hostPath.containers[0]!.env.at(-1)).toEqual({ name: InstallEnv.packagePath, value: InstallPaths.package });
+    expect(hostPath.containers[0]!.volumeMounts[2]).toEqual({
+      name: 'package',
+      mountPath: InstallPaths.package,
+      readOnly: true,
+    });
+    expect(hostPath.containers[0]!.env.at(-1)).toEqual({
+      name: InstallEnv.packagePath,
+      value: InstallPaths.package,
+    });
 
-    const url = installJob(jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/e.tgz' } })).spec!.template!.spec!;
+    const url = installJob(jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/e.tgz' } }))
+      .spec!.template!.spec!;
     expect(url.volumes[2]).toEqual({ name: 'package', emptyDir: {} });
-    expect(url.containers[0]!.env.at(-1)).toEqual({ name: InstallEnv.packagePath, value: `${InstallPaths.package}/package.tar.gz` });
+    expect(url.containers[0]!.env.at(-1)).toEqual({
+      name: InstallEnv.packagePath,
+      value: `${InstallPaths.package}/package.tar.gz`,
+    });
   });
 
   it('lets a direct-mode Job run on any node', () => {
@@ -224,12 +271,18 @@ describe('credentialSecret', () => {
         labels: { 'app.kubernetes.io/managed-by': 'penetrator', 'penetrator.superedge.io/task': 'add-nodes' },
         ownerReferences: [owner],
       },
-      stringData: { sshkey: 'KEY', token: 'abcdef.0123456789abcdef', known_hosts: '198.18.0.10 ssh-ed25519 AAAA\n' },
+      stringData: {
+        sshkey: 'KEY',
+        token: 'abcdef.0123456789abcdef',
+        known_hosts: '198.18.0.10 ssh-ed25519 AAAA\n',
+      },
     });
   });
 
   it('refuses a credential with nothing to log in with', () => {
-    expect(() => credentialSecret({ task, credential: { knownHosts: 'x' }, bootstrapToken: 'a.b' })).toThrow(/neither sshkey nor passwd/);
+    expect(() => credentialSecret({ task, credential: { knownHosts: 'x' }, bootstrapToken: 'a.b' })).toThrow(
+      /neither sshkey nor passwd/,
+    );
   });
 });
 
@@ -249,14 +302,23 @@ describe('script ConfigMap and params', () => {
   });
 
   it('refuses a value that would forge a line', () => {
-    expect(() => paramsFile({ server: '10.0.0.1:6443\nPACKAGE=/etc/shadow', caHash: 'sha256:x' }, { kind: 'image', path: '/p' })).toThrow(/line break/);
+    expect(() =>
+      paramsFile(
+        { server: '10.0.0.1:6443\nPACKAGE=/etc/shadow', caHash: 'sha256:x' },
+        { kind: 'image', path: '/p' },
+      ),
+    ).toThrow(/line break/);
   });
 });
 
 describe('task object', () => {
   it('records spec, digest, label value, assignment, status and execution', () => {
     const object = taskObject(
-      { task: { ...task, specDigest: 'sha256:0123456789' }, assignment: { 'edge-b': '198.18.0.11', 'edge-a': '198.18.0.10' }, status: { nodetaskStatus: 'creating', nodeStatus: { 'edge-a': '198.18.0.10' } } },
+      {
+        task: { ...task, specDigest: 'sha256:0123456789' },
+        assignment: { 'edge-b': '198.18.0.11', 'edge-a': '198.18.0.10' },
+        status: { nodetaskStatus: 'creating', nodeStatus: { 'edge-a': '198.18.0.10' } },
+      },
       ['vm-2-117-centos'],
     );
     expect(object.metadata).toEqual({
@@ -271,11 +333,17 @@ describe('task object', () => {
       status: '{"nodeStatus":{"edge-a":"198.18.0.10"},"nodetaskStatus":"creating"}',
       executionId: task.executionId,
     });
-    expect(JSON.parse(object.data!.spec!)).toMatchObject({ sshCredential: 'edge-root', sshPort: 2222, proxyNodes: ['vm-2-117-centos'] });
+    expect(JSON.parse(object.data!.spec!)).toMatchObject({
+      sshCredential: 'edge-root',
+      sshPort: 2222,
+      proxyNodes: ['vm-2-117-centos'],
+    });
   });
 
   it('digests a spec independently of key order', () => {
-    expect(specDigest({ a: 1, b: { c: [1, 2], d: 'x' } })).toBe(specDigest({ b: { d: 'x', c: [1, 2] }, a: 1 }));
+    expect(specDigest({ a: 1, b: { c: [1, 2], d: 'x' } })).toBe(
+      specDigest({ b: { d: 'x', c: [1, 2] }, a: 1 }),
+    );
     expect(specDigest({ a: 1 })).not.toBe(specDigest({ a: 2 }));
     expect(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
   });
@@ -285,10 +353,16 @@ describe('lock Lease', () => {
   const at = new Date('2026-11-24T10:00:00.123Z');
 
   it('builds a Lease held by <task>/<execution> for the given duration', () => {
-    expect(lockLease({ name: 'penetrator-lock', holder: 'add-nodes/run-1', durationSeconds: 3600, now: at })).toEqual({
+    expect(
+      lockLease({ name: 'penetrator-lock', holder: 'add-nodes/run-1', durationSeconds: 3600, now: at }),
+    ).toEqual({
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: 'penetrator-lock', namespace: 'edge-system', labels: { 'app.kubernetes.io/managed-by': 'penetrator' } },
+      metadata: {
+        name: 'penetrator-lock',
+        namespace: 'edge-system',
+        labels: { 'app.kubernetes.io/managed-by': 'penetrator' },
+      },
       spec: {
         holderIdentity: 'add-nodes/run-1',
         leaseDurationSeconds: 3600,
@@ -302,11 +376,23 @@ describe('lock Lease', () => {
   it('carries the resourceVersion it replaces and counts a change of holder', () => {
     const previous = lockLease({ name: 'l', holder: 'old/run', durationSeconds: 60, now: at });
     previous.metadata.resourceVersion = '42';
-    const taken = lockLease({ name: 'l', holder: 'new/run', durationSeconds: 60, now: new Date(at.getTime() + 120_000), previous });
+    const taken = lockLease({
+      name: 'l',
+      holder: 'new/run',
+      durationSeconds: 60,
+      now: new Date(at.getTime() + 120_000),
+      previous,
+    });
     expect(taken.metadata.resourceVersion).toBe('42');
     expect(taken.spec.leaseTransitions).toBe(1);
     expect(taken.spec.acquireTime).toBe(microTime(new Date(at.getTime() + 120_000)));
-    const renewed = lockLease({ name: 'l', holder: 'old/run', durationSeconds: 60, now: new Date(at.getTime() + 1000), previous });
+    const renewed = lockLease({
+      name: 'l',
+      holder: 'old/run',
+      durationSeconds: 60,
+      now: new Date(at.getTime() + 1000),
+      previous,
+    });
     expect(renewed.spec.leaseTransitions).toBe(0);
     expect(renewed.spec.acquireTime).toBe(previous.spec.acquireTime);
   });
@@ -324,7 +410,9 @@ describe('bootstrap token', () => {
   const expires = new Date('2026-11-25T10:00:00.000Z');
 
   it('builds the kube-system Secret kubeadm join authenticates with', () => {
-    expect(bootstrapTokenSecret({ id: 'abc123', secret: '0123456789abcdef', expires, taskName: 'add-nodes' })).toEqual({
+    expect(
+      bootstrapTokenSecret({ id: 'abc123', secret: '0123456789abcdef', expires, taskName: 'add-nodes' }),
+    ).toEqual({
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'bootstrap.kubernetes.io/token',
@@ -343,13 +431,23 @@ describe('bootstrap token', () => {
         'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
       },
     });
-    expect(() => bootstrapTokenSecret({ id: 'ABC123', secret: '0123456789abcdef', expires, taskName: 't' })).toThrow();
+    expect(() =>
+      bootstrapTokenSecret({ id: 'ABC123', secret: '0123456789abcdef', expires, taskName: 't' }),
+    ).toThrow();
     expect(() => bootstrapTokenSecret({ id: 'abc123', secret: 'short', expires, taskName: 't' })).toThrow();
   });
 
   function stored(fields: Record<string, string>, name = 'bootstrap-token-abc123'): SecretObject {
-    const data = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-    return { apiVersion: 'v1', kind: 'Secret', type: 'bootstrap.kubernetes.io/token', metadata: { name, namespace: 'kube-system' }, data };
+    const data = Object.fromEntries(
+      Object.entries(fields).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    );
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'bootstrap.kubernetes.io/token',
+      metadata: { name, namespace: 'kube-system' },
+      data,
+    };
   }
   const valid = {
     'token-id': 'abc123',
@@ -362,13 +460,24 @@ describe('bootstrap token', () => {
   it('reuses a token valid for the whole task, and no other', () => {
     const before = new Date('2026-11-25T09:00:00Z');
     const after = new Date('2026-11-25T11:00:00Z');
-    expect(usableBootstrapToken(stored(valid), before)).toEqual({ id: 'abc123', secret: '0123456789abcdef', expires: new Date('2026-11-25T10:00:00Z') });
+    expect(usableBootstrapToken(stored(valid), before)).toEqual({
+      id: 'abc123',
+      secret: '0123456789abcdef',
+      expires: new Date('2026-11-25T10:00:00Z'),
+    });
     expect(usableBootstrapToken(stored(valid), after)).toBeUndefined();
     const forever: Record<string, string> = { ...valid };
     delete forever.expiration;
-    expect(usableBootstrapToken(stored(forever), after)).toEqual({ id: 'abc123', secret: '0123456789abcdef' });
-    expect(usableBootstrapToken(stored({ ...valid, 'auth-extra-groups': 'system:bootstrappers:other' }), before)).toBeUndefined();
-    expect(usableBootstrapToken(stored({ ...valid, 'usage-bootstrap-authentication': 'false' }), before)).toBeUndefined();
+    expect(usableBootstrapToken(stored(forever), after)).toEqual({
+      id: 'abc123',
+      secret: '0123456789abcdef',
+    });
+    expect(
+      usableBootstrapToken(stored({ ...valid, 'auth-extra-groups': 'system:bootstrappers:other' }), before),
+    ).toBeUndefined();
+    expect(
+      usableBootstrapToken(stored({ ...valid, 'usage-bootstrap-authentication': 'false' }), before),
+    ).toBeUndefined();
     expect(usableBootstrapToken(stored(valid, 'bootstrap-token-zzz999'), before)).toBeUndefined();
   });
 });
@@ -377,18 +486,37 @@ describe('taskEvent', () => {
   const at = new Date('2026-11-24T10:00:00.500Z');
 
   it('reports on the task object with a name that makes a retried create collide', () => {
-    const event = taskEvent({ task, reason: 'NodeInstallFailed', message: 'node edge-a\n failed:   exit 3', key: 'edge-a', now: at });
+    const event = taskEvent({
+      task,
+      reason: 'NodeInstallFailed',
+      message: 'node edge-a\n failed:   exit 3',
+      key: 'edge-a',
+      now: at,
+    });
     expect(event).toMatchObject({
-      involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', name: 'penetrator-task-add-nodes', namespace: 'edge-system', uid: task.ownerUid },
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        name: 'penetrator-task-add-nodes',
+        namespace: 'edge-system',
+        uid: task.ownerUid,
+      },
       reason: 'NodeInstallFailed',
       type: 'Warning',
       message: 'node edge-a failed: exit 3',
       firstTimestamp: '2026-11-24T10:00:00Z',
       count: 1,
     });
-    expect(event.metadata.name).toBe(taskEvent({ task, reason: 'NodeInstallFailed', message: 'other', key: 'edge-a', now: at }).metadata.name);
-    expect(event.metadata.name).not.toBe(taskEvent({ task, reason: 'NodeInstallFailed', message: 'x', key: 'edge-b', now: at }).metadata.name);
+    expect(event.metadata.name).toBe(
+      taskEvent({ task, reason: 'NodeInstallFailed', message: 'other', key: 'edge-a', now: at }).metadata
+        .name,
+    );
+    expect(event.metadata.name).not.toBe(
+      taskEvent({ task, reason: 'NodeInstallFailed', message: 'x', key: 'edge-b', now: at }).metadata.name,
+    );
     expect(taskEvent({ task, reason: 'TaskSucceeded', message: 'ok', now: at }).type).toBe('Normal');
-    expect([...taskEvent({ task, reason: 'TaskFailed', message: 'é'.repeat(5000), now: at }).message]).toHaveLength(1024);
+    expect([
+      ...taskEvent({ task, reason: 'TaskFailed', message: 'é'.repeat(5000), now: at }).message,
+    ]).toHaveLength(1024);
   });
 });

@@ -3,7 +3,12 @@
  * error name that Retry/Catch match, and nothing secret may reach their log lines.
  */
 import { createServer } from 'node:net';
-import { GetSecretValueCommand, ListSecretsCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { stringify } from 'yaml';
@@ -29,7 +34,12 @@ const nodeTask = {
   apiVersion: 'nodetask.apps.superedge.io/v1beta1',
   kind: 'NodeTask',
   metadata: { name: 'add-nodes' },
-  spec: { nodeNamePrefix: 'edge', targetMachines: ['198.18.0.10'], sshCredential: 'edge-root', proxyNode: 'proxy-1' },
+  spec: {
+    nodeNamePrefix: 'edge',
+    targetMachines: ['198.18.0.10'],
+    sshCredential: 'edge-root',
+    proxyNode: 'proxy-1',
+  },
 };
 const planPayload = (extra: Record<string, unknown> = {}) => ({
   input: { nodeTask, ...extra },
@@ -104,7 +114,9 @@ afterAll(() => {
 
 describe('plan handler', () => {
   it('throws InvalidNodeTask listing every problem', async () => {
-    const error = await rejection(plan({ input: { nodeTask: { ...nodeTask, spec: { sshPort: 0 } } }, executionId: 'e' }));
+    const error = await rejection(
+      plan({ input: { nodeTask: { ...nodeTask, spec: { sshPort: 0 } } }, executionId: 'e' }),
+    );
     expect(error).toBeInstanceOf(PenetratorError);
     expect(error.name).toBe(ErrorNames.InvalidNodeTask);
     expect(error.message).toContain('spec.sshCredential');
@@ -117,29 +129,43 @@ describe('plan handler', () => {
     const none = await rejection(plan(planPayload()));
     expect(none.name).toBe(ErrorNames.ClusterNotFound);
     expect(none.message).toContain('no cluster is registered');
-    sm.on(ListSecretsCommand).resolves({ SecretList: [{ Name: 'penetrator/clusters/a' }, { Name: 'penetrator/clusters/b' }] });
+    sm.on(ListSecretsCommand).resolves({
+      SecretList: [{ Name: 'penetrator/clusters/a' }, { Name: 'penetrator/clusters/b' }],
+    });
     const several = await rejection(plan(planPayload()));
     expect(several.name).toBe(ErrorNames.ClusterNotFound);
     expect(several.message).toContain('(a, b)');
   });
 
   it('throws ClusterNotFound for a named cluster without a secret', async () => {
-    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    sm.on(GetSecretValueCommand).rejects(
+      new ResourceNotFoundException({ message: 'not found', $metadata: {} }),
+    );
     const error = await rejection(plan(planPayload({ cluster: 'prod' })));
     expect(error.name).toBe(ErrorNames.ClusterNotFound);
     expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' });
   });
 
   it('throws CredentialInvalid when the credential holds neither key', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({ SecretString: kubeconfig('https://127.0.0.1:1') });
-    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({ SecretString: '{"user":"root"}' });
-    expect(await rejection(plan(planPayload({ cluster: 'prod' })))).toMatchObject({ name: ErrorNames.CredentialInvalid });
+    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
+      SecretString: kubeconfig('https://127.0.0.1:1'),
+    });
+    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({
+      SecretString: '{"user":"root"}',
+    });
+    expect(await rejection(plan(planPayload({ cluster: 'prod' })))).toMatchObject({
+      name: ErrorNames.CredentialInvalid,
+    });
   });
 
   it('throws Transient when the apiserver does not answer, and logs no secret', async () => {
     const port = await closedPort();
-    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({ SecretString: kubeconfig(`https://127.0.0.1:${port}`) });
-    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({ SecretString: JSON.stringify({ passwd: PASSWORD }) });
+    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
+      SecretString: kubeconfig(`https://127.0.0.1:${port}`),
+    });
+    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({
+      SecretString: JSON.stringify({ passwd: PASSWORD }),
+    });
     const error = await rejection(plan(planPayload({ cluster: 'prod' })));
     expect(error).toMatchObject({ name: ErrorNames.Transient, retryable: true });
     const logged = output.join('');
@@ -152,7 +178,10 @@ describe('plan handler', () => {
 
 describe('payload and settings errors', () => {
   it('refuses a malformed payload with a non-retryable InvalidPayload error', async () => {
-    expect(await rejection(lock({ action: 'steal', task }))).toMatchObject({ name: 'Penetrator.InvalidPayload', retryable: false });
+    expect(await rejection(lock({ action: 'steal', task }))).toMatchObject({
+      name: 'Penetrator.InvalidPayload',
+      retryable: false,
+    });
     expect(await rejection(lock({ action: 'acquire', task: { ...task, sshPort: 'x' } }))).toMatchObject({
       name: 'Penetrator.InvalidPayload',
       message: 'payload.task.sshPort: expected a whole number',
@@ -164,7 +193,12 @@ describe('payload and settings errors', () => {
     const unprepared = await rejection(startInstall({ task, node }));
     expect(unprepared.name).toBe('Penetrator.InvalidPayload');
     expect(unprepared.message).toContain('Prepare cluster');
-    const noAttempt = await rejection(checkInstall({ task: { ...task, ownerUid: 'u', taskObject: 'o', credentialSecret: 's', scriptConfigMap: 'c' }, node }));
+    const noAttempt = await rejection(
+      checkInstall({
+        task: { ...task, ownerUid: 'u', taskObject: 'o', credentialSecret: 's', scriptConfigMap: 'c' },
+        node,
+      }),
+    );
     expect(noAttempt.name).toBe('Penetrator.InvalidPayload');
     expect(noAttempt.message).toContain('payload.attempt');
   });

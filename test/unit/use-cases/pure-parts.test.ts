@@ -33,7 +33,11 @@ describe('buildWorkList', () => {
   it('skips Nodes carrying the task label, reinstalls others by name or address, and deals proxies round-robin', () => {
     const work = buildWorkList(
       assignment,
-      index([node('a', '198.18.0.1', 'task-x1y2z3'), node('b', '198.18.0.2', 'older-abcdef'), node('old-c', '198.18.0.3')]),
+      index([
+        node('a', '198.18.0.1', 'task-x1y2z3'),
+        node('b', '198.18.0.2', 'older-abcdef'),
+        node('old-c', '198.18.0.3'),
+      ]),
       'task-x1y2z3',
       ['p1', 'p2'],
     );
@@ -46,7 +50,9 @@ describe('buildWorkList', () => {
   });
 
   it('leaves the proxy empty in direct mode', () => {
-    expect(buildWorkList(assignment.slice(0, 1), index([]), 'l', []).nodes).toEqual([{ name: 'a', ip: '198.18.0.1', proxyNode: '', reinstall: false }]);
+    expect(buildWorkList(assignment.slice(0, 1), index([]), 'l', []).nodes).toEqual([
+      { name: 'a', ip: '198.18.0.1', proxyNode: '', reinstall: false },
+    ]);
   });
 });
 
@@ -64,7 +70,9 @@ describe('jobPhase', () => {
     expect(jobPhase(job(undefined))).toBe('Running');
     expect(jobPhase(job({ conditions: [{ type: 'SuccessCriteriaMet', status: 'True' }] }))).toBe('Succeeded');
     expect(jobPhase(job({ conditions: [{ type: 'Complete', status: 'True' }] }))).toBe('Succeeded');
-    expect(jobPhase(job({ conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }] }))).toBe('Failed');
+    expect(
+      jobPhase(job({ conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }] })),
+    ).toBe('Failed');
     expect(jobPhase(job({ conditions: [{ type: 'Failed', status: 'True' }] }))).toBe('Failed');
     expect(jobPhase(job({ conditions: [{ type: 'Failed', status: 'False' }], active: 1 }))).toBe('Running');
     expect(jobAttempt(job({}))).toBe(2);
@@ -116,8 +124,8 @@ describe('runtime settings', () => {
     expect(() =>
       settingsFromEnv({ PENETRATOR_PACKAGE_SOURCE: 'not json', PENETRATOR_TASK_DEADLINE_SECONDS: 'soon' }),
     ).toThrow(/PENETRATOR_PACKAGE_SOURCE[\s\S]*PENETRATOR_TASK_DEADLINE_SECONDS/);
-    expect(() => resolveSettings({ packageSource: { kind: 'hostPath', path: 'relative' }, taskDeadlineSeconds: 5 })).toThrow(
-      /packageSource.path[\s\S]*taskDeadlineSeconds/,
-    );
+    expect(() =>
+      resolveSettings({ packageSource: { kind: 'hostPath', path: 'relative' }, taskDeadlineSeconds: 5 }),
+    ).toThrow(/packageSource.path[\s\S]*taskDeadlineSeconds/);
   });
 });
