@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parse } from 'yaml';
-import type { LambdaName, WorkflowHandler } from '../../lambdas/domain/contracts';
+import type { CleanupInput, LambdaName, WorkflowHandler } from '../../lambdas/domain/contracts';
 import { MAX_DOCUMENT_BYTES, parseNodeTaskText } from '../../lambdas/domain/node-task';
 import { extractReason } from '../../lambdas/domain/summary';
 import type { LocalDependencies } from '../../lambdas/local-handlers';
@@ -109,6 +109,18 @@ async function readText(path: string, what: string, limit: number): Promise<stri
   }
 }
 
+function localDependencies(options: RunOptions, kubeconfigYaml: string): LocalDependencies {
+  return {
+    kubeconfigYaml,
+    credentialPath: options.credential,
+    ...(options.cluster ? { clusterName: options.cluster } : {}),
+    settings: {
+      ...(options.image ? { installerImage: options.image } : {}),
+      ...(options.package ? { packageSource: { kind: 'hostPath', path: resolve(options.package) } } : {}),
+    },
+  };
+}
+
 /** Runs the command; returns its exit code. */
 export async function runNodeTask(
   options: RunOptions,
@@ -122,15 +134,7 @@ export async function runNodeTask(
     return EXIT_FAILURE;
   }
   const kubeconfigYaml = await readText(options.kubeconfig, 'kubeconfig', MAX_DOCUMENT_BYTES);
-  const handlers = await deps.createHandlers({
-    kubeconfigYaml,
-    credentialPath: options.credential,
-    ...(options.cluster ? { clusterName: options.cluster } : {}),
-    settings: {
-      ...(options.image ? { installerImage: options.image } : {}),
-      ...(options.package ? { packageSource: { kind: 'hostPath', path: resolve(options.package) } } : {}),
-    },
-  });
+  const handlers = await deps.createHandlers(localDependencies(options, kubeconfigYaml));
   const definition = await deps.loadDefinition();
 
   const tracker = new ProgressTracker();
@@ -147,8 +151,32 @@ export async function runNodeTask(
     },
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
+  if (result.status === 'ABORTED') await releaseAfterInterrupt(tracker, handlers, deps);
   deps.stdout(report(format, validation.task.metadata.name, result, tracker));
   return result.status === 'SUCCEEDED' ? 0 : EXIT_FAILURE;
+}
+
+/**
+ * An interrupted run stops where it is, as StopExecution does; but a lock left behind would make the
+ * cluster busy until its Lease expires, so the run cleans up as the workflow's error path would.
+ */
+async function releaseAfterInterrupt(
+  tracker: ProgressTracker,
+  handlers: Record<LambdaName, WorkflowHandler>,
+  deps: RunDependencies,
+): Promise<void> {
+  if (!tracker.lockHeld || !tracker.task) return;
+  deps.stderr(`interrupted: releasing cluster ${tracker.task.cluster}\n`);
+  const input: CleanupInput = {
+    task: tracker.task,
+    error: { Error: 'Interrupted', Cause: 'the local run was interrupted' },
+  };
+  try {
+    await handlers.cleanup(input);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.stderr(`cleanup failed: ${message.split('\n')[0] ?? ''}\n`);
+  }
 }
 
 function report(

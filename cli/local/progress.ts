@@ -1,4 +1,10 @@
-import type { NodeResult, NodeStepInput, NodeWork, PlanOutput } from '../../lambdas/domain/contracts';
+import type {
+  NodeResult,
+  NodeStepInput,
+  NodeWork,
+  PlanOutput,
+  TaskRef,
+} from '../../lambdas/domain/contracts';
 import { extractReason } from '../../lambdas/domain/summary';
 import { StateNames } from '../../statemachine/state-names';
 import type { Column } from '../output';
@@ -38,10 +44,23 @@ function clock(timestamp: number): string {
  */
 export class ProgressTracker {
   private readonly nodes = new Map<string, NodeRow>();
+  private latestTask: TaskRef | undefined;
+  private holdsLock = false;
+
+  /** The task as the latest task-level state left it (Prepare completes it). */
+  get task(): TaskRef | undefined {
+    return this.latestTask;
+  }
+
+  /** True between a successful Take cluster lock and the end of either cleanup state. */
+  get lockHeld(): boolean {
+    return this.holdsLock;
+  }
 
   /** The line this event deserves, or undefined. */
   line(event: WorkflowEvent): string | undefined {
     if (!('state' in event)) return undefined;
+    this.follow(event);
     const text = this.describe(event);
     return text === undefined ? undefined : `[${clock(event.timestamp)}] ${text}`;
   }
@@ -49,6 +68,15 @@ export class ProgressTracker {
   /** Every node, in plan order. */
   rows(): NodeRow[] {
     return [...this.nodes.values()];
+  }
+
+  private follow(event: StateEvent): void {
+    if (event.type !== 'StateExited' || event.index !== undefined) return;
+    const { name } = event.state;
+    const output = event.state.output as { task?: TaskRef } | null;
+    if (name === StateNames.takeClusterLock) this.holdsLock = true;
+    if (name === StateNames.releaseCluster || name === StateNames.cleanUpAfterError) this.holdsLock = false;
+    if (output?.task && typeof output.task === 'object') this.latestTask = output.task;
   }
 
   private describe(event: StateEvent): string | undefined {

@@ -6,11 +6,13 @@ import { runNodeTask, type RunDependencies, type RunOptions } from '../../../cli
 import { loadSynthesizedDefinition } from '../../../cli/local/definition';
 import type {
   CheckOutput,
+  CleanupInput,
   LambdaName,
   NodeStepInput,
   PlanInput,
   PlanOutput,
   SummarizeInput,
+  TaskRef,
   WorkflowHandler,
 } from '../../../lambdas/domain/contracts';
 import { summarize } from '../../../lambdas/domain/summary';
@@ -59,14 +61,15 @@ function plan({ input, executionId }: PlanInput): PlanOutput {
   };
 }
 
-function harness(failing?: string) {
+function harness(failing?: string, overrides: Partial<Record<LambdaName, WorkflowHandler>> = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const created: LocalDependencies[] = [];
+  const cleanups: CleanupInput[] = [];
   const handlers: Record<LambdaName, WorkflowHandler> = {
     plan: (p) => Promise.resolve(plan(p as PlanInput)),
     lock: () => Promise.resolve(null),
-    prepare: (p) => Promise.resolve((p as { task: unknown }).task),
+    prepare: (p) => Promise.resolve({ ...(p as { task: TaskRef }).task, ownerUid: 'uid-7' }),
     startInstall: () => Promise.resolve({ job: 'install-job', number: 1 }),
     checkInstall: (p) =>
       (p as NodeStepInput).node.ip === failing
@@ -75,7 +78,11 @@ function harness(failing?: string) {
           )
         : Promise.resolve<CheckOutput>({ phase: 'Succeeded' }),
     summarize: (p) => Promise.resolve(summarize(p as SummarizeInput)),
-    cleanup: () => Promise.resolve(null),
+    cleanup: (p) => {
+      cleanups.push(p as CleanupInput);
+      return Promise.resolve(null);
+    },
+    ...overrides,
   };
   const deps: RunDependencies = {
     createHandlers: (d) => {
@@ -86,7 +93,7 @@ function harness(failing?: string) {
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
   };
-  return { deps, created, stdout: () => out.join(''), stderr: () => err.join('') };
+  return { deps, created, cleanups, stdout: () => out.join(''), stderr: () => err.join('') };
 }
 
 const base: RunOptions = {
@@ -97,7 +104,8 @@ const base: RunOptions = {
   retryInterval: 0,
 };
 
-describe('penetrator run', () => {
+// The first execution compiles asl-validator's schemas: seconds on a busy machine.
+describe('penetrator run', { timeout: 60_000 }, () => {
   it('runs the example to success, printing per-node progress and a node table', async () => {
     const h = harness();
     const code = await runNodeTask(
@@ -157,6 +165,41 @@ describe('penetrator run', () => {
     ]);
     expect(h.stderr().match(/edge-n1 172\.21\.3\.195 {2}attempt \d failed: ssh: connect/g)).toHaveLength(5);
     expect(h.stderr()).toMatch(/edge-n1 172\.21\.3\.195 {2}failed: ssh: connect to host/);
+  });
+
+  it('releases the cluster when interrupted after taking the lock', async () => {
+    const controller = new AbortController();
+    const h = harness(undefined, {
+      checkInstall: () => {
+        controller.abort();
+        return Promise.resolve<CheckOutput>({ phase: 'Running' });
+      },
+    });
+    const code = await runNodeTask({ ...base, poll: 0.05 }, { ...h.deps, signal: controller.signal });
+
+    expect(code).toBe(1);
+    expect(h.cleanups).toEqual([
+      {
+        task: expect.objectContaining({ name: 'nodes', ownerUid: 'uid-7' }) as unknown,
+        error: { Error: 'Interrupted', Cause: 'the local run was interrupted' },
+      },
+    ]);
+    expect(h.stderr()).toContain('interrupted: releasing cluster local');
+    expect(h.stdout()).toMatch(/nodetask\/nodes aborted\n$/);
+  });
+
+  it('does not release a lock it never took when interrupted', async () => {
+    const controller = new AbortController();
+    const h = harness(undefined, {
+      lock: () => {
+        controller.abort();
+        return new Promise((resolve) => setTimeout(() => resolve(null), 50));
+      },
+    });
+    const code = await runNodeTask(base, { ...h.deps, signal: controller.signal });
+
+    expect(code).toBe(1);
+    expect(h.cleanups).toEqual([]);
   });
 
   it('exits 1 on an invalid NodeTask without touching the cluster', async () => {

@@ -124,7 +124,8 @@ beforeAll(async () => {
   definition = await loadSynthesizedDefinition();
 }, 120_000);
 
-describe('runWorkflowLocally on the synthesized definition', () => {
+// The first execution compiles asl-validator's schemas: seconds on a busy machine.
+describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }, () => {
   it('succeeds with the summary when every node installs, polling a running Job until it succeeds', async () => {
     const polls = new Map<string, number>();
     const { handlers, calls } = recordingHandlers({
