@@ -38,7 +38,7 @@ export interface WorkflowRunResult {
   output?: unknown;
   error?: string;
   cause?: string;
-  /** States entered, retries included: what Step Functions bills as state transitions. */
+  /** States entered plus retries: what Step Functions counts (and bills) as state transitions. */
   transitions: number;
   executionId: string;
 }
@@ -169,7 +169,7 @@ function followEvents(events: AsyncGenerator<WorkflowEvent>, onEvent: RunWorkflo
   const stats = { transitions: 0, listenerError: undefined as Error | undefined };
   const done = (async () => {
     for await (const event of events) {
-      if (event.type === 'StateEntered') stats.transitions += 1;
+      if (event.type === 'StateEntered' || event.type === 'StateRetried') stats.transitions += 1;
       try {
         onEvent?.(event);
       } catch (error) {

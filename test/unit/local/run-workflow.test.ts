@@ -171,7 +171,9 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
     );
     expect(calls.cleanup).toEqual([{ task: like({ name: 'nodes' }) }]);
     expect(events.some((e) => e.type === 'MapIterationStarted')).toBe(true);
-    expect(result.transitions).toBe(events.filter((e) => e.type === 'StateEntered').length);
+    expect(result.transitions).toBe(
+      events.filter((e) => e.type === 'StateEntered' || e.type === 'StateRetried').length,
+    );
     expect(result.transitions).toBeGreaterThan(20);
   });
 
@@ -261,9 +263,17 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
           : Promise.resolve(summarize(p as SummarizeInput)),
     });
     const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
+    const clean = await runWorkflowLocally({
+      definition,
+      input,
+      handlers: recordingHandlers().handlers,
+      ...fast,
+    });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(calls.summarize).toHaveLength(2);
+    // A retry is one more state transition, as Step Functions counts them.
+    expect(result.transitions).toBe(clean.transitions + 1);
   });
 
   it('stops when the signal aborts it', async () => {
