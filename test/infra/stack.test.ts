@@ -241,6 +241,25 @@ describe('the Penetrator stack', () => {
     expect(readingCredentials).toEqual([]);
   });
 
+  it('grants the Lambdas nothing beyond their logs, X-Ray and those secrets; "*" only for X-Ray', () => {
+    const allowed = new Set([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:DescribeSecret',
+    ]);
+    const statements = [/NodeTask/, /lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/].flatMap(
+      (d) => lambdaStatements(template, d),
+    );
+    expect(statements.flatMap(actions).filter((a) => !allowed.has(a))).toEqual([]);
+    const wildcard = statements.filter((s) => resources(s).includes('*'));
+    expect(new Set(wildcard.flatMap(actions))).toEqual(
+      new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+    );
+  });
+
   it('scopes secret access to a custom prefix', () => {
     const custom = synthTemplate({ [ContextKeys.secretPrefix]: 'acme/edge/' });
     const arns = lambdaStatements(custom, /NodeTask/)
