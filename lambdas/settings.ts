@@ -67,8 +67,10 @@ function checkPackageSource(value: unknown, problems: string[]): void {
       `packageSource: received ${received}; expected {kind: image|hostPath, path} or {kind: url, url}`,
     );
   } else if (source.kind === 'image' || source.kind === 'hostPath') {
-    if (typeof source.path !== 'string' || !ABSOLUTE_PATH.test(source.path)) {
-      problems.push(`packageSource.path: received ${JSON.stringify(source.path)}; expected an absolute path`);
+    if (typeof source.path !== 'string' || !ABSOLUTE_PATH.test(source.path) || source.path.endsWith('/')) {
+      problems.push(
+        `packageSource.path: received ${JSON.stringify(source.path)}; expected the absolute path of the package file`,
+      );
     }
   } else if (source.kind === 'url') {
     if (typeof source.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(source.url)) {

@@ -378,15 +378,35 @@ export interface JoinParameters {
 export type PackageSource =
   { kind: 'image'; path: string } | { kind: 'hostPath'; path: string } | { kind: 'url'; url: string };
 
-/** Where the package is inside the Job's container. */
+const SAFE_FILE_NAME = /^[A-Za-z0-9._{}-]+$/;
+
+/** `/srv/edge/edgeadm-linux-{arch}.tgz` → [`/srv/edge`, `edgeadm-linux-{arch}.tgz`]. */
+export function splitPackagePath(path: string): { dir: string; file: string } {
+  const slash = path.lastIndexOf('/');
+  const file = path.slice(slash + 1);
+  if (file === '')
+    throw new Error(`package path ${JSON.stringify(path)} names a directory; expected the package file`);
+  return { dir: slash <= 0 ? '/' : path.slice(0, slash), file };
+}
+
+/** The file a `url` package is downloaded to: the URL's own file name when it is a plain one. */
+function downloadedFileName(url: string): string {
+  const last = new URL(url).pathname.split('/').pop() ?? '';
+  return SAFE_FILE_NAME.test(last) ? last : DOWNLOADED_PACKAGE_FILE;
+}
+
+/**
+ * Where the package is inside the Job's container. `{arch}` in the name is kept: the script
+ * replaces it with the target's architecture, so one task serves amd64 and arm64 machines.
+ */
 export function packagePathInJob(source: PackageSource): string {
   switch (source.kind) {
     case 'image':
       return source.path;
     case 'hostPath':
-      return InstallPaths.package;
+      return `${InstallPaths.package}/${splitPackagePath(source.path).file}`;
     case 'url':
-      return `${InstallPaths.package}/${DOWNLOADED_PACKAGE_FILE}`;
+      return `${InstallPaths.package}/${downloadedFileName(source.url)}`;
   }
 }
 
@@ -447,15 +467,21 @@ export interface InstallJobInput {
 }
 
 const CONTAINER_NAME = 'install';
+/**
+ * The unprivileged user of the installer image (installer/Dockerfile). The Secret's files are
+ * group-readable and the Pod's fsGroup makes that group the user's, so no one else may read them.
+ */
+export const INSTALLER_UID = 10001;
 
 function packageVolume(source: PackageSource): Volume | undefined {
   switch (source.kind) {
     case 'image':
       return undefined;
     case 'hostPath':
-      // No type: the path may be a file (the package) or a directory holding it.
-      return { name: 'package', hostPath: { path: source.path } };
+      // The package's directory, so a name with {arch} can pick either architecture's file.
+      return { name: 'package', hostPath: { path: splitPackagePath(source.path).dir, type: 'Directory' } };
     case 'url':
+      // Writable scratch space: the script downloads the package there once per attempt.
       return { name: 'package', emptyDir: {} };
   }
 }
@@ -519,7 +545,7 @@ export function installJob(input: InstallJobInput): JobObject {
   const volumes: Volume[] = [
     // Read-only for everyone: the script runs through /bin/sh, it needs no execute bit.
     { name: 'script', configMap: { name: task.scriptConfigMap, defaultMode: 0o444 } },
-    { name: 'credential', secret: { secretName: task.credentialSecret, defaultMode: 0o400 } },
+    { name: 'credential', secret: { secretName: task.credentialSecret, defaultMode: 0o440 } },
   ];
   const mounts: Container['volumeMounts'] = [
     { name: 'script', mountPath: InstallPaths.script, readOnly: true },
@@ -561,7 +587,13 @@ export function installJob(input: InstallJobInput): JobObject {
           hostNetwork: true,
           dnsPolicy: 'ClusterFirstWithHostNet',
           ...placement(node),
-          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: INSTALLER_UID,
+            runAsGroup: INSTALLER_UID,
+            fsGroup: INSTALLER_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: CONTAINER_NAME,

@@ -159,8 +159,16 @@ describe('installJob', () => {
     expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(installJob(jobInput()).spec!.template!.spec!.volumes).toEqual([
       { name: 'script', configMap: { name: 'penetrator-script-add-nodes', defaultMode: 0o444 } },
-      { name: 'credential', secret: { secretName: 'penetrator-credential-add-nodes', defaultMode: 0o400 } },
+      { name: 'credential', secret: { secretName: 'penetrator-credential-add-nodes', defaultMode: 0o440 } },
     ]);
+    // The installer image's user reads the Secret through the Pod's fsGroup; nobody else can.
+    expect(installJob(jobInput()).spec!.template!.spec!.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
   });
 
   it('puts every task string in an env value or an annotation, never in the command', () => {
@@ -208,9 +216,13 @@ describe('installJob', () => {
   });
 
   it('mounts the package from the proxy node, or a scratch directory for a download', () => {
-    const hostPath = installJob(jobInput({ packageSource: { kind: 'hostPath', path: '/srv/edge/pkg.tgz' } }))
-      .spec!.template!.spec!;
-    expect(hostPath.volumes[2]).toEqual({ name: 'package', hostPath: { path: '/srv/edge/pkg.tgz' } });
+    const hostPath = installJob(
+      jobInput({ packageSource: { kind: 'hostPath', path: '/srv/edge/pkg-{arch}.tgz' } }),
+    ).spec!.template!.spec!;
+    expect(hostPath.volumes[2]).toEqual({
+      name: 'package',
+      hostPath: { path: '/srv/edge', type: 'Directory' },
+    });
     expect(hostPath.containers[0]!.volumeMounts[2]).toEqual({
       name: 'package',
       mountPath: InstallPaths.package,
@@ -218,13 +230,19 @@ describe('installJob', () => {
     });
     expect(hostPath.containers[0]!.env.at(-1)).toEqual({
       name: InstallEnv.packagePath,
-      value: InstallPaths.package,
+      value: `${InstallPaths.package}/pkg-{arch}.tgz`,
     });
 
     const url = installJob(jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/e.tgz' } }))
       .spec!.template!.spec!;
     expect(url.volumes[2]).toEqual({ name: 'package', emptyDir: {} });
     expect(url.containers[0]!.env.at(-1)).toEqual({
+      name: InstallEnv.packagePath,
+      value: `${InstallPaths.package}/e.tgz`,
+    });
+    const odd = installJob(jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/download/?id=7' } }))
+      .spec!.template!.spec!;
+    expect(odd.containers[0]!.env.at(-1)).toEqual({
       name: InstallEnv.packagePath,
       value: `${InstallPaths.package}/package.tar.gz`,
     });
@@ -297,7 +315,7 @@ describe('script ConfigMap and params', () => {
     expect(cm.metadata.ownerReferences).toEqual([owner]);
     expect(cm.data).toEqual({
       'install.sh': '#!/bin/sh\necho hi\n',
-      params: `SERVER=10.0.0.1:6443\nCA_HASH=sha256:${'a'.repeat(64)}\nPACKAGE=/opt/penetrator/package/package.tar.gz\nPACKAGE_URL=https://pkg.example/e.tgz\n`,
+      params: `SERVER=10.0.0.1:6443\nCA_HASH=sha256:${'a'.repeat(64)}\nPACKAGE=/opt/penetrator/package/e.tgz\nPACKAGE_URL=https://pkg.example/e.tgz\n`,
     });
   });
 
