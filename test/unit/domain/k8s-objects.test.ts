@@ -240,8 +240,9 @@ describe('installJob', () => {
       name: InstallEnv.packagePath,
       value: `${InstallPaths.package}/e.tgz`,
     });
-    const odd = installJob(jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/download/?id=7' } }))
-      .spec!.template!.spec!;
+    const odd = installJob(
+      jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/download/?id=7' } }),
+    ).spec!.template!.spec!;
     expect(odd.containers[0]!.env.at(-1)).toEqual({
       name: InstallEnv.packagePath,
       value: `${InstallPaths.package}/package.tar.gz`,
