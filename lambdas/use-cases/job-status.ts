@@ -32,13 +32,17 @@ export function jobAttempt(job: JobObject): number {
   return Number.isInteger(value) && value > 0 ? value : 0;
 }
 
+/**
+ * The last non-empty line: the installer ends with one `<step>: <reason>` line (also its
+ * termination message), and status messages put the conclusion last. Reasons are cut to 256
+ * characters downstream, so earlier lines would only push it out.
+ */
 function oneLine(text: string): string {
-  return text
+  const lines = text
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .slice(-3)
-    .join(' | ');
+    .filter((l) => l !== '');
+  return lines.at(-1) ?? '';
 }
 
 const MAX_REASON = 1000;
