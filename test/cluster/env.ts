@@ -5,7 +5,7 @@ import type { V1Taint } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from './control-plane';
 import { grantBootstrapJoin } from './edge';
 import { startTestKubelet, type TestKubelet, type TestNodeSpec } from './kubelet';
-import { createEdgeNetwork, runChecked, type EdgeNetwork, type MachineOptions } from './network';
+import { createEdgeNetwork, runChecked, type EdgeNetwork, type SiteOptions } from './network';
 
 /**
  * The whole test world in one call: edge sites of real sshd machines behind a one-way network, a real
@@ -14,8 +14,11 @@ import { createEdgeNetwork, runChecked, type EdgeNetwork, type MachineOptions } 
  */
 
 export interface TestEnvironmentOptions {
-  /** proxyNode: the site's proxy node name (default proxy-<site index>), e.g. the one a NodeTask names. */
-  sites: Array<{ machines: MachineOptions[]; proxyNode?: string }>;
+  /**
+   * proxyNode: the site's proxy node name (default proxy-<site index>), e.g. the one a NodeTask names;
+   * subnet and machines[].ip place the site on the addresses a NodeTask names (see SiteOptions).
+   */
+  sites: Array<SiteOptions & { proxyNode?: string }>;
   /** Extra labels on every proxy node. */
   proxyLabels?: Record<string, string>;
   /** Make the proxy nodes control-plane nodes: the control-plane role label and its NoSchedule taint. */
@@ -90,7 +93,7 @@ export async function startTestEnvironment(opts: TestEnvironmentOptions): Promis
   try {
     // The network first: its routes must exist before anything talks to a site address.
     const network = await createEdgeNetwork({
-      sites: opts.sites.map((site) => ({ machines: site.machines })),
+      sites: opts.sites.map(({ machines, subnet }) => ({ machines, subnet })),
     });
     undo.push(() => network.stop());
     const cp = await startControlPlane({ advertiseAddress: network.cloudAddress });

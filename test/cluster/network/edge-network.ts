@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runChecked, runInNetns } from './exec';
+import { runChecked, runInNetns, runSync } from './exec';
 import { prepareMachine, startSshd, waitForSshd, type MachinePlan } from './machine';
 import {
   GUARD_METRIC,
@@ -14,6 +14,7 @@ import {
   machineName,
   machineNetns,
   newNetworkId,
+  parseSubnet24,
   proxyNetns,
   routerNetns,
   siteAddressing,
@@ -25,6 +26,7 @@ import {
   allocateSlot,
   newRecord,
   registerLive,
+  reserveSubnet,
   saveRecord,
   sweepStale,
   teardownSync,
@@ -69,34 +71,85 @@ export async function createEdgeNetwork(opts: EdgeNetworkOptions): Promise<EdgeN
 function validate(opts: EdgeNetworkOptions): void {
   if (opts.sites.length === 0)
     throw new Error('createEdgeNetwork: at least one site is required (received 0)');
+  const subnets = new Set<string>();
   opts.sites.forEach((site, index) => {
     if (site.machines.length > MAX_MACHINES_PER_SITE) {
       throw new Error(
         `createEdgeNetwork: site ${index} has ${site.machines.length} machines; at most ${MAX_MACHINES_PER_SITE} fit a /24`,
       );
     }
+    if (site.subnet === undefined) return;
+    const base = parseSubnet24(site.subnet);
+    if (subnets.has(base)) throw new Error(`createEdgeNetwork: sites share the subnet ${site.subnet}`);
+    subnets.add(base);
+    assertSubnetUnusedByHost(site.subnet);
+    const seen = new Set<string>();
+    site.machines.forEach((machine, m) => {
+      if (machine.ip === undefined) return;
+      const host = machine.ip.startsWith(`${base}.`) ? Number(machine.ip.slice(base.length + 1)) : NaN;
+      if (!Number.isInteger(host) || host < 3 || host > 254 || seen.has(machine.ip)) {
+        throw new Error(
+          `createEdgeNetwork: sites[${index}].machines[${m}].ip ${JSON.stringify(machine.ip)} must be a unique address ${base}.3–${base}.254 (.1 is the router, .2 the proxy)`,
+        );
+      }
+      seen.add(machine.ip);
+    });
   });
+}
+
+/** A caller-chosen subnet must not be one the host itself routes (other than by its default route). */
+function assertSubnetUnusedByHost(subnet: string): void {
+  const base = parseSubnet24(subnet);
+  const result = runSync(['ip', '-j', 'route', 'show', 'table', 'all']);
+  const routes = result.code === 0 && result.stdout.trim() !== '' ? (JSON.parse(result.stdout) as HostRoute[]) : [];
+  for (const route of routes) {
+    // Our own routes belong to edge networks, whose reservations already keep subnets apart.
+    if (route.dst === 'default' || route.protocol === ROUTE_PROTO) continue;
+    if (overlaps24(base, route.dst)) {
+      throw new Error(`createEdgeNetwork: subnet ${subnet} overlaps the host's route to ${route.dst}; choose another /24`);
+    }
+  }
+}
+
+interface HostRoute {
+  dst: string;
+  protocol?: string;
+}
+
+function toInt(address: string): number {
+  return address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+/** Whether the /24 `base`.0 and the route destination `dst` (a.b.c.d[/n]) share any address. */
+function overlaps24(base: string, dst: string): boolean {
+  const [address, lengthText] = dst.split('/');
+  if (!address || !/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return false;
+  const length = lengthText === undefined ? 32 : Number(lengthText);
+  const shorter = Math.min(length, 24);
+  const mask = shorter === 0 ? 0 : (0xffffffff << (32 - shorter)) >>> 0;
+  return ((toInt(address) & mask) >>> 0) === ((toInt(`${base}.0`) & mask) >>> 0);
 }
 
 async function build(record: RunRecord, opts: EdgeNetworkOptions): Promise<EdgeNetwork> {
   const cloudSlot = allocateSlot(record);
   const siteSlots = opts.sites.map((site) => ({ site, slot: allocateSlot(record) }));
+  for (const { site } of siteSlots) if (site.subnet !== undefined) reserveSubnet(record, site.subnet);
   // Guards first, before any namespace or link exists: a site address can only ever be blackholed or
   // routed into its site, never sent to the default route.
-  for (const { slot } of siteSlots) await addGuardRoutes(record, slot);
+  for (const { site, slot } of siteSlots) await addGuardRoutes(record, slot, site.subnet);
 
   const cloudAddress = await addCloudLink(record, cloudSlot);
 
   const sites: Site[] = [];
   const starting: Array<{ plan: MachinePlan; proxy: string; sshd: ReturnType<typeof startSshd> }> = [];
   for (const [index, { site, slot }] of siteSlots.entries()) {
-    const addressing = siteAddressing(slot);
+    const addressing = siteAddressing(slot, site.subnet);
     const names = await buildSite(record, index, addressing);
     const machines: EdgeMachine[] = [];
     for (const [m, options] of site.machines.entries()) {
       const plan: MachinePlan = {
         name: machineName(index, m),
-        ip: addressing.machine(m),
+        ip: options.ip ?? addressing.machine(m),
         netns: machineNetns(record.id, index, m),
         dir: join(record.dir, `s${index}-m${m}`),
         options,
@@ -132,8 +185,8 @@ function ip(args: string[]): Promise<string> {
   return runChecked(['ip', ...args]);
 }
 
-async function addGuardRoutes(record: RunRecord, slot: number): Promise<void> {
-  for (const prefix of slotPrefixes(slot)) {
+async function addGuardRoutes(record: RunRecord, slot: number, subnet?: string): Promise<void> {
+  for (const prefix of [...slotPrefixes(slot), ...(subnet === undefined ? [] : [subnet])]) {
     record.routes.push(prefix);
     saveRecord(record);
     await ip(['route', 'add', 'blackhole', prefix, 'proto', ROUTE_PROTO, 'metric', GUARD_METRIC]);

@@ -8,6 +8,7 @@ import {
   hostUplinkName,
   machineNetns,
   newNetworkId,
+  parseSubnet24,
   siteAddressing,
   slotOfPrefix,
   slotPrefixes,
@@ -44,6 +45,16 @@ describe('site addressing', () => {
     expect(() => a.machine(MAX_MACHINES_PER_SITE)).toThrow(RangeError);
     expect(() => siteAddressing(0)).toThrow(RangeError);
     expect(() => siteAddressing(LAST_SLOT + 1)).toThrow(RangeError);
+  });
+
+  it('puts a site on a caller-chosen /24 while its router link stays in the slot', () => {
+    const a = siteAddressing(7, '172.21.3.0/24');
+    expect(a).toMatchObject({ subnet: '172.21.3.0/24', gateway: '172.21.3.1', proxy: '172.21.3.2' });
+    expect(a.uplinkPrefix).toBe('198.19.7.0/30');
+    expect(a.machine(0)).toBe('172.21.3.10');
+    for (const bad of ['172.21.3.0/16', '172.21.3.5/24', '300.1.1.0/24', '127.0.5.0/24', '239.1.1.0/24', 'x']) {
+      expect(() => parseSubnet24(bad), bad).toThrow(RangeError);
+    }
   });
 
   it("maps a slot's prefixes back to the slot and nothing else to any slot", () => {

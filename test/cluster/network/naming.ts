@@ -78,13 +78,31 @@ export interface SiteAddressing {
   machine(index: number): string;
 }
 
-export function siteAddressing(slot: number): SiteAddressing {
+/** Parses an IPv4 /24 such as 172.21.3.0/24 into its three leading octets, or throws saying why. */
+export function parseSubnet24(subnet: string): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.0\/24$/.exec(subnet);
+  const octets = match?.slice(1, 4).map(Number);
+  if (!octets || octets.some((o) => o > 255)) {
+    throw new RangeError(`site subnet ${JSON.stringify(subnet)} is not an IPv4 /24 such as 172.21.3.0/24`);
+  }
+  if (octets[0] === 127 || octets[0] === 0 || octets[0]! >= 224) {
+    throw new RangeError(`site subnet ${subnet} is loopback, unspecified or multicast; choose a unicast /24`);
+  }
+  return octets.join('.');
+}
+
+/**
+ * Addresses of the site in `slot`. The router link always comes from the slot; the intranet is the
+ * slot's 198.18.<slot>.0/24 unless the caller names its own /24 (see SiteOptions.subnet).
+ */
+export function siteAddressing(slot: number, subnet?: string): SiteAddressing {
   assertSlot(slot);
+  const base = subnet === undefined ? `198.18.${slot}` : parseSubnet24(subnet);
   return {
     slot,
-    subnet: `198.18.${slot}.0/24`,
-    gateway: `198.18.${slot}.1`,
-    proxy: `198.18.${slot}.2`,
+    subnet: `${base}.0/24`,
+    gateway: `${base}.1`,
+    proxy: `${base}.2`,
     uplinkPrefix: `198.19.${slot}.0/30`,
     uplinkHost: `198.19.${slot}.1`,
     uplinkRouter: `198.19.${slot}.2`,
@@ -94,7 +112,7 @@ export function siteAddressing(slot: number): SiteAddressing {
           `machine index ${index} is out of range: a site holds 0..${MAX_MACHINES_PER_SITE - 1}`,
         );
       }
-      return `198.18.${slot}.${FIRST_MACHINE_HOST + index}`;
+      return `${base}.${FIRST_MACHINE_HOST + index}`;
     },
   };
 }

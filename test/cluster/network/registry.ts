@@ -31,6 +31,8 @@ export interface RunRecord {
   /** Directory holding the network's files; removed at teardown. */
   dir: string;
   slots: number[];
+  /** Caller-chosen site subnets reserved by this run (see reserveSubnet). */
+  subnets?: string[];
   /** Host route prefixes tagged with ROUTE_PROTO; removed last. */
   routes: string[];
   hostLinks: string[];
@@ -76,6 +78,33 @@ export function allocateSlot(record: RunRecord): number {
     return slot;
   }
   throw new Error(`no free address slot in ${FIRST_SLOT}..${LAST_SLOT}: stop other edge networks first`);
+}
+
+function subnetEntry(subnet: string): string {
+  return `net-${subnet.replace('/', '_')}`;
+}
+
+/**
+ * Reserves a caller-chosen site subnet machine-wide, like a slot: two live networks never route the
+ * same addresses. The entry shares the slots directory so the stale sweep frees it the same way.
+ */
+export function reserveSubnet(record: RunRecord, subnet: string): void {
+  mkdirSync(SLOTS_DIR, { recursive: true, mode: 0o700 });
+  const dir = join(SLOTS_DIR, subnetEntry(subnet));
+  try {
+    mkdirSync(dir);
+  } catch {
+    let owner = 'another edge network';
+    try {
+      owner = `edge network ${readFileSync(join(dir, 'owner'), 'utf8')}`;
+    } catch {
+      // Owner file not written yet.
+    }
+    throw new Error(`subnet ${subnet} is in use by ${owner}: stop it first (penetrator sandbox down)`);
+  }
+  writeFileSync(join(dir, 'owner'), record.id);
+  record.subnets = [...(record.subnets ?? []), subnet];
+  saveRecord(record);
 }
 
 function processStartTime(pid: number): string | undefined {
@@ -182,7 +211,7 @@ function ageMs(path: string): number {
   }
 }
 
-function releaseSlot(slot: number, id: string): void {
+function releaseSlot(slot: number | string, id: string): void {
   const dir = join(SLOTS_DIR, String(slot));
   try {
     if (readFileSync(join(dir, 'owner'), 'utf8') !== id) return;
@@ -210,6 +239,7 @@ export function teardownSync(record: RunRecord): void {
   }
   for (const prefix of record.routes) flushRoutes(prefix);
   for (const slot of record.slots) releaseSlot(slot, record.id);
+  for (const subnet of record.subnets ?? []) releaseSlot(subnetEntry(subnet), record.id);
   rmSync(join(RUNS_DIR, `${record.id}.json`), { force: true });
 }
 
@@ -219,9 +249,12 @@ export function teardownSync(record: RunRecord): void {
  */
 export function sweepStale(): void {
   const live = new Set<string>();
+  const liveRoutes = new Set<string>();
   for (const record of readRecords()) {
-    if (ownerAlive(record)) live.add(record.id);
-    else teardownSync(record);
+    if (ownerAlive(record)) {
+      live.add(record.id);
+      for (const prefix of record.routes) liveRoutes.add(prefix);
+    } else teardownSync(record);
   }
   const unclaimed = (name: string, pattern: RegExp): boolean => {
     const id = pattern.exec(name)?.[1];
@@ -236,6 +269,7 @@ export function sweepStale(): void {
   const liveSlots = sweepSlots(live);
   for (const prefix of ourRoutePrefixes()) {
     const slot = slotOfPrefix(prefix);
+    if (liveRoutes.has(prefix)) continue;
     if (slot === undefined || !liveSlots.has(slot)) flushRoutes(prefix);
   }
 }

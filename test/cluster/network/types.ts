@@ -8,10 +8,21 @@ export interface MachineOptions {
   arch?: string;
   /** When true, sshd accepts no credential at all (root is denied). */
   refuseLogin?: boolean;
+  /** The machine's address inside its site's subnet (default: .10 + its index). */
+  ip?: string;
+}
+
+export interface SiteOptions {
+  machines: MachineOptions[];
+  /**
+   * The site's intranet as an IPv4 /24 (default: 198.18.<slot>.0/24), e.g. the addresses a NodeTask
+   * names. It exists only inside the network's namespaces; the host routes it into the site's router.
+   */
+  subnet?: string;
 }
 
 export interface EdgeNetworkOptions {
-  sites: Array<{ machines: MachineOptions[] }>;
+  sites: SiteOptions[];
   /** Parent directory of the network's files (default: the OS temp dir). */
   workDir?: string;
 }

@@ -1,0 +1,214 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSynthesizedDefinition } from '../../cli/local/definition';
+import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
+import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
+import { createLocalHandlers } from '../../lambdas/local-handlers';
+import { startTestEnvironment, type TestEnvironment } from '../cluster/env';
+
+/**
+ * The synthesized state machine definition, run locally, against a real control plane, a test
+ * kubelet running the proxy node inside an edge site, and real sshd machines behind a one-way NAT.
+ * The seed's documents are used unchanged: the site is built on their addresses and proxy node name.
+ */
+
+const PASSWORD = 'edge-root-pw';
+const ADD_EXAMPLE = readFileSync(new URL('../../examples/add-nodes.yaml', import.meta.url), 'utf8');
+const REINSTALL_EXAMPLE = readFileSync(new URL('../../examples/reinstall-nodes.yaml', import.meta.url), 'utf8');
+const PROXY = 'vm-2-117-centos';
+const GOOD = ['172.21.3.194', '172.21.3.195'];
+const REFUSING = '172.21.3.196';
+const SPARE = '172.21.3.197';
+const MAX_ATTEMPTS = 2;
+
+let env: TestEnvironment;
+let definition: object;
+let workDir: string;
+let credentialPath: string;
+let core: CoreV1Api;
+let batch: BatchV1Api;
+let coordination: CoordinationV1Api;
+
+function nodeTask(name: string, spec: Record<string, unknown>): Record<string, unknown> {
+  return {
+    apiVersion: 'nodetask.apps.superedge.io/v1beta1',
+    kind: 'NodeTask',
+    metadata: { name },
+    spec: { sshCredential: 'login-secret', proxyNode: PROXY, ...spec },
+  };
+}
+
+async function run(document: unknown, executionName?: string): Promise<WorkflowRunResult> {
+  const handlers = createLocalHandlers({
+    kubeconfigYaml: env.cp.kubeconfigYaml,
+    credentialPath,
+    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+  });
+  return runWorkflowLocally({
+    definition,
+    input: { nodeTask: document },
+    handlers,
+    executionName,
+    pollSeconds: 0.5,
+    retryIntervalSeconds: 0.5,
+  });
+}
+
+async function nodes(): Promise<V1Node[]> {
+  return (await core.listNode()).items.filter((n) => n.metadata?.name !== PROXY);
+}
+
+function internalIp(node: V1Node): string | undefined {
+  return node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+}
+
+async function expectNothingLeftBehind(task: string): Promise<void> {
+  const selector = `penetrator.superedge.io/task=${task}`;
+  const secrets = await core.listNamespacedSecret({ namespace: TASK_NAMESPACE, labelSelector: selector });
+  expect(secrets.items.map((s) => s.metadata?.name)).toEqual([]);
+  // The credential Secrets the task's Jobs mounted are gone (not merely unlabelled).
+  const jobs = await batch.listNamespacedJob({ namespace: TASK_NAMESPACE, labelSelector: selector });
+  const mounted = new Set(
+    jobs.items.flatMap((job) => job.spec?.template.spec?.volumes ?? []).flatMap((v) => v.secret?.secretName ?? []),
+  );
+  expect(mounted.size).toBeGreaterThan(0);
+  for (const name of mounted) {
+    await expect(core.readNamespacedSecret({ name, namespace: TASK_NAMESPACE })).rejects.toMatchObject({ code: 404 });
+  }
+  await expect(coordination.readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })).rejects.toMatchObject({
+    code: 404,
+  });
+}
+
+async function deleteTask(task: string): Promise<void> {
+  await core.deleteNamespacedConfigMap({ name: `penetrator-task-${task}`, namespace: TASK_NAMESPACE });
+}
+
+beforeAll(async () => {
+  env = await startTestEnvironment({
+    sites: [
+      {
+        subnet: '172.21.3.0/24',
+        proxyNode: PROXY,
+        machines: [
+          { ip: GOOD[0], password: PASSWORD },
+          { ip: GOOD[1], password: PASSWORD },
+          { ip: REFUSING, password: PASSWORD, refuseLogin: true },
+          { ip: SPARE, password: PASSWORD },
+        ],
+      },
+    ],
+  });
+  workDir = mkdtempSync(join(tmpdir(), 'penetrator-workflow-'));
+  credentialPath = join(workDir, 'login-secret.yaml');
+  writeFileSync(credentialPath, `passwd: ${PASSWORD}\n`, { mode: 0o600 });
+  const kc = new KubeConfig();
+  kc.loadFromString(env.cp.kubeconfigYaml);
+  core = kc.makeApiClient(CoreV1Api);
+  batch = kc.makeApiClient(BatchV1Api);
+  coordination = kc.makeApiClient(CoordinationV1Api);
+  definition = await loadSynthesizedDefinition();
+});
+
+afterAll(async () => {
+  await env?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('the synthesized workflow against a real cluster and edge site', () => {
+  it('adds the seed example machines through the proxy node and labels them', async () => {
+    const result = await run(parseYaml(ADD_EXAMPLE));
+
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    const joined = await nodes();
+    expect(joined.map(internalIp).sort()).toEqual(GOOD);
+    const labels = new Set(joined.map((n) => n.metadata?.labels?.[NODE_TASK_LABEL]));
+    expect(labels.size).toBe(1);
+    expect([...labels][0]).toMatch(/^nodes-[a-z0-9]{6}$/);
+    for (const node of joined) expect(node.metadata?.name).toMatch(/^edge-[a-z0-9]{6}$/);
+    expect(result.output).toMatchObject({ summary: { nodetaskStatus: 'ready', installed: 2, failed: 0 } });
+    await expectNothingLeftBehind('nodes');
+  });
+
+  it('skips installed nodes when the same task runs again', async () => {
+    const jobsBefore = (await batch.listNamespacedJob({ namespace: TASK_NAMESPACE })).items.length;
+
+    const result = await run(parseYaml(ADD_EXAMPLE));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ summary: { installed: 0, skipped: 2, failed: 0 } });
+    expect((await batch.listNamespacedJob({ namespace: TASK_NAMESPACE })).items.length).toBe(jobsBefore);
+    await expectNothingLeftBehind('nodes');
+  });
+
+  it('reinstalls a machine under a new name: the old Node is gone, the new one labelled', async () => {
+    const before = await nodes();
+    const old = before.find((n) => internalIp(n) === GOOD[0])!;
+    await deleteTask('nodes');
+
+    const result = await run(parseYaml(REINSTALL_EXAMPLE));
+
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    const after = await nodes();
+    const names = after.map((n) => n.metadata?.name);
+    expect(names).not.toContain(old.metadata?.name);
+    const renamed = after.find((n) => n.metadata?.name === 'edge-1mokvl')!;
+    expect(internalIp(renamed)).toBe(GOOD[0]);
+    expect(renamed.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^nodes-[a-z0-9]{6}$/);
+    expect(renamed.metadata?.labels?.[NODE_TASK_LABEL]).not.toBe(old.metadata?.labels?.[NODE_TASK_LABEL]);
+    await expectNothingLeftBehind('nodes');
+  });
+
+  it('fails a machine that refuses the credential after the task’s attempts, installs the others, and names it', async () => {
+    const result = await run(
+      nodeTask('mixed', { nodeNamePrefix: 'mix', targetMachines: [REFUSING, SPARE], maxAttempts: MAX_ATTEMPTS }),
+    );
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('Penetrator.NodesFailed');
+    expect(result.cause).toContain(REFUSING);
+    expect(result.cause).toMatch(/permission denied/i);
+    const spare = (await nodes()).find((n) => internalIp(n) === SPARE);
+    expect(spare?.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^mixed-[a-z0-9]{6}$/);
+    expect((await nodes()).some((n) => internalIp(n) === REFUSING)).toBe(false);
+    const jobs = await batch.listNamespacedJob({
+      namespace: TASK_NAMESPACE,
+      labelSelector: 'penetrator.superedge.io/task=mixed',
+    });
+    const refusingJobs = jobs.items.filter((j) => JSON.stringify(j.metadata?.annotations ?? {}).includes(REFUSING));
+    expect(refusingJobs).toHaveLength(MAX_ATTEMPTS);
+    const status = await core.readNamespacedConfigMap({ name: 'penetrator-task-mixed', namespace: TASK_NAMESPACE });
+    expect(JSON.stringify(status.data)).toContain(REFUSING);
+    await expectNothingLeftBehind('mixed');
+  });
+
+  it('refuses a second task on the same cluster while one runs, naming the running task', async () => {
+    const slow = run(
+      nodeTask('slow', { nodeNamePrefix: 'slow', targetMachines: [REFUSING], maxAttempts: 3 }),
+      'slow-execution',
+    );
+    // Wait (bounded) until the first task holds the lock.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const lease = await coordination
+        .readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })
+        .catch(() => undefined);
+      if (lease?.spec?.holderIdentity?.startsWith('slow/')) break;
+      if (Date.now() > deadline) throw new Error('the first task never took the cluster lock');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    const second = await run(nodeTask('second', { nodeNamePrefix: 'second', targetMachines: [SPARE] }));
+
+    expect(second.status).toBe('FAILED');
+    expect(second.error).toBe('Penetrator.ClusterBusy');
+    expect(second.cause).toContain('slow');
+    const first = await slow;
+    expect(first.status).toBe('FAILED');
+    await expectNothingLeftBehind('slow');
+  });
+});
