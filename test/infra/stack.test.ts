@@ -260,6 +260,29 @@ describe('the Penetrator stack', () => {
     );
   });
 
+  it('lets the state machine invoke only its seven Lambdas and manage only its own executions', () => {
+    const functionIds = new Set(resourcesOfType(template, 'AWS::Lambda::Function').map(([id]) => id));
+    const [[machineId] = []] = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
+    const statements = resourcesOfType(template, 'AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('WorkflowStateMachine'))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    const invoking = statements.filter((st) => actions(st).includes('lambda:InvokeFunction'));
+    const managing = statements.filter((st) => actions(st).some((a) => a.startsWith('states:')));
+    const others = statements.filter((st) => !invoking.includes(st) && !managing.includes(st));
+    const targets = (list: Statement[]) => list.flatMap(resources).map((r) => JSON.stringify(r));
+
+    expect(invoking.flatMap(actions)).toEqual(['lambda:InvokeFunction']);
+    expect(new Set(targets(invoking).map((t) => /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(t)?.[1]))).toEqual(
+      functionIds,
+    );
+    expect(managing.length).toBeGreaterThan(0);
+    expect(targets(managing).filter((t) => !t.includes(`"Ref":"${machineId}"`))).toEqual([]);
+    expect(new Set(targets(others))).toEqual(new Set(['"*"']));
+    expect(others.flatMap(actions).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual(
+      [],
+    );
+  });
+
   it('scopes secret access to a custom prefix', () => {
     const custom = synthTemplate({ [ContextKeys.secretPrefix]: 'acme/edge/' });
     const arns = lambdaStatements(custom, /NodeTask/)
