@@ -18,7 +18,10 @@ import { startTestEnvironment, type TestEnvironment } from '../cluster/env';
 
 const PASSWORD = 'edge-root-pw';
 const ADD_EXAMPLE = readFileSync(new URL('../../examples/add-nodes.yaml', import.meta.url), 'utf8');
-const REINSTALL_EXAMPLE = readFileSync(new URL('../../examples/reinstall-nodes.yaml', import.meta.url), 'utf8');
+const REINSTALL_EXAMPLE = readFileSync(
+  new URL('../../examples/reinstall-nodes.yaml', import.meta.url),
+  'utf8',
+);
 const PROXY = 'vm-2-117-centos';
 const GOOD = ['172.21.3.194', '172.21.3.195'];
 const REFUSING = '172.21.3.196';
@@ -73,13 +76,19 @@ async function expectNothingLeftBehind(task: string): Promise<void> {
   // The credential Secrets the task's Jobs mounted are gone (not merely unlabelled).
   const jobs = await batch.listNamespacedJob({ namespace: TASK_NAMESPACE, labelSelector: selector });
   const mounted = new Set(
-    jobs.items.flatMap((job) => job.spec?.template.spec?.volumes ?? []).flatMap((v) => v.secret?.secretName ?? []),
+    jobs.items
+      .flatMap((job) => job.spec?.template.spec?.volumes ?? [])
+      .flatMap((v) => v.secret?.secretName ?? []),
   );
   expect(mounted.size).toBeGreaterThan(0);
   for (const name of mounted) {
-    await expect(core.readNamespacedSecret({ name, namespace: TASK_NAMESPACE })).rejects.toMatchObject({ code: 404 });
+    await expect(core.readNamespacedSecret({ name, namespace: TASK_NAMESPACE })).rejects.toMatchObject({
+      code: 404,
+    });
   }
-  await expect(coordination.readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })).rejects.toMatchObject({
+  await expect(
+    coordination.readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE }),
+  ).rejects.toMatchObject({
     code: 404,
   });
 }
@@ -165,7 +174,11 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
 
   it('fails a machine that refuses the credential after the task’s attempts, installs the others, and names it', async () => {
     const result = await run(
-      nodeTask('mixed', { nodeNamePrefix: 'mix', targetMachines: [REFUSING, SPARE], maxAttempts: MAX_ATTEMPTS }),
+      nodeTask('mixed', {
+        nodeNamePrefix: 'mix',
+        targetMachines: [REFUSING, SPARE],
+        maxAttempts: MAX_ATTEMPTS,
+      }),
     );
 
     expect(result.status).toBe('FAILED');
@@ -179,9 +192,14 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
       namespace: TASK_NAMESPACE,
       labelSelector: 'penetrator.superedge.io/task=mixed',
     });
-    const refusingJobs = jobs.items.filter((j) => JSON.stringify(j.metadata?.annotations ?? {}).includes(REFUSING));
+    const refusingJobs = jobs.items.filter((j) =>
+      JSON.stringify(j.metadata?.annotations ?? {}).includes(REFUSING),
+    );
     expect(refusingJobs).toHaveLength(MAX_ATTEMPTS);
-    const status = await core.readNamespacedConfigMap({ name: 'penetrator-task-mixed', namespace: TASK_NAMESPACE });
+    const status = await core.readNamespacedConfigMap({
+      name: 'penetrator-task-mixed',
+      namespace: TASK_NAMESPACE,
+    });
     expect(JSON.stringify(status.data)).toContain(REFUSING);
     await expectNothingLeftBehind('mixed');
   });

@@ -101,12 +101,15 @@ function validate(opts: EdgeNetworkOptions): void {
 function assertSubnetUnusedByHost(subnet: string): void {
   const base = parseSubnet24(subnet);
   const result = runSync(['ip', '-j', 'route', 'show', 'table', 'all']);
-  const routes = result.code === 0 && result.stdout.trim() !== '' ? (JSON.parse(result.stdout) as HostRoute[]) : [];
+  const routes =
+    result.code === 0 && result.stdout.trim() !== '' ? (JSON.parse(result.stdout) as HostRoute[]) : [];
   for (const route of routes) {
     // Our own routes belong to edge networks, whose reservations already keep subnets apart.
     if (route.dst === 'default' || route.protocol === ROUTE_PROTO) continue;
     if (overlaps24(base, route.dst)) {
-      throw new Error(`createEdgeNetwork: subnet ${subnet} overlaps the host's route to ${route.dst}; choose another /24`);
+      throw new Error(
+        `createEdgeNetwork: subnet ${subnet} overlaps the host's route to ${route.dst}; choose another /24`,
+      );
     }
   }
 }
@@ -127,7 +130,7 @@ function overlaps24(base: string, dst: string): boolean {
   const length = lengthText === undefined ? 32 : Number(lengthText);
   const shorter = Math.min(length, 24);
   const mask = shorter === 0 ? 0 : (0xffffffff << (32 - shorter)) >>> 0;
-  return ((toInt(address) & mask) >>> 0) === ((toInt(`${base}.0`) & mask) >>> 0);
+  return (toInt(address) & mask) >>> 0 === (toInt(`${base}.0`) & mask) >>> 0;
 }
 
 async function build(record: RunRecord, opts: EdgeNetworkOptions): Promise<EdgeNetwork> {

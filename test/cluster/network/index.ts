@@ -8,4 +8,11 @@ export {
   type RunOptions,
   type RunResult,
 } from './exec';
-export type { EdgeMachine, EdgeNetwork, EdgeNetworkOptions, MachineOptions, Site, SiteOptions } from './types';
+export type {
+  EdgeMachine,
+  EdgeNetwork,
+  EdgeNetworkOptions,
+  MachineOptions,
+  Site,
+  SiteOptions,
+} from './types';
