@@ -70,8 +70,12 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   ).sort(byAttemptDescending);
   const run = runHash(task.executionId);
   const ours = jobs.filter((j) => j.metadata.labels?.[RUN_LABEL] === run);
-  // Running or done, from this run or an interrupted earlier one: that attempt is the one to follow.
-  const live = [...ours, ...jobs.filter((j) => !ours.includes(j))].find((j) => jobPhase(j) !== 'Failed');
+  // This run's attempt, running or done, is the one to follow. An earlier run's Job is followed only
+  // while it still runs (two installs on one machine must never overlap); a finished one proves
+  // nothing about the machine now, so a new attempt starts.
+  const live =
+    ours.find((j) => jobPhase(j) !== 'Failed') ??
+    jobs.find((j) => !ours.includes(j) && jobPhase(j) === 'Running');
   if (live) {
     deps.log.info('adopted an existing install Job', { adopted: live.metadata.name, phase: jobPhase(live) });
     return { job: live.metadata.name, number: jobAttempt(live) };

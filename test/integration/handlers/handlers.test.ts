@@ -52,6 +52,7 @@ grep -q '^CA_HASH=sha256:[0-9a-f]\\{64\\}$' "$PENETRATOR_PARAMS_FILE" || { echo 
 grep -q '^SERVER=' "$PENETRATOR_PARAMS_FILE" || { echo "no server"; exit 5; }
 case "$PENETRATOR_NODE_NAME" in
   fail-*) echo "ssh: connect to host $PENETRATOR_TARGET_IP port 22: Connection refused"; exit 3 ;;
+  slow-*) sleep 30 ;;
 esac
 echo joined
 `;
@@ -471,6 +472,18 @@ describe('a task from prepare to cleanup', () => {
       credentialSecret: 'absent',
       lock: 'not-held',
     });
+  });
+
+  it("follows an earlier run's attempt while it runs, but not once it has finished", async () => {
+    const slow = { name: 'slow-edge', ip: '198.18.1.12', proxyNode: PROXY, reinstall: false };
+    const first = await call<AttemptRef>('startInstall', { task: prepared, node: slow });
+    const laterRun = { ...prepared, executionId: execution('flow-9') };
+    expect(await call<AttemptRef>('startInstall', { task: laterRun, node: slow })).toEqual(first);
+
+    const finished = await call<AttemptRef>('startInstall', nodeInput('edge-ok'));
+    const fresh = await call<AttemptRef>('startInstall', { task: laterRun, node: nodeInput('edge-ok').node });
+    expect(fresh.number).toBe(1);
+    expect(fresh.job).not.toBe(finished.job);
   });
 
   it('continues a re-submitted task where it stopped, and refuses a changed one', async () => {
