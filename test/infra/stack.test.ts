@@ -262,9 +262,10 @@ describe('the Penetrator stack', () => {
 
   it('lets the state machine invoke only its seven Lambdas and manage only its own executions', () => {
     const functionIds = new Set(resourcesOfType(template, 'AWS::Lambda::Function').map(([id]) => id));
-    const [[machineId] = []] = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
+    const [[machineId, machine] = []] = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
+    const roleId = (machine!.Properties.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const statements = resourcesOfType(template, 'AWS::IAM::Policy')
-      .filter(([id]) => id.startsWith('WorkflowStateMachine'))
+      .filter(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
       .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
     const invoking = statements.filter((st) => actions(st).includes('lambda:InvokeFunction'));
     const managing = statements.filter((st) => actions(st).some((a) => a.startsWith('states:')));
