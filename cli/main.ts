@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { PenetratorError } from '../lambdas/errors';
 import * as validate from './commands/validate';
 import * as runCommand from './commands/run';
+import * as demo from './commands/demo';
+import * as sandbox from './commands/sandbox';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, printError } from './output';
 
-const verbs: Array<{ register(program: Command): void }> = [validate, runCommand];
+const verbs: Array<{ register(program: Command): void }> = [validate, runCommand, demo, sandbox];
 
 function packageVersion(): string {
   const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
