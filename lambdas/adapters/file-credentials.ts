@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CredentialInvalidError } from '../errors';
 import type { CredentialStore, SshCredential } from '../ports';
-import { parseCredential } from './secrets';
+import { parseCredential } from './credential-shape';
 
 const EXTENSIONS = ['', '.yaml', '.yml', '.json', '.pem', '.key'];
 /** A credential is a few KiB; refuse anything that is clearly not one before reading it. */

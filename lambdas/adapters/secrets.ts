@@ -12,6 +12,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ClusterNotFoundError, CredentialInvalidError, TransientError } from '../errors';
 import type { ClusterDirectory, CredentialStore, SshCredential } from '../ports';
+import { parseCredential } from './credential-shape';
+
+export { parseCredential } from './credential-shape';
 
 /** One client per Lambda container: built at module load, reused by every invocation. */
 export const secretsManagerClient: Client = new SecretsManagerClient({});
@@ -123,31 +126,6 @@ export class SecretsManagerClusters implements ClusterDirectory {
       throw new ClusterNotFoundError(`cluster ${name}: secret ${secretId} is empty; expected a kubeconfig`);
     return text;
   }
-}
-
-/**
- * The credential's shape, checked without ever quoting a value: passwd or sshkey (a non-empty
- * string), optionally knownHosts.
- */
-export function parseCredential(name: string, where: string, value: unknown): SshCredential {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CredentialInvalidError(
-      `credential ${name} (${where}) is not an object; expected {"passwd": …} or {"sshkey": …}`,
-    );
-  }
-  const record = value as Record<string, unknown>;
-  const credential: SshCredential = {};
-  for (const key of ['passwd', 'sshkey', 'knownHosts'] as const) {
-    const field = record[key];
-    if (field === undefined || field === null) continue;
-    if (typeof field !== 'string')
-      throw new CredentialInvalidError(`credential ${name} (${where}): ${key} is not a string`);
-    if (field.trim() !== '') credential[key] = field;
-  }
-  if (credential.passwd === undefined && credential.sshkey === undefined) {
-    throw new CredentialInvalidError(`credential ${name} (${where}) holds neither passwd nor sshkey`);
-  }
-  return credential;
 }
 
 export class SecretsManagerCredentials implements CredentialStore {
