@@ -81,6 +81,27 @@ export interface Log {
   error(message: string, extra?: Record<string, unknown>): void;
 }
 
+/** A product event on the EventBridge bus: `source` is always "penetrator". */
+export interface ProductEvent {
+  detailType: string;
+  /** JSON-serialisable; names, addresses and ids only, never secret material. */
+  detail: Record<string, unknown>;
+}
+
+/** Publishes product events (Task Succeeded, Task Failed) to the product's event bus. */
+export interface EventPublisher {
+  /** Throws TransientError when the bus refused an entry after the adapter's own retries. */
+  publish(events: readonly ProductEvent[]): Promise<void>;
+}
+
+/** The product's CloudWatch metrics (namespace Penetrator), each with the dimension `cluster`. */
+export type MetricName = 'NodesInstalled' | 'NodesFailed' | 'InstallDurationSeconds' | 'Attempts';
+
+export interface Metrics {
+  /** Records one value; `NodesInstalled`/`NodesFailed`/`Attempts` are counts, the duration in seconds. */
+  record(name: MetricName, value: number, cluster: string): void;
+}
+
 /** Everything a use-case depends on. */
 export interface Dependencies {
   clusters: ClusterDirectory;
@@ -92,4 +113,8 @@ export interface Dependencies {
   log: Log;
   clock?: () => Date;
   random?: RandomSource;
+  /** Completion events; absent (local runs) means none are published. */
+  events?: EventPublisher;
+  /** Absent means no metrics are recorded. */
+  metrics?: Metrics;
 }
