@@ -6,7 +6,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import type { NodeWork, TaskRef } from './domain/contracts';
-import type { Log } from './ports';
+import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import type { Log, MetricName, Metrics } from './ports';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
@@ -23,6 +24,42 @@ export function asLog(logger: Logger): Log {
     warn: (message, fields) => logger.warn(message, ...extra(fields)),
     error: (message, fields) => logger.error(message, ...extra(fields)),
   };
+}
+
+/** The CloudWatch namespace of the product's metrics (also POWERTOOLS_METRICS_NAMESPACE in Lambda). */
+export const METRICS_NAMESPACE = 'Penetrator';
+/** The one dimension every product metric carries besides Powertools' `service`. */
+export const METRIC_DIMENSION = 'cluster';
+
+const METRIC_UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
+  NodesInstalled: MetricUnit.Count,
+  NodesFailed: MetricUnit.Count,
+  Attempts: MetricUnit.Count,
+  InstallDurationSeconds: MetricUnit.Seconds,
+};
+
+/**
+ * Metrics as CloudWatch embedded metric format lines (stdout, which Lambda ships to its log group).
+ * Each value is written at once as its own line: the cluster dimension differs per call, and no
+ * value is lost when a call ends in an error before any flush.
+ */
+export function createMetrics(): Metrics {
+  const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName: 'penetrator' });
+  return {
+    record(name, value, cluster) {
+      const single = metrics.singleMetric();
+      single.addDimension(METRIC_DIMENSION, cluster);
+      single.addMetric(name, METRIC_UNITS[name], value);
+    },
+  };
+}
+
+/** Records nothing: local runs, unless PENETRATOR_METRICS=1. */
+export const noMetrics: Metrics = { record: () => undefined };
+
+/** Local runs write metrics only when asked (PENETRATOR_METRICS=1): their stdout is the CLI's. */
+export function localMetrics(env: NodeJS.ProcessEnv = process.env): Metrics {
+  return env.PENETRATOR_METRICS === '1' ? createMetrics() : noMetrics;
 }
 
 /** The task name of a Plan payload, before the document is validated (only a string is taken). */
