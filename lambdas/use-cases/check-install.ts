@@ -10,6 +10,27 @@ import { now, PayloadError, requirePrepared } from './common';
 import { failureReason, jobPhase } from './job-status';
 import { parseNodeStepInput } from './start-install';
 
+/** Seconds from the Job's start to its completion, as the Job controller recorded them. */
+export function installDurationSeconds(job: JobObject): number | undefined {
+  const status = job.status as { startTime?: string; completionTime?: string } | undefined;
+  const started = Date.parse(status?.startTime ?? '');
+  const completed = Date.parse(status?.completionTime ?? '');
+  if (Number.isNaN(started) || Number.isNaN(completed) || completed < started) return undefined;
+  return (completed - started) / 1000;
+}
+
+function recordInstallMetrics(
+  deps: Dependencies,
+  cluster: string,
+  job: JobObject,
+  attempts: number,
+): void {
+  if (!deps.metrics) return;
+  deps.metrics.record('Attempts', attempts, cluster);
+  const seconds = installDurationSeconds(job);
+  if (seconds !== undefined) deps.metrics.record('InstallDurationSeconds', seconds, cluster);
+}
+
 export async function checkInstall(deps: Dependencies, payload: unknown): Promise<CheckOutput> {
   const input = parseNodeStepInput(payload);
   const task = requirePrepared(input.task);
@@ -48,6 +69,7 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
     now: now(deps),
   });
   await kube.create(event);
+  recordInstallMetrics(deps, task.cluster, job, attempt.number);
   deps.log.info('node installed', { attempt: attempt.number });
   return { phase: 'Succeeded' };
 }

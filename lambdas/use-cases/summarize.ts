@@ -5,6 +5,7 @@
 import { TASK_NAMESPACE, type NodeResult, type SummarizeInput, type TaskSummary } from '../domain/contracts';
 import { TaskObjectKeys, canonicalJson, taskEvent } from '../domain/k8s-objects';
 import { summarize as summarizeResults } from '../domain/summary';
+import { taskCompletedEvent } from '../events/product-events';
 import type { Dependencies } from '../ports';
 import {
   forEachLimited,
@@ -38,6 +39,29 @@ export function parseSummarizeInput(payload: unknown): SummarizeInput {
     results: parseList(body.results ?? [], 'payload.results', parseResult),
     skipped: parseList(body.skipped ?? [], 'payload.skipped', parseNamed),
   };
+}
+
+/**
+ * Task Succeeded / Task Failed on the product bus. The outcome is already recorded in the cluster and
+ * will be in the execution's result, so a bus that still refuses after the adapter's retries costs
+ * only the notification: it is logged as an error, and the task is not failed for it.
+ */
+async function publishCompletion(
+  deps: Dependencies,
+  task: SummarizeInput['task'],
+  summary: TaskSummary,
+): Promise<void> {
+  if (!deps.events) return;
+  const event = taskCompletedEvent(task, summary);
+  try {
+    await deps.events.publish([event]);
+  } catch (error) {
+    deps.log.error('the completion event was not published', {
+      detailType: event.detailType,
+      errorName: error instanceof Error ? error.name : 'Error',
+      errorMessage: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 export async function summarize(deps: Dependencies, payload: unknown): Promise<TaskSummary> {
@@ -74,6 +98,10 @@ export async function summarize(deps: Dependencies, payload: unknown): Promise<T
   );
   if (patched !== 'absent')
     await forEachLimited(events, EVENT_CONCURRENCY, async (event) => void (await kube.create(event)));
+
+  deps.metrics?.record('NodesInstalled', summary.installed, task.cluster);
+  deps.metrics?.record('NodesFailed', summary.failed, task.cluster);
+  await publishCompletion(deps, task, summary);
 
   deps.log.info('summarized', {
     installed: summary.installed,
