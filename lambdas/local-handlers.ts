@@ -8,7 +8,7 @@ import { FileCredentials } from './adapters/file-credentials';
 import { LOCAL_CLUSTER_NAME, SingleClusterDirectory } from './adapters/file-clusters';
 import { loadInstallScript } from './adapters/install-script';
 import { cachedKubeProvider } from './adapters/kube-cache';
-import { createLogger, logged, type LogLevel } from './observability';
+import { createLogger, localMetrics, logged, type LogLevel } from './observability';
 import type { Dependencies } from './ports';
 import { resolveSettings, type RuntimeSettings } from './settings';
 import { useCases } from './use-cases';
@@ -39,6 +39,8 @@ export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName,
     credentials: new FileCredentials(deps.credentialPath),
     kube: cachedKubeProvider(clusters),
     installScript: () => loadInstallScript(deps.installScriptPath),
+    // No event bus locally: completion is the run's own result. Metrics only with PENETRATOR_METRICS=1.
+    metrics: localMetrics(),
   };
   const handlers = {} as Record<LambdaName, WorkflowHandler>;
   for (const name of LambdaNames) {

@@ -7,8 +7,10 @@
 import type { LambdaName } from '../domain/contracts';
 import { loadInstallScript } from '../adapters/install-script';
 import { cachedKubeProvider } from '../adapters/kube-cache';
+import { EventBridgePublisher } from '../adapters/event-bus';
 import { SecretsManagerClusters, SecretsManagerCredentials } from '../adapters/secrets';
-import { asLog, createLogger, logged } from '../observability';
+import { EVENT_BUS_ENV } from '../events/product-events';
+import { asLog, createLogger, createMetrics, logged } from '../observability';
 import type { Dependencies } from '../ports';
 import { settingsFromEnv } from '../settings';
 import type { UseCase } from '../use-cases';
@@ -29,7 +31,11 @@ export function awsDependencies(): Dependencies {
     kube: cachedKubeProvider(clusters),
     installScript: () => loadInstallScript(),
     log: asLog(logger),
+    metrics: createMetrics(),
   };
+  // Only the summarize Lambda is given a bus (and the right to put events on it).
+  const bus = process.env[EVENT_BUS_ENV];
+  if (bus) dependencies.events = new EventBridgePublisher(bus);
   return dependencies;
 }
 
