@@ -28,7 +28,9 @@ export function asLog(logger: Logger): Log {
 
 /** The CloudWatch namespace of the product's metrics (also POWERTOOLS_METRICS_NAMESPACE in Lambda). */
 export const METRICS_NAMESPACE = 'Penetrator';
-/** The one dimension every product metric carries besides Powertools' `service`. */
+/** Powertools' `service` dimension, on every product metric. */
+export const METRICS_SERVICE = 'penetrator';
+/** The per-cluster dimension (each value is also written without it, for fleet-wide figures). */
 export const METRIC_DIMENSION = 'cluster';
 
 const METRIC_UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
@@ -40,16 +42,18 @@ const METRIC_UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUn
 
 /**
  * Metrics as CloudWatch embedded metric format lines (stdout, which Lambda ships to its log group).
- * Each value is written at once as its own line: the cluster dimension differs per call, and no
- * value is lost when a call ends in an error before any flush.
+ * Each value is written at once: the cluster dimension differs per call, and no value is lost when
+ * a call ends in an error before any flush. It is written twice, per cluster and for the whole
+ * fleet (service only), because CloudWatch cannot aggregate percentiles across dimension values.
  */
 export function createMetrics(): Metrics {
-  const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName: 'penetrator' });
+  const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
   return {
     record(name, value, cluster) {
-      const single = metrics.singleMetric();
-      single.addDimension(METRIC_DIMENSION, cluster);
-      single.addMetric(name, METRIC_UNITS[name], value);
+      const perCluster = metrics.singleMetric();
+      perCluster.addDimension(METRIC_DIMENSION, cluster);
+      perCluster.addMetric(name, METRIC_UNITS[name], value);
+      metrics.singleMetric().addMetric(name, METRIC_UNITS[name], value);
     },
   };
 }
