@@ -103,6 +103,7 @@ export class PenetratorStack extends Stack {
       lambdaFunctions[name] = functions[name].function;
       this.grantSecretRead(functions[name], config.secretPrefix, secretAccess[name]);
     }
+    this.grantClusterListing(functions.plan);
     this.functions = functions;
 
     const logGroup = new LogGroup(this, 'WorkflowLogs', {
@@ -155,6 +156,21 @@ export class PenetratorStack extends Stack {
         reason: `Secret names get a random suffix from Secrets Manager; the wildcard is limited to the product's ${prefix}${kind}/ prefix.`,
       });
     }
+  }
+
+  /**
+   * Plan picks "the only registered cluster" when a task names none, which needs ListSecrets. That
+   * action has no resource-level permissions; it returns names and metadata, never secret values.
+   */
+  private grantClusterListing(fn: PenetratorFunction): void {
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
+    );
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'secretsmanager:ListSecrets has no resource-level permissions; it lists names (filtered to the product prefix by the caller), never values.',
+    });
   }
 
   private acknowledgeWorkflowPolicy(): void {

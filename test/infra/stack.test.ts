@@ -218,7 +218,9 @@ describe('the Penetrator stack', () => {
       secretStatements(description).flatMap(resources).map(arnText);
 
     for (const description of [/NodeTask/, /lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/]) {
-      const statements = secretStatements(description);
+      const statements = secretStatements(description).filter(
+        (s) => !actions(s).includes('secretsmanager:ListSecrets'),
+      );
       expect(statements.length).toBeGreaterThan(0);
       for (const statement of statements) {
         expect(actions(statement).sort()).toEqual([
@@ -241,7 +243,7 @@ describe('the Penetrator stack', () => {
     expect(readingCredentials).toEqual([]);
   });
 
-  it('grants the Lambdas nothing beyond their logs, X-Ray and those secrets; "*" only for X-Ray', () => {
+  it('grants the Lambdas nothing beyond their logs, X-Ray and those secrets; "*" only for X-Ray and listing', () => {
     const allowed = new Set([
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -249,6 +251,7 @@ describe('the Penetrator stack', () => {
       'xray:PutTelemetryRecords',
       'secretsmanager:GetSecretValue',
       'secretsmanager:DescribeSecret',
+      'secretsmanager:ListSecrets',
     ]);
     const statements = [/NodeTask/, /lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/].flatMap(
       (d) => lambdaStatements(template, d),
@@ -256,8 +259,16 @@ describe('the Penetrator stack', () => {
     expect(statements.flatMap(actions).filter((a) => !allowed.has(a))).toEqual([]);
     const wildcard = statements.filter((s) => resources(s).includes('*'));
     expect(new Set(wildcard.flatMap(actions))).toEqual(
-      new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+      new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'secretsmanager:ListSecrets']),
     );
+    // Only Plan lists secrets (to find the only registered cluster); the listing returns no values.
+    const listing = [/lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/].filter((d) =>
+      lambdaStatements(template, d).some((s) => actions(s).includes('secretsmanager:ListSecrets')),
+    );
+    expect(listing).toEqual([]);
+    expect(
+      lambdaStatements(template, /NodeTask/).some((s) => actions(s).includes('secretsmanager:ListSecrets')),
+    ).toBe(true);
   });
 
   it('lets the state machine invoke only its seven Lambdas and manage only its own executions', () => {
@@ -373,7 +384,7 @@ describe('cdk-nag AwsSolutions', () => {
     const { app, stack } = createApp({ context: skipBundling });
     stack.functions.plan.role.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['secretsmanager:ListSecrets'],
+        actions: ['secretsmanager:GetSecretValue'],
         resources: ['arn:aws:secretsmanager:*:*:secret:*'],
       }),
     );
