@@ -9,9 +9,28 @@ import * as validate from './commands/validate';
 import * as runCommand from './commands/run';
 import * as demo from './commands/demo';
 import * as sandbox from './commands/sandbox';
+import * as apply from './commands/apply';
+import * as get from './commands/get';
+import * as describe from './commands/describe';
+import * as events from './commands/events';
+import * as deleteCommand from './commands/delete';
+import * as credential from './commands/credential';
+import * as cluster from './commands/cluster';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, printError } from './output';
 
-const verbs: Array<{ register(program: Command): void }> = [validate, runCommand, demo, sandbox];
+const verbs: Array<{ register(program: Command): void }> = [
+  validate,
+  runCommand,
+  demo,
+  sandbox,
+  apply,
+  get,
+  describe,
+  events,
+  deleteCommand,
+  credential,
+  cluster,
+];
 
 function packageVersion(): string {
   const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');

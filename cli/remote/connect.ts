@@ -1,0 +1,63 @@
+/**
+ * What every remote verb shares: the flags that say where the API is, and the client built from them
+ * with the caller's AWS credentials (the SDK's default chain: environment, profile, SSO, role).
+ */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ApiClient } from './api-client';
+import { resolveTarget } from './endpoint';
+
+export interface RemoteFlags {
+  endpoint?: string;
+  region?: string;
+  requestTimeout?: number;
+}
+
+/** Where a verb writes; tests collect it. */
+export interface RemoteIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  now: () => Date;
+}
+
+export const processIo: RemoteIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  now: () => new Date(),
+};
+
+function positiveSeconds(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag} takes a number of seconds > 0; received "${value}"`);
+    }
+    return n;
+  };
+}
+
+export { positiveSeconds };
+
+/** Adds --endpoint, --region and --request-timeout to a remote verb. */
+export function withRemoteOptions(command: Command): Command {
+  return command
+    .option('--endpoint <url>', 'the Penetrator API (stack output ApiUrl); default: $PENETRATOR_ENDPOINT')
+    .option('--region <region>', 'AWS region that signs requests; default: $AWS_REGION, else the endpoint host')
+    .option(
+      '--request-timeout <seconds>',
+      'deadline of one API request',
+      positiveSeconds('--request-timeout'),
+      30,
+    );
+}
+
+/** The API client for these flags, signing with the default AWS credential chain. */
+export function connect(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): ApiClient {
+  const target = resolveTarget(flags, env);
+  return new ApiClient({
+    ...target,
+    // Resolved on the first request, so --help and flag errors never touch the credential chain.
+    credentials: defaultProvider(),
+    timeoutMs: (flags.requestTimeout ?? 30) * 1000,
+  });
+}
