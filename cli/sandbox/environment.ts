@@ -4,11 +4,13 @@
  * names, plus the SSH credential those examples name. Its processes die with the process that
  * started it; stop() removes everything it created.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestEnvironment, type TestEnvironment } from '../../test/cluster/env';
+import { CliError } from '../output';
 import { CREDENTIAL_NAME } from './options';
 
 export interface SandboxOptions {
@@ -43,8 +45,40 @@ export function writeCredential(workDir: string, password: string): string {
   return dir;
 }
 
+/** The routes the host has for exactly `subnet` (any table, blackholes included). */
+export function routesTo(subnet: string): string[] {
+  const text = execFileSync('ip', ['-j', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
+  const routes = JSON.parse(text.trim() === '' ? '[]' : text) as Array<{
+    dst?: string;
+    dev?: string;
+    type?: string;
+  }>;
+  return routes
+    .filter((r) => r.dst === subnet)
+    .map((r) => `${r.type ?? 'unicast'} ${r.dst} ${r.dev ?? ''}`.trim());
+}
+
+/**
+ * Refuses a subnet the host already routes: another sandbox or test network holds it, and a second
+ * network on the same addresses would fail half-built — or, tearing down, take the other's routes.
+ */
+export function assertSubnetFree(subnet: string): void {
+  const routes = routesTo(subnet);
+  if (routes.length > 0) {
+    throw new CliError(
+      `${subnet} is already routed on this host (${routes.join('; ')}): another sandbox or test network uses it`,
+      undefined,
+      'stop it first (penetrator sandbox down, or wait for the tests), or choose another --subnet',
+    );
+  }
+}
+
 /** Starts the network, control plane and proxy node; the machines accept root with `password`. */
-export function startSandboxEnvironment(options: SandboxOptions, password: string): Promise<TestEnvironment> {
+export async function startSandboxEnvironment(
+  options: SandboxOptions,
+  password: string,
+): Promise<TestEnvironment> {
+  assertSubnetFree(options.subnet);
   return startTestEnvironment({
     sites: [
       {

@@ -119,10 +119,10 @@ export async function superviseSandbox(options: SandboxOptions, stateDir: string
   }
 }
 
-/** Throws SandboxBusyError when a live process holds the sandbox. */
+/** Refuses (naming the pid) when a live process holds the sandbox: one sandbox per machine. */
 export function assertNoSandbox(stateDir: string): void {
   const owner = readOwner(stateDir);
-  if (owner && ownerAlive(owner)) throw new SandboxBusyError(owner);
+  if (owner && ownerAlive(owner)) throw new CliError(new SandboxBusyError(owner).message);
 }
 
 /**
