@@ -4,11 +4,14 @@
 #   PENETRATOR_TARGET_IP, PENETRATOR_NODE_NAME, PENETRATOR_SSH_USER, PENETRATOR_SSH_PORT,
 #   PENETRATOR_INSTALLER (edgeadm|kubeadm), PENETRATOR_PARAMS_FILE (SERVER=, CA_HASH=, PACKAGE=,
 #   PACKAGE_URL= lines), PENETRATOR_CREDENTIAL_DIR (passwd or sshkey, token, optional known_hosts),
-#   PENETRATOR_PACKAGE_PATH (overrides PACKAGE), PENETRATOR_TERMINATION_LOG (else /dev/termination-log).
+#   PENETRATOR_PACKAGE_PATH (overrides PACKAGE), PENETRATOR_TERMINATION_LOG (else /dev/termination-log),
+#   PENETRATOR_REMOTE_SCRIPT (else remote.sh next to this script).
 #
+# What runs on the target is remote.sh, shared with direct mode: each step sends its text plus one
+# call line to `ssh … sh -s`, so the remote command line is always just `sh -s`.
 # Secrets stay in files and on stdin: the password goes to sshpass -f, the key to ssh -i, the join
 # token to the remote shell's stdin. None of them appears in this machine's process list or in output.
-# Every value placed in a remote command goes through sq. On failure one line "<step>: <reason>" goes
+# Every value placed in a call line goes through sq. On failure one line "<step>: <reason>" goes
 # to the termination log and to stderr, and the exit code says which kind of failure it was.
 
 set -u
@@ -18,6 +21,11 @@ EXIT_INVALID_INPUT=2
 EXIT_UNREACHABLE=3
 EXIT_UNSUPPORTED=4
 EXIT_INSTALL_FAILED=5
+
+# remote.sh's own exit codes (see its header).
+REMOTE_RESET_FAILED=11
+REMOTE_JOIN_FAILED=12
+REMOTE_UNSUPPORTED=13
 
 SSH_CONNECT_TIMEOUT=${PENETRATOR_SSH_CONNECT_TIMEOUT:-15}
 WORK_DIR=
@@ -130,6 +138,10 @@ read_env() {
   SSH_PORT=${PENETRATOR_SSH_PORT:-22}
   INSTALLER=${PENETRATOR_INSTALLER:-edgeadm}
   CREDENTIAL_DIR=${PENETRATOR_CREDENTIAL_DIR:-/opt/penetrator/credential}
+  case $0 in
+    */*) REMOTE_SCRIPT=${PENETRATOR_REMOTE_SCRIPT:-${0%/*}/remote.sh} ;;
+    *) REMOTE_SCRIPT=${PENETRATOR_REMOTE_SCRIPT:-./remote.sh} ;;
+  esac
   case $TARGET_IP in
     '' | *[!0-9A-Fa-f.:]*) fail input "PENETRATOR_TARGET_IP \"$TARGET_IP\" is not an IP address" "$EXIT_INVALID_INPUT" ;;
   esac
@@ -150,6 +162,7 @@ read_env() {
     edgeadm | kubeadm) ;;
     *) fail input "PENETRATOR_INSTALLER \"$INSTALLER\" is not edgeadm or kubeadm" "$EXIT_INVALID_INPUT" ;;
   esac
+  [ -r "$REMOTE_SCRIPT" ] || fail input "cannot read the remote part of the installer at $REMOTE_SCRIPT" "$EXIT_INVALID_INPUT"
 }
 
 # Reads the credential directory into ssh options; the secret itself never leaves its file.
@@ -207,9 +220,19 @@ ssh_cmd() {
   fi
 }
 
-# remote STDOUT_FILE COMMAND: runs COMMAND on the target, stdin from the caller.
+# remote_input CALL [TOKEN]: what `sh -s` reads on the target: remote.sh, then the call line, then
+# (for join) the here-document holding the token. Direct mode builds the same bytes
+# (lambdas/domain/direct-remote.ts).
+remote_input() {
+  cat "$REMOTE_SCRIPT"
+  [ -z "$(tail -c 1 "$REMOTE_SCRIPT")" ] || printf '\n'
+  printf '%s\n' "$1"
+  [ $# -lt 2 ] || printf '%s\nPENETRATOR_TOKEN\n' "$2"
+}
+
+# remote STDOUT_FILE CALL: runs one call of remote.sh on the target; stderr goes to ssh.err.
 remote() {
-  ssh_cmd ssh -l "$SSH_USER" "$TARGET_IP" "$2" >"$1" 2>"$WORK_DIR/ssh.err"
+  remote_input "$2" | ssh_cmd ssh -l "$SSH_USER" "$TARGET_IP" 'sh -s' >"$1" 2>"$WORK_DIR/ssh.err"
 }
 
 # ssh_reason EXIT STDERR_FILE: a readable reason when the connection itself failed, else nothing.
@@ -234,6 +257,7 @@ ssh_reason() {
     *'Connection refused'*) printf 'ssh: cannot reach %s:%s (connection refused)' "$TARGET_IP" "$SSH_PORT" ;;
     *'timed out'*) printf 'ssh: cannot reach %s:%s (timed out)' "$TARGET_IP" "$SSH_PORT" ;;
     *'No route to host'* | *'Network is unreachable'*) printf 'ssh: cannot reach %s:%s (no route)' "$TARGET_IP" "$SSH_PORT" ;;
+    *'host key is known for'*) printf 'ssh: the host key of %s is not in known_hosts' "$TARGET_IP" ;;
     *'Host key verification failed'* | *'IDENTIFICATION HAS CHANGED'*) printf 'ssh: the host key of %s does not match known_hosts' "$TARGET_IP" ;;
     *'Connection closed'* | *'Connection reset'* | *'Broken pipe'*) printf 'ssh: the connection to %s:%s was lost' "$TARGET_IP" "$SSH_PORT" ;;
     '') printf 'ssh: failed without a message (exit 255)' ;;
@@ -250,23 +274,21 @@ check_ssh() {
 # ---------------------------------------------------------------------------------------------------
 # Steps
 
-# arch_of UNAME_M: the package architecture for a `uname -m` output.
-arch_of() {
-  case $(printf '%s' "$1" | tr -d '\r\n ') in
-    x86_64) printf 'amd64' ;;
-    aarch64) printf 'arm64' ;;
-    *) return 1 ;;
-  esac
-}
-
+# The target maps `uname -m` itself (remote.sh): "<machine> <arch>", or exit 13 with the machine.
 detect_arch() {
   progress 'detecting architecture…'
-  remote "$WORK_DIR/uname.out" 'uname -m' </dev/null
+  remote "$WORK_DIR/uname.out" 'penetrator_remote arch'
   da_status=$?
   check_ssh arch "$da_status"
-  da_machine=$(tr -d '\r\n' <"$WORK_DIR/uname.out")
+  da_line=$(tr -d '\r\n' <"$WORK_DIR/uname.out")
+  da_machine=${da_line%% *}
+  [ "$da_status" != "$REMOTE_UNSUPPORTED" ] || fail arch "unsupported architecture $da_line" "$EXIT_UNSUPPORTED"
   [ "$da_status" = 0 ] || fail arch "uname -m failed on the target (exit $da_status)"
-  ARCH=$(arch_of "$da_machine") || fail arch "unsupported architecture $da_machine" "$EXIT_UNSUPPORTED"
+  ARCH=${da_line#* }
+  case $ARCH in
+    amd64 | arm64) ;;
+    *) fail arch "the target reported \"$da_line\" for its architecture" ;;
+  esac
   progress "architecture $da_machine ($ARCH)"
 }
 
@@ -312,7 +334,7 @@ copy_package() {
   fi
   progress 'copying the install package…'
   # mktemp on the target: an unpredictable directory that only the login user can enter.
-  remote "$WORK_DIR/mktemp.out" 'umask 077 && mktemp -d /tmp/penetrator-XXXXXXXX' </dev/null
+  remote "$WORK_DIR/mktemp.out" 'penetrator_remote tmpdir'
   cp_status=$?
   check_ssh copy "$cp_status"
   cp_dir=$(tr -d '\r\n' <"$WORK_DIR/mktemp.out")
@@ -333,36 +355,16 @@ copy_package() {
   [ "$cp_status" = 0 ] || fail copy "scp of $PACKAGE failed: $(tail -n 1 "$WORK_DIR/ssh.err")"
 }
 
-# The script the target runs. The token is part of it, so it travels on ssh's stdin only. It is one
-# function called on the last line: the shell has read all of it before any command could read stdin.
-remote_script() {
-  rs_join="$(sq "$INSTALLER") join $(sq "$P_SERVER") --token \"\$token\""
-  rs_join="$rs_join --discovery-token-ca-cert-hash $(sq "$P_CA_HASH") --node-name $(sq "$NODE_NAME")"
-  if [ "$INSTALLER" = edgeadm ]; then
-    rs_join="$rs_join --install-pkg-path $(sq "$REMOTE_PACKAGE")"
-  fi
-  cat <<EOF
-penetrator_install() {
-  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:\$PATH
-  export PATH
-  token=$(sq "$TOKEN")
-  dir=$(sq "$REMOTE_DIR")
-  sudo=
-  [ "\$(id -u)" = 0 ] || sudo='sudo -n'
-  ( cd / && \$sudo $(sq "$INSTALLER") reset -f ) </dev/null || { rc=11; }
-  if [ -z "\${rc:-}" ]; then
-    ( cd / && \$sudo $rs_join ) </dev/null || rc=12
-  fi
-  [ -z "\$dir" ] || rm -rf -- "\$dir"
-  exit "\${rc:-0}"
-}
-penetrator_install
-EOF
+# The call that resets and joins: every value one sq-quoted word, the token in the here-document
+# that remote_input appends.
+join_call() {
+  printf 'penetrator_remote join %s %s %s %s %s %s <<%s' "$(sq "$INSTALLER")" "$(sq "$P_SERVER")" \
+    "$(sq "$P_CA_HASH")" "$(sq "$NODE_NAME")" "$(sq "$REMOTE_PACKAGE")" "$(sq "$REMOTE_DIR")" "'PENETRATOR_TOKEN'"
 }
 
 install_node() {
   progress "running $INSTALLER reset and join…"
-  remote_script | ssh_cmd ssh -l "$SSH_USER" "$TARGET_IP" 'sh -s' >"$WORK_DIR/install.out" 2>&1
+  remote_input "$(join_call)" "$TOKEN" | ssh_cmd ssh -l "$SSH_USER" "$TARGET_IP" 'sh -s' >"$WORK_DIR/install.out" 2>&1
   in_status=$?
   cp "$WORK_DIR/install.out" "$WORK_DIR/ssh.err"
   REMOTE_DIR= # the remote script removed it
@@ -371,8 +373,8 @@ install_node() {
   in_last=$(printf '%s\n' "$in_output" | sed '/^[[:space:]]*$/d' | tail -n 1)
   case $in_status in
     0) ;;
-    11) fail reset "$INSTALLER reset -f failed: ${in_last:-no output}" ;;
-    12) fail join "$INSTALLER join failed: ${in_last:-no output}" ;;
+    "$REMOTE_RESET_FAILED") fail reset "$INSTALLER reset -f failed: ${in_last:-no output}" ;;
+    "$REMOTE_JOIN_FAILED") fail join "$INSTALLER join failed: ${in_last:-no output}" ;;
     *)
       check_ssh join "$in_status"
       fail join "the install script ended with exit $in_status: ${in_last:-no output}"
@@ -382,7 +384,7 @@ install_node() {
 
 cleanup() {
   if [ -n "$REMOTE_DIR" ] && [ -n "$WORK_DIR" ]; then
-    remote "$WORK_DIR/cleanup.out" "rm -rf -- $(sq "$REMOTE_DIR")" </dev/null || true
+    remote "$WORK_DIR/cleanup.out" "penetrator_remote cleanup $(sq "$REMOTE_DIR")" || true
   fi
   [ -z "$WORK_DIR" ] || rm -rf -- "$WORK_DIR"
 }

@@ -6,7 +6,7 @@ import type { LambdaName, WorkflowHandler } from './domain/contracts';
 import { LambdaNames } from './domain/contracts';
 import { FileCredentials } from './adapters/file-credentials';
 import { LOCAL_CLUSTER_NAME, SingleClusterDirectory } from './adapters/file-clusters';
-import { loadInstallScript } from './adapters/install-script';
+import { loadInstallerScripts } from './adapters/install-script';
 import { cachedKubeProvider } from './adapters/kube-cache';
 import { createLogger, localMetrics, logged, type LogLevel } from './observability';
 import type { Dependencies } from './ports';
@@ -25,6 +25,8 @@ export interface LocalDependencies {
   logLevel?: LogLevel;
   /** The install script's path. Default: installer/install.sh of this repository. */
   installScriptPath?: string;
+  /** The remote part's path. Default: installer/remote.sh of this repository. */
+  remoteScriptPath?: string;
 }
 
 export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName, WorkflowHandler> {
@@ -38,7 +40,7 @@ export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName,
     clusters,
     credentials: new FileCredentials(deps.credentialPath),
     kube: cachedKubeProvider(clusters),
-    installScript: () => loadInstallScript(deps.installScriptPath),
+    installScript: () => loadInstallerScripts(deps.installScriptPath, deps.remoteScriptPath),
     // No event bus locally: completion is the run's own result. Metrics only with PENETRATOR_METRICS=1.
     metrics: localMetrics(),
   };

@@ -2,7 +2,7 @@
  * What the use-cases need from the outside world. Adapters implement these (adapters/), so the
  * use-cases stay free of SDKs and run the same in Lambda and in the local runner.
  */
-import type { KubeObject, ObjectKind } from './domain/k8s-objects';
+import type { InstallerScripts, KubeObject, ObjectKind } from './domain/k8s-objects';
 import type { RandomSource } from './domain/random';
 import type { RuntimeSettings } from './settings';
 
@@ -108,8 +108,8 @@ export interface Dependencies {
   credentials: CredentialStore;
   kube: KubeProvider;
   settings: RuntimeSettings;
-  /** installer/install.sh, the script the Job runs. */
-  installScript: () => Promise<string>;
+  /** installer/install.sh, the script the Job runs, and installer/remote.sh, the part run on targets. */
+  installScript: () => Promise<InstallerScripts>;
   log: Log;
   clock?: () => Date;
   random?: RandomSource;

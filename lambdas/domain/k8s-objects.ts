@@ -363,7 +363,19 @@ export function credentialSecret(input: CredentialSecretInput): SecretObject {
   };
 }
 
-export const ScriptKeys = { script: 'install.sh', params: 'params' } as const;
+/**
+ * The script ConfigMap's files: install.sh (what the Job runs), remote.sh (the part install.sh sends
+ * to the target; direct mode sends the same text) and the join parameters.
+ */
+export const ScriptKeys = { script: 'install.sh', remote: 'remote.sh', params: 'params' } as const;
+
+/** The installer's two files, as delivered to every task. */
+export interface InstallerScripts {
+  /** installer/install.sh: runs where the targets are reached from (the Job). */
+  install: string;
+  /** installer/remote.sh: runs on the target, read by `sh -s` from the SSH session's stdin. */
+  remote: string;
+}
 
 /** The file the Job downloads a `url` package to, inside InstallPaths.package. */
 export const DOWNLOADED_PACKAGE_FILE = 'package.tar.gz';
@@ -431,7 +443,7 @@ export function paramsFile(join: JoinParameters, source: PackageSource): string 
 
 export interface ScriptConfigMapInput {
   task: Pick<PreparedTask, 'name' | 'taskObject' | 'ownerUid'>;
-  script: string;
+  scripts: InstallerScripts;
   join: JoinParameters;
   packageSource: PackageSource;
 }
@@ -447,7 +459,8 @@ export function scriptConfigMap(input: ScriptConfigMapInput): ConfigMapObject {
       ownerReferences: [ownerReference(input.task)],
     },
     data: {
-      [ScriptKeys.script]: input.script,
+      [ScriptKeys.script]: input.scripts.install,
+      [ScriptKeys.remote]: input.scripts.remote,
       [ScriptKeys.params]: paramsFile(input.join, input.packageSource),
     },
   };

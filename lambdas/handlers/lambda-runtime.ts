@@ -5,7 +5,7 @@
  * their names.
  */
 import type { LambdaName } from '../domain/contracts';
-import { loadInstallScript } from '../adapters/install-script';
+import { loadInstallerScripts } from '../adapters/install-script';
 import { cachedKubeProvider } from '../adapters/kube-cache';
 import { EventBridgePublisher } from '../adapters/event-bus';
 import { SecretsManagerClusters, SecretsManagerCredentials } from '../adapters/secrets';
@@ -29,7 +29,7 @@ export function awsDependencies(): Dependencies {
     clusters,
     credentials: new SecretsManagerCredentials(settings.secretPrefix),
     kube: cachedKubeProvider(clusters),
-    installScript: () => loadInstallScript(),
+    installScript: () => loadInstallerScripts(),
     log: asLog(logger),
     metrics: createMetrics(),
   };

@@ -199,7 +199,7 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
     kube,
     scriptConfigMap({
       task: prepared,
-      script: await deps.installScript(),
+      scripts: await deps.installScript(),
       join,
       packageSource: deps.settings.packageSource,
     }),

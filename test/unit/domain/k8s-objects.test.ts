@@ -306,16 +306,17 @@ describe('credentialSecret', () => {
 });
 
 describe('script ConfigMap and params', () => {
-  it('writes the script and the join parameters, one KEY=value per line', () => {
+  it('writes both scripts and the join parameters, one KEY=value per line', () => {
     const cm = scriptConfigMap({
       task,
-      script: '#!/bin/sh\necho hi\n',
+      scripts: { install: '#!/bin/sh\necho hi\n', remote: 'penetrator_remote() { :; }\n' },
       join: { server: '10.0.0.1:6443', caHash: `sha256:${'a'.repeat(64)}` },
       packageSource: { kind: 'url', url: 'https://pkg.example/e.tgz' },
     });
     expect(cm.metadata.ownerReferences).toEqual([owner]);
     expect(cm.data).toEqual({
       'install.sh': '#!/bin/sh\necho hi\n',
+      'remote.sh': 'penetrator_remote() { :; }\n',
       params: `SERVER=10.0.0.1:6443\nCA_HASH=sha256:${'a'.repeat(64)}\nPACKAGE=/opt/penetrator/package/e.tgz\nPACKAGE_URL=https://pkg.example/e.tgz\n`,
     });
   });

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../installer/install.sh');
+const REMOTE = resolve(import.meta.dirname, '../../../installer/remote.sh');
 const STUBS = resolve(import.meta.dirname, 'stubs');
 const TIMEOUT_MS = 20_000;
 const TOKEN = 'abcdef.0123456789abcdef';
@@ -28,8 +29,8 @@ function withFunctions(snippet: string, env: Record<string, string> = {}): Spawn
 }
 
 describe('install.sh static checks', () => {
-  it('parses as POSIX sh', () => {
-    const result = spawnSync('sh', ['-n', SCRIPT], { encoding: 'utf8', timeout: TIMEOUT_MS });
+  it.each([SCRIPT, REMOTE])('%s parses as POSIX sh', (file) => {
+    const result = spawnSync('sh', ['-n', file], { encoding: 'utf8', timeout: TIMEOUT_MS });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
@@ -37,10 +38,12 @@ describe('install.sh static checks', () => {
   it('is shellcheck clean, stubs included', () => {
     const files = [
       SCRIPT,
+      REMOTE,
       join(STUBS, 'ssh'),
       join(STUBS, 'scp'),
       join(STUBS, 'sshpass'),
       join(STUBS, 'remote/edgeadm'),
+      join(STUBS, 'remote/uname'),
     ];
     const result = spawnSync('shellcheck', ['-s', 'sh', ...files], { encoding: 'utf8', timeout: TIMEOUT_MS });
     if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -139,19 +142,26 @@ describe('read_params', () => {
   });
 });
 
-describe('arch_of', () => {
+describe('penetrator_arch_of (remote.sh)', () => {
+  const archOf = (uname: string): SpawnSyncReturns<string> =>
+    spawnSync('sh', ['-c', '. "$REMOTE"; penetrator_arch_of "$UNAME"'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', REMOTE, UNAME: uname },
+      encoding: 'utf8',
+      timeout: TIMEOUT_MS,
+    });
+
   it.each([
     ['x86_64', 'amd64'],
     ['aarch64', 'arm64'],
     ['x86_64\r\n', 'amd64'],
   ])('maps %j to %s', (uname, arch) => {
-    const result = withFunctions('arch_of "$UNAME"', { UNAME: uname });
+    const result = archOf(uname);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(arch);
   });
 
   it.each(['armv7l', 'i686', 'ppc64le', 's390x', '', 'x86_64 aarch64'])('refuses %j', (uname) => {
-    expect(withFunctions('arch_of "$UNAME"', { UNAME: uname }).status).toBe(1);
+    expect(archOf(uname).status).toBe(1);
   });
 });
 
@@ -179,6 +189,20 @@ describe('install.sh end to end against stub ssh', () => {
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
   });
+
+  function runEnv(): Record<string, string> {
+    return {
+      PATH: `${STUBS}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      TMPDIR: join(dir, 'tmp'),
+      STUB_LOG: logDir,
+      STUB_REMOTE_PATH: join(STUBS, 'remote'),
+      PENETRATOR_TARGET_IP: '198.18.1.10',
+      PENETRATOR_NODE_NAME: 'edge-abc123',
+      PENETRATOR_PARAMS_FILE: join(dir, 'params'),
+      PENETRATOR_CREDENTIAL_DIR: join(dir, 'credential'),
+      PENETRATOR_TERMINATION_LOG: join(dir, 'termination'),
+    };
+  }
 
   function run(env: Record<string, string> = {}): SpawnSyncReturns<string> {
     return spawnSync('sh', [SCRIPT], {
@@ -243,10 +267,56 @@ describe('install.sh end to end against stub ssh', () => {
     expect(argvFiles.length).toBeGreaterThanOrEqual(4);
     for (const f of argvFiles) expect(readFileSync(join(logDir, f), 'utf8')).not.toContain(TOKEN);
     expect(result.stdout + result.stderr).not.toContain(TOKEN);
-    // It travels on the stdin of the install session, and nowhere else on the proxy's side.
-    const stdins = files.filter((f) => f.endsWith('.stdin'));
-    expect(stdins).toHaveLength(1);
-    expect(readFileSync(join(logDir, stdins[0]!), 'utf8')).toContain(`token='${TOKEN}'`);
+    // It travels on the stdin of the install session only, in the here-document after the call.
+    const stdins = files
+      .filter((f) => f.endsWith('.stdin'))
+      .map((f) => readFileSync(join(logDir, f), 'utf8'));
+    expect(stdins.length).toBeGreaterThanOrEqual(3);
+    const withToken = stdins.filter((text) => text.includes(TOKEN));
+    expect(withToken).toHaveLength(1);
+    expect(withToken[0]).toMatch(
+      new RegExp(`\\npenetrator_remote join 'edgeadm' .*<<'PENETRATOR_TOKEN'\\n${TOKEN}\\nPENETRATOR_TOKEN\\n$`),
+    );
+  });
+
+  it('sends remote.sh itself to every session, with only `sh -s` as the remote command', () => {
+    const result = run();
+    expect(result.status).toBe(0);
+    const remote = readFileSync(REMOTE, 'utf8');
+    const files = readdirSync(logDir);
+    for (const f of files.filter((name) => /^ssh\.\d+\.argv$/.test(name))) {
+      expect(readFileSync(join(logDir, f), 'utf8').trimEnd().split('\n').at(-1)).toBe('sh -s');
+    }
+    const stdins = files.filter((f) => f.endsWith('.stdin')).sort();
+    const calls = stdins.map((f) => {
+      const text = readFileSync(join(logDir, f), 'utf8');
+      expect(text.startsWith(remote)).toBe(true);
+      return text.slice(remote.length).split('\n')[0];
+    });
+    expect(calls[0]).toBe('penetrator_remote arch');
+    expect(calls[1]).toBe('penetrator_remote tmpdir');
+    expect(calls[2]).toMatch(/^penetrator_remote join 'edgeadm' '198\.18\.0\.1:6443' /);
+  });
+
+  it('refuses to start without the remote part', () => {
+    const result = run({ PENETRATOR_REMOTE_SCRIPT: join(dir, 'absent.sh') });
+    expect(result.status).toBe(2);
+    expect(termination()).toBe(`input: cannot read the remote part of the installer at ${join(dir, 'absent.sh')}\n`);
+    expect(readdirSync(logDir)).toEqual([]);
+  });
+
+  it('finds remote.sh next to itself, as the Job runs it from the script ConfigMap', () => {
+    const copy = join(dir, 'script');
+    spawnSync('mkdir', ['-p', copy]);
+    writeFileSync(join(copy, 'install.sh'), readFileSync(SCRIPT));
+    writeFileSync(join(copy, 'remote.sh'), readFileSync(REMOTE));
+    const result = spawnSync('sh', [join(copy, 'install.sh')], {
+      env: { ...runEnv(), PENETRATOR_REMOTE_SCRIPT: '' },
+      encoding: 'utf8',
+      timeout: TIMEOUT_MS,
+    });
+    expect(result.stderr).not.toContain('remote part');
+    expect(result.status).toBe(0);
   });
 
   it('uses ssh -i with a private copy of the key, and strict host keys when known_hosts is given', () => {
