@@ -3,11 +3,7 @@
  * (FailedEntryCount) are sent again a bounded number of times; what still fails is reported as a
  * TransientError naming the detail type and the bus's error code, never the detail.
  */
-import {
-  EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { TransientError } from '../errors';
 import { EVENT_SOURCE } from '../events/product-events';
 import type { EventPublisher, ProductEvent } from '../ports';
