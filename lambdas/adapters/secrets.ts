@@ -5,12 +5,15 @@
  * Values never appear in messages or logs: only secret ids and what is wrong with their shape.
  */
 import {
+  CreateSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
+  PutSecretValueCommand,
   SecretsManagerClient,
   type SecretsManagerClient as Client,
 } from '@aws-sdk/client-secrets-manager';
 import { ClusterNotFoundError, CredentialInvalidError, TransientError } from '../errors';
+import type { SecretWriter } from '../api/ports';
 import type { ClusterDirectory, CredentialStore, SshCredential } from '../ports';
 import { parseCredential } from './credential-shape';
 
@@ -149,5 +152,88 @@ export class SecretsManagerCredentials implements CredentialStore {
       );
     }
     return parseCredential(name, secretId, value);
+  }
+}
+
+/**
+ * Writes a secret's value: a new version of an existing secret, or the secret itself when it does
+ * not exist yet (and once more as a new version if another writer created it in between).
+ */
+export async function putSecretString(
+  client: Client,
+  secretId: string,
+  value: string,
+  description: string,
+): Promise<'created' | 'updated'> {
+  const update = () => client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: value }));
+  try {
+    await update();
+    return 'updated';
+  } catch (error) {
+    if (errorName(error) !== 'ResourceNotFoundException') throw writeError(secretId, error);
+  }
+  try {
+    await client.send(
+      new CreateSecretCommand({ Name: secretId, SecretString: value, Description: description }),
+    );
+    return 'created';
+  } catch (error) {
+    if (errorName(error) !== 'ResourceExistsException') throw writeError(secretId, error);
+  }
+  try {
+    await update();
+    return 'updated';
+  } catch (error) {
+    throw writeError(secretId, error);
+  }
+}
+
+/** A failed write, named by secret id and SDK error only (the request held the value). */
+function writeError(secretId: string, error: unknown): Error {
+  const name = errorName(error);
+  if (isTransient(error))
+    return new TransientError(`Secrets Manager: writing ${secretId} failed transiently (${name})`);
+  if (name === 'InvalidRequestException') {
+    // Typically a secret scheduled for deletion: it cannot take a value until restored.
+    return Object.assign(
+      new Error(
+        `Secrets Manager: ${secretId} cannot be written now (${name}); if it is scheduled for deletion, restore it first`,
+      ),
+      { conflict: true },
+    );
+  }
+  return new Error(`Secrets Manager: writing ${secretId} failed (${name})`);
+}
+
+/** The API's writes: `<prefix>clusters/<name>` (a kubeconfig) and `<prefix>credentials/<name>` (JSON). */
+export class SecretsManagerWriter implements SecretWriter {
+  constructor(
+    private readonly prefix: string,
+    private readonly client: Client = secretsManagerClient,
+  ) {}
+
+  putCluster(name: string, kubeconfig: string): Promise<'created' | 'updated'> {
+    return putSecretString(
+      this.client,
+      `${this.prefix}clusters/${name}`,
+      kubeconfig,
+      `Penetrator: kubeconfig of cluster ${name}`,
+    );
+  }
+
+  putCredential(name: string, credential: SshCredential): Promise<'created' | 'updated'> {
+    const value: SshCredential =
+      credential.sshkey !== undefined
+        ? {
+            sshkey: credential.sshkey,
+            ...(credential.knownHosts !== undefined ? { knownHosts: credential.knownHosts } : {}),
+          }
+        : { passwd: credential.passwd ?? '' };
+    return putSecretString(
+      this.client,
+      `${this.prefix}credentials/${name}`,
+      JSON.stringify(value),
+      `Penetrator: SSH credential ${name}`,
+    );
   }
 }

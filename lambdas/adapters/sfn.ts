@@ -13,15 +13,19 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { WorkflowInput } from '../domain/contracts';
 import { TransientError } from '../errors';
-import type { ExecutionDetail, ExecutionInfo, ExecutionStatus, StartResult, Workflow } from '../api/ports';
+import {
+  CANCELLED_ERROR,
+  type ExecutionDetail,
+  type ExecutionInfo,
+  type ExecutionStatus,
+  type StartResult,
+  type Workflow,
+} from '../api/ports';
 
-export type { Workflow } from '../api/ports';
+export { CANCELLED_ERROR, type Workflow } from '../api/ports';
 
 /** One client per Lambda container: built at module load, reused by every invocation. */
 export const sfnClient: SFNClient = new SFNClient({});
-
-/** The error name Step Functions records for an execution stopped through the API. */
-export const CANCELLED_ERROR = 'Penetrator.Cancelled';
 
 const DEFAULT_MAX_PAGES = 5;
 const PAGE_SIZE = 1000;

@@ -6,6 +6,9 @@
 import type { WorkflowInput } from '../domain/contracts';
 import type { Dependencies, SshCredential } from '../ports';
 
+/** The error name Step Functions records for an execution stopped through the API. */
+export const CANCELLED_ERROR = 'Penetrator.Cancelled';
+
 /** Step Functions' execution statuses. */
 export const ExecutionStatuses = [
   'RUNNING',

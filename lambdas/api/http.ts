@@ -1,0 +1,120 @@
+/**
+ * API Gateway REST proxy events in, JSON responses out, and the product's errors as HTTP statuses.
+ * Nothing here logs or echoes a request body: bodies may hold passwords, keys and kubeconfigs.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ErrorNames, InvalidNodeTaskError, PenetratorError } from '../errors';
+import type { ErrorBody } from './schemas';
+
+/** An answer other than success, with the status it maps to. Its message never holds a secret. */
+export class HttpError extends Error {
+  override readonly name = 'Penetrator.HttpError';
+  constructor(
+    readonly status: 400 | 404 | 409 | 500,
+    message: string,
+    readonly hint?: string,
+    /** Extra fields of the response body (`problems`, `runningTask`). */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiRequest {
+  method: string;
+  /** The API Gateway resource, e.g. `/tasks/{name}`. */
+  resource: string;
+  pathParameters: Record<string, string>;
+  query: Record<string, string>;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  /** The body as text (base64 bodies decoded); empty when there is none. */
+  body: string;
+  requestId: string;
+  /** The IAM identity that signed the request, for the logs. */
+  caller?: string;
+}
+
+function defined(map: Record<string, string | undefined> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map ?? {})) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+export function parseEvent(event: APIGatewayProxyEvent): ApiRequest {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(defined(event.headers))) headers[key.toLowerCase()] = value;
+  const raw = event.body ?? '';
+  const request: ApiRequest = {
+    method: event.httpMethod.toUpperCase(),
+    resource: event.resource,
+    pathParameters: defined(event.pathParameters),
+    query: defined(event.queryStringParameters),
+    headers,
+    body: event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw,
+    requestId: event.requestContext?.requestId ?? '',
+  };
+  const caller = event.requestContext?.identity?.userArn;
+  if (caller) request.caller = caller;
+  return request;
+}
+
+/** The media type of the body, lower-case, without parameters (`; charset=utf-8`). */
+export function mediaType(request: ApiRequest): string | undefined {
+  const value = request.headers['content-type'];
+  if (value === undefined) return undefined;
+  return value.split(';')[0]!.trim().toLowerCase() || undefined;
+}
+
+const SECURITY_HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', ...SECURITY_HEADERS },
+    body: JSON.stringify(body),
+  };
+}
+
+export function noContent(): APIGatewayProxyResult {
+  return { statusCode: 204, headers: { ...SECURITY_HEADERS }, body: '' };
+}
+
+/** The HTTP status of each typed error; anything else is a 500. */
+const STATUS_BY_ERROR: Record<string, HttpError['status']> = {
+  [ErrorNames.InvalidNodeTask]: 400,
+  [ErrorNames.CredentialInvalid]: 400,
+  [ErrorNames.ClusterNotFound]: 404,
+  [ErrorNames.TaskConflict]: 409,
+  [ErrorNames.ClusterBusy]: 409,
+};
+
+/** Any thrown value as the response the client gets. Unexpected errors say only where to look. */
+export function errorResponse(error: unknown, requestId: string): APIGatewayProxyResult {
+  if (error instanceof HttpError) {
+    const body: ErrorBody & Record<string, unknown> = { message: error.message, ...error.extra };
+    if (error.hint !== undefined) body.hint = error.hint;
+    return json(error.status, body);
+  }
+  if (error instanceof InvalidNodeTaskError) {
+    return json(400, { message: 'invalid NodeTask', problems: [...error.problems] });
+  }
+  // A store that refuses the write for now (a secret scheduled for deletion): the caller can act on it.
+  if (error instanceof Error && (error as { conflict?: unknown }).conflict === true) {
+    return json(409, { message: error.message });
+  }
+  if (error instanceof PenetratorError) {
+    const status = STATUS_BY_ERROR[error.name];
+    if (status !== undefined) return json(status, { message: error.message });
+    if (error.retryable) {
+      return json(500, { message: error.message, hint: 'a dependency failed transiently; try again' });
+    }
+  }
+  return json(500, {
+    message: 'internal error',
+    hint: `the API's logs hold the details under request id ${requestId || '(none)'}`,
+  });
+}
