@@ -4,6 +4,7 @@
  * each call with its task keys and rethrows the typed errors unchanged, so Step Functions matches
  * their names.
  */
+import type { Context } from 'aws-lambda';
 import type { LambdaName } from '../domain/contracts';
 import { loadInstallerScripts } from '../adapters/install-script';
 import { cachedKubeProvider } from '../adapters/kube-cache';
@@ -44,10 +45,16 @@ export function resetAwsDependencies(): void {
   dependencies = undefined;
 }
 
-export function lambdaHandler(name: LambdaName, useCase: UseCase): (event: unknown) => Promise<unknown> {
-  return (event) =>
-    logged(logger, name, event, async (log) => {
+export function lambdaHandler(
+  name: LambdaName,
+  useCase: UseCase,
+): (event: unknown, context?: Context) => Promise<unknown> {
+  return (event, context) => {
+    // Request id, cold start and function name on every line of this invocation.
+    if (context) logger.addContext(context);
+    return logged(logger, name, event, async (log) => {
       const deps = awsDependencies();
       return useCase({ ...deps, log }, event);
     });
+  };
 }

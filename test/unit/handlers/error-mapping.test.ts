@@ -176,6 +176,27 @@ describe('plan handler', () => {
   });
 });
 
+describe('Lambda context', () => {
+  it('tags the log lines of an invocation with its request id', async () => {
+    const context = {
+      functionName: 'penetrator-plan',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:penetrator-plan',
+      memoryLimitInMB: '512',
+      awsRequestId: 'req-0123',
+      logGroupName: '/aws/lambda/penetrator-plan',
+      logStreamName: 'stream',
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => 60_000,
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+    await rejection(plan({ input: { nodeTask: {} }, executionId: 'e' }, context));
+    expect(output.join('')).toMatch(/"function_request_id": ?"req-0123"/);
+  });
+});
+
 describe('payload and settings errors', () => {
   it('refuses a malformed payload with a non-retryable InvalidPayload error', async () => {
     expect(await rejection(lock({ action: 'steal', task }))).toMatchObject({
