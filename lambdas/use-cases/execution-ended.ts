@@ -8,6 +8,7 @@
  * same task uses the same Secret name, and must not lose it to the end of an earlier run. The lock
  * is released only when this execution holds it (releaseLock checks the holder).
  */
+import type { Workflow } from '../api/ports';
 import { TASK_NAMESPACE, type CleanupInput, type TaskRef } from '../domain/contracts';
 import { credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
 import { TaskObjectKeys, type ConfigMapObject } from '../domain/k8s-objects';
@@ -19,21 +20,9 @@ import { releaseLock, type LockOutcome } from './lock';
 export type EndedStatus = 'ABORTED' | 'TIMED_OUT' | 'FAILED';
 const ENDED: readonly string[] = ['ABORTED', 'TIMED_OUT', 'FAILED'];
 
-/** What DescribeExecution tells of an execution (the input as its JSON text). */
-export interface ExecutionDescription {
-  executionArn: string;
-  status: string;
-  input?: string;
-  error?: string;
-  cause?: string;
-}
-
-export interface ExecutionReader {
-  describe(executionArn: string): Promise<ExecutionDescription>;
-}
-
 export type ExecutionEndedDependencies = Dependencies & {
-  executions: ExecutionReader;
+  /** DescribeExecution (adapters/sfn.ts): the execution's input names the task and its cluster. */
+  workflow: Pick<Workflow, 'describe'>;
 };
 
 export type ExecutionEndedOutput =
@@ -57,8 +46,9 @@ export function parseStatusChange(payload: unknown): { executionArn: string; sta
 }
 
 function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
   try {
-    return JSON.parse(text ?? '');
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -68,8 +58,7 @@ const nonEmpty = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
 /** The task name and cluster of a workflow input, or why there are none (a Map child's input). */
-export function taskOfInput(inputText: string | undefined): { name: string; cluster?: string } | string {
-  const input = parseJson(inputText);
+export function taskOfInput(input: unknown): { name: string; cluster?: string } | string {
   const body = (typeof input === 'object' && input !== null ? input : {}) as {
     nodeTask?: { metadata?: { name?: unknown }; spec?: { cluster?: unknown } };
     cluster?: unknown;
@@ -156,7 +145,8 @@ export async function executionEnded(
   payload: unknown,
 ): Promise<ExecutionEndedOutput> {
   const { executionArn, status } = parseStatusChange(payload);
-  const execution = await deps.executions.describe(executionArn);
+  const execution = await deps.workflow.describe(executionArn);
+  if (execution === undefined) return skipped(deps, `execution ${executionArn} does not exist`);
   const task = taskOfInput(execution.input);
   if (typeof task === 'string') return skipped(deps, task);
   const cluster = await clusterOf(deps, task.cluster);
@@ -181,8 +171,11 @@ export async function executionEnded(
   // A FAILED execution went through the workflow's own Catch, which recorded why; abort and timeout did not.
   if (status !== 'FAILED') {
     input.error = {
-      Error: execution.error || (status === 'ABORTED' ? 'States.Aborted' : 'States.Timeout'),
-      Cause: execution.cause || `the execution ended ${status}`,
+      Error: status === 'ABORTED' ? 'States.Aborted' : 'States.Timeout',
+      Cause:
+        status === 'ABORTED'
+          ? 'the execution was stopped before it could clean up'
+          : 'the execution reached its deadline before it could clean up',
     };
   }
   const result = await cleanup(deps, input);

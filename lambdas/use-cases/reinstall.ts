@@ -4,7 +4,8 @@
  * previous task used, and the resulting NodeTask is validated exactly as a submitted one before the
  * workflow is started. Nothing is started when any of that fails.
  */
-import { NODE_TASK_LABEL, TASK_NAMESPACE, type WorkflowInput } from '../domain/contracts';
+import type { Workflow } from '../api/ports';
+import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { taskObjectName } from '../domain/job-names';
 import {
   nodeInternalIps,
@@ -27,20 +28,21 @@ import {
 import type { Dependencies, Kube } from '../ports';
 import { PayloadError, record } from './common';
 
-/** Starts the state machine; the Lambda's adapter calls StartExecution, tests may run it locally. */
-export interface ExecutionStarter {
-  start(request: { name: string; input: WorkflowInput }): Promise<{ executionArn: string }>;
-}
-
 export type ReinstallDependencies = Pick<Dependencies, 'kube' | 'log'> & {
-  workflow: ExecutionStarter;
+  /** StartExecution in Lambda (adapters/sfn.ts); a local run of the definition in tests. */
+  workflow: Pick<Workflow, 'start'>;
   random?: RandomSource;
 };
 
 export interface ReinstallOutput {
   task: string;
   cluster: string;
-  executionArn: string;
+  executionName: string;
+  /**
+   * The started execution; absent when an execution of that name existed already: the same event
+   * delivered again (its id fixes the names), so the reinstall is running or ran.
+   */
+  executionArn?: string;
   /** name → IP of every machine the task reinstalls. */
   machines: Record<string, string>;
   proxyNode: string;
@@ -188,16 +190,21 @@ export async function reinstall(deps: ReinstallDependencies, payload: unknown): 
   if (!validation.ok) throw new InvalidNodeTaskError(validation.problems);
 
   const executionName = executionNameFor(request.cluster, name, randomSuffix(random));
-  const { executionArn } = await deps.workflow.start({
-    name: executionName,
-    input: { nodeTask, cluster: request.cluster },
-  });
-  deps.log.info('reinstall started', {
+  const started = await deps.workflow.start(executionName, { nodeTask, cluster: request.cluster });
+  const executionArn = started.outcome === 'started' ? started.arn : undefined;
+  deps.log.info(executionArn ? 'reinstall started' : 'reinstall already started by this event', {
     task: name,
     cluster: request.cluster,
     nodes: Object.keys(machines).length,
     proxyNode,
-    executionArn,
+    executionName,
   });
-  return { task: name, cluster: request.cluster, executionArn, machines, proxyNode };
+  return {
+    task: name,
+    cluster: request.cluster,
+    executionName,
+    ...(executionArn ? { executionArn } : {}),
+    machines,
+    proxyNode,
+  };
 }
