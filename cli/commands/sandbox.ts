@@ -66,12 +66,22 @@ async function up(options: { machines: number; subnet: string }): Promise<void> 
 async function down(): Promise<void> {
   const { stopSupervisor } = await supervisor();
   const outcome = await stopSupervisor(sandboxStateDir());
-  if (!outcome.stopped) {
-    process.stdout.write('no sandbox running\n');
-    return;
+  switch (outcome.kind) {
+    case 'none':
+      process.stdout.write('no sandbox running\n');
+      return;
+    case 'swept':
+      process.stdout.write(
+        `the sandbox supervisor (pid ${outcome.pid}) was gone; removed what it left behind\n`,
+      );
+      return;
+    case 'stopped': {
+      const how = outcome.forced ? 'killed after it did not stop in time; leftovers swept' : 'stopped';
+      process.stdout.write(
+        `sandbox ${how} (supervisor pid ${outcome.pid}); everything it created is removed\n`,
+      );
+    }
   }
-  const how = outcome.forced ? 'killed after it did not stop in time; leftovers swept' : 'stopped';
-  process.stdout.write(`sandbox ${how} (supervisor pid ${outcome.pid}); everything it created is removed\n`);
 }
 
 function status(): void {

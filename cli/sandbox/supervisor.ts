@@ -195,7 +195,11 @@ async function waitUntilReady(pid: number, stateDir: string): Promise<SandboxSta
   );
 }
 
-export type StopOutcome = { stopped: false } | { stopped: true; pid: number; forced: boolean };
+export type StopOutcome =
+  | { kind: 'none' }
+  /** The supervisor had died (killed, machine trouble); what it left was swept. */
+  | { kind: 'swept'; pid: number }
+  | { kind: 'stopped'; pid: number; forced: boolean };
 
 /**
  * Signals the supervisor, waits (bounded) until it has exited, kills it if it hangs, and then sweeps
@@ -213,7 +217,8 @@ export async function stopSupervisor(stateDir: string): Promise<StopOutcome> {
   }
   if (!owner || !ownerAlive(owner)) {
     sweepLeftovers(stateDir, state);
-    return { stopped: false };
+    const pid = owner?.pid ?? state?.pid;
+    return pid === undefined ? { kind: 'none' } : { kind: 'swept', pid };
   }
   process.kill(owner.pid, 'SIGTERM');
   let forced = false;
@@ -223,7 +228,7 @@ export async function stopSupervisor(stateDir: string): Promise<StopOutcome> {
     await waitForExit(owner, KILL_WAIT_MS);
   }
   sweepLeftovers(stateDir, state);
-  return { stopped: true, pid: owner.pid, forced };
+  return { kind: 'stopped', pid: owner.pid, forced };
 }
 
 async function waitForExit(owner: SandboxOwner, timeoutMs: number): Promise<boolean> {
