@@ -4,10 +4,17 @@
  */
 import type { Command } from 'commander';
 import { MAX_DOCUMENT_BYTES, parseNodeTaskText } from '../../lambdas/domain/node-task';
-import { CliError, EXIT_FAILURE, EXIT_USAGE, parseOutputFormat, render, renderJson, renderYaml } from '../output';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, parseOutputFormat, render, type OutputFormat } from '../output';
 import type { ApiClient, DocumentType } from '../remote/api-client';
-import type { SubmitResponse } from '../remote/api-types';
-import { connect, positiveSeconds, processIo, withRemoteOptions, type RemoteFlags, type RemoteIo } from '../remote/connect';
+import type { SubmitResponse, TaskDetail } from '../remote/api-types';
+import {
+  connect,
+  positiveSeconds,
+  processIo,
+  withRemoteOptions,
+  type RemoteFlags,
+  type RemoteIo,
+} from '../remote/connect';
 import { addExamples } from '../remote/help';
 import { readTextFile } from '../remote/inputs';
 import { nodeColumns } from '../remote/render';
@@ -40,7 +47,11 @@ export function register(program: Command): void {
       .option('--cluster <name>', 'registered cluster to run on; default: spec.cluster, else the only one')
       .option('--wait', 'poll until the execution ends, printing per-node progress')
       .option('--interval <seconds>', 'seconds between two polls with --wait', positiveSeconds('--interval'))
-      .option('--wait-timeout <seconds>', 'stop waiting after this long (the task keeps running)', positiveSeconds('--wait-timeout'))
+      .option(
+        '--wait-timeout <seconds>',
+        'stop waiting after this long (the task keeps running)',
+        positiveSeconds('--wait-timeout'),
+      )
       .option('-o, --output <format>', 'print the answer (or, with --wait, the final task) as json or yaml'),
   ).action(async (options: ApplyOptions) => {
     const controller = new AbortController();
@@ -52,9 +63,7 @@ export function register(program: Command): void {
       process.off('SIGINT', stop);
     }
   });
-  addExamples(program, command, [
-    'penetrator apply -f examples/add-nodes.yaml --cluster prod --wait',
-  ]);
+  addExamples(program, command, ['penetrator apply -f examples/add-nodes.yaml --cluster prod --wait']);
 }
 
 /** JSON documents go as JSON, everything else as YAML: the API parses either. */
@@ -69,16 +78,20 @@ export async function applyNodeTask(
   io: RemoteIo,
   signal?: AbortSignal,
 ): Promise<number> {
-  const format = options.output === undefined ? undefined : parseOutputFormat(options.output, ['json', 'yaml']);
+  const format =
+    options.output === undefined ? undefined : parseOutputFormat(options.output, ['json', 'yaml']);
   const text = await readTextFile(options.file, 'NodeTask', MAX_DOCUMENT_BYTES);
   // The same check the API makes, done here first so a typo costs no round trip.
   const validation = parseNodeTaskText(text);
   if (!validation.ok) {
-    throw new CliError(['invalid NodeTask', ...validation.problems.map((p) => `  ${p}`)].join('\n'), EXIT_USAGE);
+    throw new CliError(
+      ['invalid NodeTask', ...validation.problems.map((p) => `  ${p}`)].join('\n'),
+      EXIT_USAGE,
+    );
   }
   const submitted = await client.submitTask(text, documentType(text), options.cluster);
   if (!options.wait) {
-    io.stdout(format ? (format === 'json' ? renderJson(submitted) : renderYaml(submitted)) : submittedLine(submitted));
+    io.stdout(format ? render(format, [], [], submitted) : submittedLine(submitted));
     return 0;
   }
   io.stderr(submittedLine(submitted));
@@ -94,20 +107,21 @@ export async function applyNodeTask(
     );
     return EXIT_INTERRUPTED;
   }
-  const { detail } = result;
-  const status = detail.execution?.status ?? 'UNKNOWN';
+  io.stdout(finalReport(submitted.name, result.detail, format));
+  return result.detail.execution?.status === 'SUCCEEDED' ? 0 : EXIT_FAILURE;
+}
+
+/** The nodes' final table and one line saying how the execution ended (or the task as JSON/YAML). */
+export function finalReport(name: string, detail: TaskDetail, format?: OutputFormat): string {
   const nodes = detail.status?.nodes ?? [];
-  if (format) {
-    io.stdout(render(format, nodes, nodeColumns, detail));
-  } else {
-    const failed = detail.status?.progress?.failed ?? nodes.filter((n) => n.state === 'failed').length;
-    const outcome =
-      status === 'SUCCEEDED'
-        ? `nodetask/${submitted.name} succeeded`
-        : `nodetask/${submitted.name} ${status.toLowerCase().replace('_', ' ')}${failed ? `: ${failed} of ${nodes.length} nodes failed` : ''}`;
-    io.stdout(`${nodes.length ? render('table', nodes, nodeColumns) : ''}${outcome}\n`);
-  }
-  return status === 'SUCCEEDED' ? 0 : EXIT_FAILURE;
+  if (format) return render(format, nodes, nodeColumns, detail);
+  const status = detail.execution?.status ?? 'UNKNOWN';
+  const failed = detail.status?.progress?.failed ?? nodes.filter((n) => n.state === 'failed').length;
+  const outcome =
+    status === 'SUCCEEDED'
+      ? `nodetask/${name} succeeded`
+      : `nodetask/${name} ${status.toLowerCase().replace('_', ' ')}${failed ? `: ${failed} of ${nodes.length} nodes failed` : ''}`;
+  return `${nodes.length ? render('table', nodes, nodeColumns) : ''}${outcome}\n`;
 }
 
 function submittedLine(s: SubmitResponse): string {

@@ -64,28 +64,29 @@ export function kubeconfigProblems(text: string): string[] {
     return ['it is not YAML'];
   }
   if (!doc || typeof doc !== 'object') return ['it is not a kubeconfig (expected a YAML mapping)'];
-  const config = doc as { clusters?: Named[]; users?: Named[] };
+  const config = doc as { clusters?: unknown; users?: unknown };
+  const clusters = Array.isArray(config.clusters) ? (config.clusters as Named[]) : [];
+  const users = Array.isArray(config.users) ? (config.users as Named[]) : [];
   const problems: string[] = [];
-  const clusters = Array.isArray(config.clusters) ? config.clusters : [];
-  const servers = clusters.filter((c) => typeof (c.cluster as Named | undefined)?.server === 'string');
-  if (servers.length === 0) problems.push('no cluster in it names a server');
-  const entries: Array<[string, Named[]]> = [
-    ['clusters', clusters],
-    ['users', Array.isArray(config.users) ? config.users : []],
-  ];
-  for (const [section, items] of entries) {
-    for (const item of items) {
-      const body = (item.cluster ?? item.user) as Named | undefined;
-      if (!body || typeof body !== 'object') continue;
-      for (const field of FILE_FIELDS) {
-        if (typeof body[field] === 'string') {
-          problems.push(`${section} ${String(item.name)}: ${field} refers to a local file`);
-        }
-      }
-      if (body.exec !== undefined || body['auth-provider'] !== undefined) {
-        problems.push(`${section} ${String(item.name)}: uses an exec or auth-provider plugin, which the Lambdas cannot run`);
-      }
-    }
+  if (!clusters.some((c) => typeof (c.cluster as Named | undefined)?.server === 'string')) {
+    problems.push('no cluster in it names a server');
+  }
+  problems.push(...clusters.flatMap((c) => entryProblems('clusters', c.name, c.cluster)));
+  problems.push(...users.flatMap((u) => entryProblems('users', u.name, u.user)));
+  return problems;
+}
+
+/** A cluster or user entry that points at local files or runs a local program. */
+function entryProblems(section: string, name: unknown, body: unknown): string[] {
+  if (!body || typeof body !== 'object') return [];
+  const record = body as Named;
+  const problems = FILE_FIELDS.filter((field) => typeof record[field] === 'string').map(
+    (field) => `${section} ${String(name)}: ${field} refers to a local file`,
+  );
+  if (record.exec !== undefined || record['auth-provider'] !== undefined) {
+    problems.push(
+      `${section} ${String(name)}: uses an exec or auth-provider plugin, which the Lambdas cannot run`,
+    );
   }
   return problems;
 }
@@ -97,14 +98,20 @@ export async function addCluster(
   io: RemoteIo,
 ): Promise<number> {
   if (!CLUSTER_NAME.test(name)) {
-    throw new CliError(`"${name}" is not a cluster name`, EXIT_USAGE, 'use letters, digits, ".", "_" and "-" (at most 63)');
+    throw new CliError(
+      `"${name}" is not a cluster name`,
+      EXIT_USAGE,
+      'use letters, digits, ".", "_" and "-" (at most 63)',
+    );
   }
   const kubeconfig = await readTextFile(options.kubeconfig, 'kubeconfig', MAX_KUBECONFIG_BYTES);
   const problems = kubeconfigProblems(kubeconfig);
   if (problems.length > 0) {
     const local = problems.some((p) => p.includes('local file'));
     throw new CliError(
-      [`${options.kubeconfig} cannot be used by the deployment:`, ...problems.map((p) => `  ${p}`)].join('\n'),
+      [`${options.kubeconfig} cannot be used by the deployment:`, ...problems.map((p) => `  ${p}`)].join(
+        '\n',
+      ),
       EXIT_USAGE,
       local ? FLATTEN_HINT : 'use a kubeconfig with a server and a token or client certificate',
     );
@@ -114,7 +121,11 @@ export async function addCluster(
   return 0;
 }
 
-export async function listClusters(client: ApiClient, options: ClusterListOptions, io: RemoteIo): Promise<number> {
+export async function listClusters(
+  client: ApiClient,
+  options: ClusterListOptions,
+  io: RemoteIo,
+): Promise<number> {
   const format = parseOutputFormat(options.output, ['table', 'json', 'yaml']);
   const list = await client.listClusters();
   if (list.items.length === 0 && format === 'table') {

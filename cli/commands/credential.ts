@@ -90,7 +90,11 @@ export async function putCredential(
   readSecret?: () => Promise<string>,
 ): Promise<number> {
   if (!CREDENTIAL_NAME.test(name)) {
-    throw new CliError(`"${name}" is not a credential name`, EXIT_USAGE, 'use lower-case letters, digits, "-" and "."');
+    throw new CliError(
+      `"${name}" is not a credential name`,
+      EXIT_USAGE,
+      'use lower-case letters, digits, "-" and "."',
+    );
   }
   const body = await credentialBody(options, readSecret);
   await client.putCredential(name, body);

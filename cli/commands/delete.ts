@@ -18,7 +18,9 @@ export function register(program: Command): void {
   const command = withRemoteOptions(
     program
       .command('delete')
-      .description('cancel a NodeTask: stop its execution, delete its Jobs and credential Secret, release the cluster')
+      .description(
+        'cancel a NodeTask: stop its execution, delete its Jobs and credential Secret, release the cluster',
+      )
       .argument('<resource>', 'nodetask')
       .argument('<name>', 'the task')
       .option('--cluster <name>', 'registered cluster; default: the only one'),
@@ -37,19 +39,29 @@ export async function deleteNodeTask(
 ): Promise<number> {
   const answer = await client.cancelTask(name, options.cluster);
   if (!answer.cancelled) {
-    throw new CliError(`nodetask/${name} was not cancelled`, undefined, 'run the command again, or see the API logs');
+    throw new CliError(
+      `nodetask/${name} was not cancelled`,
+      undefined,
+      'run the command again, or see the API logs',
+    );
   }
   io.stdout(`nodetask/${name} cancelled\n`);
   const status = await executionStatus(client, name, options.cluster);
   if (status) io.stdout(`execution: ${status}\n`);
   if (status === 'RUNNING') {
-    io.stderr('warning: the execution still reports RUNNING; it stops within seconds — check with penetrator get nodetask\n');
+    io.stderr(
+      'warning: the execution still reports RUNNING; it stops within seconds — check with penetrator get nodetask\n',
+    );
   }
   return 0;
 }
 
 /** The execution's status after the cancel; undefined when the task is gone or has no execution. */
-async function executionStatus(client: ApiClient, name: string, cluster?: string): Promise<string | undefined> {
+async function executionStatus(
+  client: ApiClient,
+  name: string,
+  cluster?: string,
+): Promise<string | undefined> {
   try {
     return (await client.getTask(name, cluster)).execution?.status;
   } catch (error) {

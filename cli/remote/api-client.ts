@@ -54,7 +54,10 @@ const DEFAULT_RETRY_DELAY_MS = 1_000;
 
 /** RFC 3986 encoding, the one SigV4's canonical request uses, so the signed and sent paths agree. */
 export function escapeUri(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** A failure of the connection itself; `sent` tells whether the server may have seen the request. */
@@ -155,7 +158,8 @@ export class ApiClient {
     try {
       answer = await this.attempt(call);
     } catch (error) {
-      if (!(error instanceof TransportError) || !retryableTransport(call, error)) throw this.unreachable(error);
+      if (!(error instanceof TransportError) || !retryableTransport(call, error))
+        throw this.unreachable(error);
       await pause(this.retryDelayMs);
       answer = await this.attempt(call).catch((second: unknown) => {
         throw this.unreachable(second);
@@ -217,7 +221,10 @@ export class ApiClient {
       req.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         if (error instanceof TransportError) reject(error);
-        else reject(new TransportError(error.code ?? error.message, sent || !NOT_SENT_CODES.has(error.code ?? '')));
+        else
+          reject(
+            new TransportError(error.code ?? error.message, sent || !NOT_SENT_CODES.has(error.code ?? '')),
+          );
       });
       req.end(call.body);
     });
@@ -243,7 +250,7 @@ export class ApiClient {
       ...(call.body !== undefined ? { body: call.body } : {}),
     };
     try {
-      return (await this.signer.sign(request)) as HttpRequest;
+      return await this.signer.sign(request);
     } catch (error) {
       throw credentialsError(error);
     }

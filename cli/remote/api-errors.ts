@@ -53,44 +53,69 @@ export function apiError(status: number, body: ErrorBody, what: string): ApiErro
   const message = clean(body.message);
   const serverHint = clean(body.hint);
   switch (status) {
-    case 400: {
-      const problems = (body.problems ?? []).slice(0, 100).map((p) => `  ${clean(p, 300) ?? ''}`);
-      const head = message ?? 'the request was refused as invalid';
-      return new ApiError(status, [head, ...problems].join('\n'), serverHint, body);
-    }
+    case 400:
+      return invalid(body, message, serverHint);
     case 401:
     case 403:
-      if (message === UNKNOWN_PATH) {
-        return new ApiError(
-          status,
-          `the API has no route for ${what}`,
-          'check --endpoint (or PENETRATOR_ENDPOINT): it must be the stack output ApiUrl, stage included',
-          body,
-        );
-      }
-      return new ApiError(
-        status,
-        `not authorised: check your AWS credentials/role allows execute-api:Invoke${message ? ` (${message})` : ''}`,
-        'run `aws sts get-caller-identity` to see who you are; the role needs execute-api:Invoke on the Penetrator API',
-        body,
-      );
+      return forbidden(status, body, message, what);
     case 404:
       return new ApiError(status, message ?? `not found: ${what}`, serverHint, body);
     case 409:
       return new ApiError(status, message ?? `conflict: ${what}`, serverHint ?? conflictHint(body), body);
     case 429:
-      return new ApiError(status, message ?? 'the API is throttling requests', 'wait a little and try again', body);
-    default:
       return new ApiError(
         status,
-        `the Penetrator API failed on ${what} (HTTP ${status})${message ? `: ${message}` : ''}`,
-        serverHint ??
-          (status >= 500
-            ? 'see the API Lambda logs in CloudWatch; try again if the failure was transient'
-            : undefined),
+        message ?? 'the API is throttling requests',
+        'wait a little and try again',
         body,
       );
+    default:
+      return failure(status, body, message, serverHint, what);
   }
+}
+
+function failure(
+  status: number,
+  body: ErrorBody,
+  message: string | undefined,
+  serverHint: string | undefined,
+  what: string,
+): ApiError {
+  const hint =
+    serverHint ??
+    (status >= 500
+      ? 'see the API Lambda logs in CloudWatch; try again if the failure was transient'
+      : undefined);
+  return new ApiError(
+    status,
+    `the Penetrator API failed on ${what} (HTTP ${status})${message ? `: ${message}` : ''}`,
+    hint,
+    body,
+  );
+}
+
+/** A 400: the message, then each problem (an invalid NodeTask's `<field path>: <what>`) on its own line. */
+function invalid(body: ErrorBody, message: string | undefined, hint: string | undefined): ApiError {
+  const problems = (body.problems ?? []).slice(0, 100).map((p) => `  ${clean(p, 300) ?? ''}`);
+  const head = message ?? 'the request was refused as invalid';
+  return new ApiError(400, [head, ...problems].join('\n'), hint, body);
+}
+
+function forbidden(status: number, body: ErrorBody, message: string | undefined, what: string): ApiError {
+  if (message === UNKNOWN_PATH) {
+    return new ApiError(
+      status,
+      `the API has no route for ${what}`,
+      'check --endpoint (or PENETRATOR_ENDPOINT): it must be the stack output ApiUrl, stage included',
+      body,
+    );
+  }
+  return new ApiError(
+    status,
+    `not authorised: check your AWS credentials/role allows execute-api:Invoke${message ? ` (${message})` : ''}`,
+    'run `aws sts get-caller-identity` to see who you are; the role needs execute-api:Invoke on the Penetrator API',
+    body,
+  );
 }
 
 function conflictHint(body: ErrorBody): string | undefined {

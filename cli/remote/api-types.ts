@@ -3,7 +3,8 @@
  * Fields a server may leave out are optional, so an older or newer server still renders.
  */
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+export type ExecutionStatus =
+  'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 export type NodeState = 'pending' | 'installing' | 'installed' | 'failed';
 
 /** 202 of POST /tasks. */
@@ -34,7 +35,8 @@ export interface TaskList {
 export interface NodeDetail {
   name: string;
   ip: string;
-  state: NodeState | string;
+  /** A NodeState; typed as string so a state added by a newer server still renders. */
+  state: string;
   attempts?: number;
   reason?: string;
 }
@@ -87,7 +89,8 @@ export interface ClusterList {
 }
 
 /** Body of PUT /credentials/{name}: one of passwd or sshkey. */
-export type CredentialBody = { passwd: string; knownHosts?: string } | { sshkey: string; knownHosts?: string };
+export type CredentialBody =
+  { passwd: string; knownHosts?: string } | { sshkey: string; knownHosts?: string };
 
 /** Every error response: one message, perhaps a hint, the problems of an invalid NodeTask, the running task. */
 export interface ErrorBody {

@@ -42,7 +42,10 @@ export { positiveSeconds };
 export function withRemoteOptions(command: Command): Command {
   return command
     .option('--endpoint <url>', 'the Penetrator API (stack output ApiUrl); default: $PENETRATOR_ENDPOINT')
-    .option('--region <region>', 'AWS region that signs requests; default: $AWS_REGION, else the endpoint host')
+    .option(
+      '--region <region>',
+      'AWS region that signs requests; default: $AWS_REGION, else the endpoint host',
+    )
     .option(
       '--request-timeout <seconds>',
       'deadline of one API request',

@@ -25,7 +25,8 @@ export async function readTextFile(path: string, what: string, limit: number): P
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    if (length > limit) throw new CliError(`cannot read ${what} ${path}: larger than ${limit} bytes`, EXIT_USAGE);
+    if (length > limit)
+      throw new CliError(`cannot read ${what} ${path}: larger than ${limit} bytes`, EXIT_USAGE);
     return decode(buffer.subarray(0, length), `${what} ${path}`);
   } finally {
     await handle.close();
@@ -59,7 +60,11 @@ export async function readPassword(
   const text = stdin.isTTY && stdin.setRawMode ? await typed(stdin, prompt) : await piped(stdin);
   const password = text.replace(/\r?\n$/, '');
   if (password === '') {
-    throw new CliError('the password read from stdin is empty', EXIT_USAGE, 'pipe it in: … | penetrator credential put NAME --password-stdin');
+    throw new CliError(
+      'the password read from stdin is empty',
+      EXIT_USAGE,
+      'pipe it in: … | penetrator credential put NAME --password-stdin',
+    );
   }
   return password;
 }
@@ -68,7 +73,7 @@ async function piped(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of stdin) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     length += buffer.length;
     if (length > MAX_SECRET_BYTES) {
       throw new CliError(`the password read from stdin is larger than ${MAX_SECRET_BYTES} bytes`, EXIT_USAGE);

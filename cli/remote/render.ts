@@ -148,7 +148,11 @@ function fields(record: Record<string, unknown>, indent: string): string[] {
       for (const [k, v] of nested) lines.push(`${indent}  ${`${k}:`.padEnd(keyWidth)}  ${scalar(v)}`);
       continue;
     }
-    const text = Array.isArray(value) ? (value.length ? value.map(scalar).join(', ') : '<none>') : scalar(value);
+    const text = Array.isArray(value)
+      ? value.length
+        ? value.map(scalar).join(', ')
+        : '<none>'
+      : scalar(value);
     lines.push(`${indent}${label.padEnd(width)}  ${text}`);
   }
   return lines;

@@ -24,7 +24,9 @@ export interface WaitOptions {
 export type WaitResult = { outcome: 'finished'; detail: TaskDetail } | { outcome: 'interrupted' };
 
 function clock(time: Date): string {
-  return [time.getHours(), time.getMinutes(), time.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  return [time.getHours(), time.getMinutes(), time.getSeconds()]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
 }
 
 /** Remembers what was shown, so only changes are printed. */
@@ -42,13 +44,17 @@ export class ProgressPrinter {
       this.seen.set(node.name, key);
       this.io.stderr(`${at} ${node.name} ${node.ip}  ${nodeText(node)}\n`);
     }
-    const p = detail.status?.progress;
-    if (!p) return;
-    const totals = `${p.installed ?? 0}/${p.total ?? 0} installed, ${p.failed ?? 0} failed, ${p.pending ?? 0} pending`;
-    if (totals === this.totals) return;
+    const totals = totalsText(detail);
+    if (totals === undefined || totals === this.totals) return;
     this.totals = totals;
     this.io.stderr(`${at} ${totals}\n`);
   }
+}
+
+function totalsText(detail: TaskDetail): string | undefined {
+  const p = detail.status?.progress;
+  if (!p) return undefined;
+  return `${p.installed ?? 0}/${p.total ?? 0} installed, ${p.failed ?? 0} failed, ${p.pending ?? 0} pending`;
 }
 
 function nodeText(node: NodeDetail): string {
@@ -84,24 +90,35 @@ export async function waitForTask(
     if (detail) {
       lastSeen = Date.now();
       printer.show(detail);
-      const status = detail.execution?.status;
-      if (status !== undefined && status !== 'RUNNING') return { outcome: 'finished', detail };
+      if (ended(detail)) return { outcome: 'finished', detail };
     } else if (Date.now() - lastSeen > options.notFoundGraceMs) {
-      throw new CliError(
-        `nodetask/${task.name} did not appear on cluster ${task.cluster ?? '(default)'}`,
-        EXIT_FAILURE,
-        `its execution may have ended before creating it: open ${task.executionArn ?? 'the execution'} in the Step Functions console`,
-      );
+      throw neverAppeared(task);
     }
-    if (Date.now() - start + options.intervalMs > options.timeoutMs) {
-      throw new CliError(
-        `nodetask/${task.name} is still running after ${Math.round(options.timeoutMs / 1000)} s; stopped waiting`,
-        EXIT_FAILURE,
-        `follow it with: penetrator describe nodetask ${task.name}${task.cluster ? ` --cluster ${task.cluster}` : ''}`,
-      );
-    }
+    if (Date.now() - start + options.intervalMs > options.timeoutMs)
+      throw stillRunning(task, options.timeoutMs);
     await sleep(options.intervalMs, options.signal);
   }
+}
+
+function ended(detail: TaskDetail): boolean {
+  const status = detail.execution?.status;
+  return status !== undefined && status !== 'RUNNING';
+}
+
+function neverAppeared(task: { name: string; cluster?: string; executionArn?: string }): CliError {
+  return new CliError(
+    `nodetask/${task.name} did not appear on cluster ${task.cluster ?? '(default)'}`,
+    EXIT_FAILURE,
+    `its execution may have ended before creating it: open ${task.executionArn ?? 'the execution'} in the Step Functions console`,
+  );
+}
+
+function stillRunning(task: { name: string; cluster?: string }, timeoutMs: number): CliError {
+  return new CliError(
+    `nodetask/${task.name} is still running after ${Math.round(timeoutMs / 1000)} s; stopped waiting`,
+    EXIT_FAILURE,
+    `follow it with: penetrator describe nodetask ${task.name}${task.cluster ? ` --cluster ${task.cluster}` : ''}`,
+  );
 }
 
 async function poll(

@@ -39,18 +39,30 @@ describe('the API client', () => {
 
     expect(server.requests).toHaveLength(1);
     const [request] = server.requests;
-    expect(request).toMatchObject({ method: 'POST', path: '/prod/tasks', query: { cluster: 'prod' }, body: YAML });
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: '/prod/tasks',
+      query: { cluster: 'prod' },
+      body: YAML,
+    });
     expect(request!.headers['content-type']).toBe('application/yaml');
     expect(request!.signatureValid).toBe(true);
     const auth = parseAuthorization(request!.headers.authorization as string);
-    expect(auth).toMatchObject({ accessKeyId: TEST_CREDENTIALS.accessKeyId, region: 'eu-west-1', service: 'execute-api' });
+    expect(auth).toMatchObject({
+      accessKeyId: TEST_CREDENTIALS.accessKeyId,
+      region: 'eu-west-1',
+      service: 'execute-api',
+    });
     expect(auth!.signedHeaders).toEqual(expect.arrayContaining(['host', 'x-amz-date', 'content-type']));
   });
 
   it('sends each verb to its path and method, with no query when no cluster is named', async () => {
     server.route('GET /prod/tasks', () => ({ status: 200, body: { items: [] } }));
     server.route('GET /prod/tasks/nodes', () => ({ status: 200, body: { metadata: { name: 'nodes' } } }));
-    server.route('DELETE /prod/tasks/nodes', () => ({ status: 202, body: { name: 'nodes', cancelled: true } }));
+    server.route('DELETE /prod/tasks/nodes', () => ({
+      status: 202,
+      body: { name: 'nodes', cancelled: true },
+    }));
     server.route('GET /prod/tasks/nodes/events', () => ({ status: 200, body: { items: [] } }));
     server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
     server.route('PUT /prod/clusters/prod', () => ({ status: 204 }));
@@ -80,7 +92,9 @@ describe('the API client', () => {
 
   it('signs with the session token of temporary credentials', async () => {
     server.route('GET /prod/clusters', () => ({ status: 200, body: { items: [] } }));
-    await client({ credentials: { ...TEST_CREDENTIALS, sessionToken: 'session-token-example' } }).listClusters();
+    await client({
+      credentials: { ...TEST_CREDENTIALS, sessionToken: 'session-token-example' },
+    }).listClusters();
     const [request] = server.requests;
     expect(request!.headers['x-amz-security-token']).toBe('session-token-example');
     expect(request!.signatureValid).toBe(true);
@@ -102,10 +116,14 @@ describe('the API client', () => {
 
   it('gives up after one retry', async () => {
     server.route('GET /prod/tasks', () => ({ status: 502, body: { message: 'Bad Gateway' } }));
-    const error = await client().listTasks().catch((e: unknown) => e);
+    const error = await client()
+      .listTasks()
+      .catch((e: unknown) => e);
     expect(server.requests).toHaveLength(2);
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).message).toBe('the Penetrator API failed on GET /tasks (HTTP 502): Bad Gateway');
+    expect((error as ApiError).message).toBe(
+      'the Penetrator API failed on GET /tasks (HTTP 502): Bad Gateway',
+    );
   });
 
   it('never repeats a POST that may have started an execution, but repeats a throttled one', async () => {
@@ -124,8 +142,13 @@ describe('the API client', () => {
   });
 
   it('says 403 in terms of credentials and execute-api:Invoke', async () => {
-    server.route('GET /prod/tasks', () => ({ status: 403, body: { Message: 'User is not authorized to access this resource' } }));
-    const error = (await client().listTasks().catch((e: unknown) => e)) as ApiError;
+    server.route('GET /prod/tasks', () => ({
+      status: 403,
+      body: { Message: 'User is not authorized to access this resource' },
+    }));
+    const error = (await client()
+      .listTasks()
+      .catch((e: unknown) => e)) as ApiError;
     expect(error.message).toBe(
       'not authorised: check your AWS credentials/role allows execute-api:Invoke (User is not authorized to access this resource)',
     );
@@ -133,8 +156,13 @@ describe('the API client', () => {
   });
 
   it("reads API Gateway's 403 for an unknown path as a wrong endpoint", async () => {
-    server.route('GET /prod/clusters', () => ({ status: 403, body: { message: 'Missing Authentication Token' } }));
-    const error = (await client().listClusters().catch((e: unknown) => e)) as ApiError;
+    server.route('GET /prod/clusters', () => ({
+      status: 403,
+      body: { message: 'Missing Authentication Token' },
+    }));
+    const error = (await client()
+      .listClusters()
+      .catch((e: unknown) => e)) as ApiError;
     expect(error.message).toBe('the API has no route for GET /clusters');
     expect(error.hint).toMatch(/ApiUrl/);
   });
@@ -144,7 +172,9 @@ describe('the API client', () => {
       status: 409,
       body: { message: 'cluster prod is busy: task older is running', runningTask: 'older' },
     }));
-    const error = (await client().submitTask(YAML, 'application/yaml').catch((e: unknown) => e)) as ApiError;
+    const error = (await client()
+      .submitTask(YAML, 'application/yaml')
+      .catch((e: unknown) => e)) as ApiError;
     expect(error.status).toBe(409);
     expect(error.message).toBe('cluster prod is busy: task older is running');
     expect(error.hint).toBe(
@@ -160,7 +190,9 @@ describe('the API client', () => {
         problems: ['spec.targetMachines[1]: "300.1.1.1" is not an IP address', 'spec.proxyNode: is required'],
       },
     }));
-    const error = (await client().submitTask(YAML, 'application/yaml').catch((e: unknown) => e)) as ApiError;
+    const error = (await client()
+      .submitTask(YAML, 'application/yaml')
+      .catch((e: unknown) => e)) as ApiError;
     expect(error.message.split('\n')).toEqual([
       'invalid NodeTask',
       '  spec.targetMachines[1]: "300.1.1.1" is not an IP address',
@@ -171,18 +203,27 @@ describe('the API client', () => {
   it('ends a call the server never answers at its deadline, and tries once more', async () => {
     server.route('GET /prod/tasks', () => ({ status: 200, hang: true }));
     const started = Date.now();
-    const error = (await client({ timeoutMs: 300 }).listTasks().catch((e: unknown) => e)) as CliError;
+    const error = (await client({ timeoutMs: 300 })
+      .listTasks()
+      .catch((e: unknown) => e)) as CliError;
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(server.requests).toHaveLength(2);
     expect(error).toBeInstanceOf(CliError);
-    expect(error.message).toMatch(/^cannot reach the Penetrator API at http:\/\/127\.0\.0\.1:\d+: no answer within 0\.3 s$/);
+    expect(error.message).toMatch(
+      /^cannot reach the Penetrator API at http:\/\/127\.0\.0\.1:\d+: no answer within 0\.3 s$/,
+    );
   });
 
   it('says so when nothing listens at the endpoint', async () => {
     const closed = new ContractServer();
     const url = await closed.start();
     await closed.stop();
-    const api = new ApiClient({ endpoint: new URL(url), region: 'eu-west-1', credentials: TEST_CREDENTIALS, retryDelayMs: 10 });
+    const api = new ApiClient({
+      endpoint: new URL(url),
+      region: 'eu-west-1',
+      credentials: TEST_CREDENTIALS,
+      retryDelayMs: 10,
+    });
     await expect(api.listTasks()).rejects.toThrow(/cannot reach the Penetrator API at .*ECONNREFUSED/);
   });
 
