@@ -28,6 +28,19 @@ export interface PenetratorConfig {
   defaultCluster?: string;
   /** Receives the alarm on failed executions; no alarm when unset. */
   alarmEmail?: string;
+  /** Name of the product's EventBridge bus (reinstall requests in, completion events out). */
+  eventBusName: string;
+  /** A periodic "Reinstall Nodes" event for the nodes a label selector picks; none when unset. */
+  reinstallSchedule?: ReinstallSchedule;
+}
+
+export interface ReinstallSchedule {
+  /** EventBridge Scheduler cron fields (minutes hours day-of-month month day-of-week year), UTC. */
+  cron: string;
+  cluster: string;
+  labelSelector: string;
+  sshCredential: string;
+  proxyNode?: string;
 }
 
 /** The context keys, as written in cdk.json. */
@@ -44,6 +57,8 @@ export const ContextKeys = {
   executionTimeoutHours: 'penetrator:executionTimeoutHours',
   defaultCluster: 'penetrator:defaultCluster',
   alarmEmail: 'penetrator:alarmEmail',
+  eventBusName: 'penetrator:eventBusName',
+  reinstallSchedule: 'penetrator:reinstallSchedule',
 } as const;
 
 type ContextKey = keyof typeof ContextKeys;
@@ -57,6 +72,7 @@ export const configDefaults = {
   attemptMaxDelaySeconds: 600,
   logRetentionDays: 30,
   executionTimeoutHours: 24,
+  eventBusName: 'penetrator',
 } as const;
 
 /** Retention periods CloudWatch Logs accepts ("never expire" is not offered: logs must age out). */
@@ -191,6 +207,64 @@ function retention(ctx: Context, p: Problems): RetentionDays {
   return days ?? configDefaults.logRetentionDays;
 }
 
+// "default" is the account's own bus, which a stack cannot create.
+const EVENT_BUS_NAME = /^(?!default$)[A-Za-z0-9._-]{1,256}$/;
+/** Six cron fields as EventBridge Scheduler takes them; its own parser judges the values at deploy. */
+const CRON_FIELDS = /^\S+( \S+){5}$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SCHEDULE_EXPECTED =
+  'an object (or its JSON) {cron: "0 3 ? * SUN *", cluster, labelSelector, sshCredential, proxyNode?}';
+
+function scheduleObject(value: unknown): Record<string, unknown> | undefined {
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : undefined;
+}
+
+const SCHEDULE_FIELDS: Record<
+  keyof ReinstallSchedule,
+  { pattern: RegExp; expected: string; optional?: true }
+> = {
+  cron: { pattern: CRON_FIELDS, expected: 'six cron fields like "0 3 ? * SUN *" (without cron(…))' },
+  cluster: { pattern: CLUSTER_NAME, expected: 'a registered cluster name' },
+  labelSelector: { pattern: /^[^\n]{1,1024}$/, expected: 'a label selector like "role=edge"' },
+  sshCredential: { pattern: DNS_SUBDOMAIN, expected: 'the name of an SSH credential' },
+  proxyNode: { pattern: DNS_SUBDOMAIN, expected: 'a node name', optional: true },
+};
+
+function reinstallSchedule(ctx: Context, p: Problems): ReinstallSchedule | undefined {
+  const value = ctx(ContextKeys.reinstallSchedule);
+  if (value === undefined || value === '') return undefined;
+  const object = scheduleObject(value);
+  if (object === undefined) return p.add('reinstallSchedule', value, SCHEDULE_EXPECTED);
+  const before = p.list.length;
+  for (const key of Object.keys(object)) {
+    if (!(key in SCHEDULE_FIELDS)) {
+      p.list.push(
+        `${ContextKeys.reinstallSchedule}.${key}: unknown field; expected only ${Object.keys(SCHEDULE_FIELDS).join(', ')}`,
+      );
+    }
+  }
+  for (const [key, rule] of Object.entries(SCHEDULE_FIELDS)) {
+    const field = object[key];
+    if (field === undefined && rule.optional) continue;
+    if (typeof field !== 'string' || !rule.pattern.test(field)) {
+      p.list.push(
+        `${ContextKeys.reinstallSchedule}.${key}: received ${JSON.stringify(field)}; expected ${rule.expected}`,
+      );
+    }
+  }
+  return p.list.length === before ? (object as unknown as ReinstallSchedule) : undefined;
+}
+
 /** Reads and validates the configuration; throws one Error listing every problem. */
 export function loadConfig(ctx: Context): PenetratorConfig {
   const p = new Problems();
@@ -203,6 +277,7 @@ export function loadConfig(ctx: Context): PenetratorConfig {
     'a cluster name (lower-case DNS label)',
   );
   const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
+  const schedule = reinstallSchedule(ctx, p);
   const config: PenetratorConfig = {
     secretPrefix:
       text(
@@ -228,6 +303,15 @@ export function loadConfig(ctx: Context): PenetratorConfig {
     ...(vpc ? { vpc } : {}),
     ...(defaultCluster ? { defaultCluster } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
+    eventBusName:
+      text(
+        ctx,
+        'eventBusName',
+        p,
+        EVENT_BUS_NAME,
+        'an event bus name ([A-Za-z0-9._-], at most 256, not "default")',
+      ) ?? configDefaults.eventBusName,
+    ...(schedule ? { reinstallSchedule: schedule } : {}),
   };
   if (p.list.length > 0) {
     throw new Error(
