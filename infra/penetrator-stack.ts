@@ -22,6 +22,7 @@ import { type LambdaName, LambdaNames } from '../lambdas/domain/contracts';
 import { SettingsEnv } from '../lambdas/settings';
 import { PenetratorWorkflow } from '../statemachine/definition';
 import type { PenetratorConfig } from './config';
+import { PenetratorApi } from './constructs/api';
 import { PenetratorFunction, type PenetratorFunctionProps } from './constructs/penetrator-function';
 
 export interface PenetratorStackProps extends StackProps {
@@ -61,6 +62,7 @@ const functionSpecs: Record<LambdaName, { file: string; description: string; tim
 export class PenetratorStack extends Stack {
   readonly workflow: PenetratorWorkflow;
   readonly functions: Record<LambdaName, PenetratorFunction>;
+  readonly api: PenetratorApi;
 
   constructor(scope: Construct, id: string, props: PenetratorStackProps) {
     super(scope, id, props);
@@ -129,6 +131,15 @@ export class PenetratorStack extends Stack {
     if (config.alarmEmail) this.addFailureAlarm(config.alarmEmail);
 
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+
+    this.api = new PenetratorApi(this, 'Api', {
+      stateMachine: this.workflow.stateMachine,
+      stateMachineName: `${this.stackName}-workflow`,
+      secretPrefix: config.secretPrefix,
+      logRetention: config.logRetention,
+      environment,
+      ...(vpc ? { vpc } : {}),
+    });
   }
 
   private grantSecretRead(
