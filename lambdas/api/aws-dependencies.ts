@@ -7,8 +7,9 @@ import { StepFunctionsWorkflow } from '../adapters/sfn';
 import { awsDependencies } from '../handlers/lambda-runtime';
 import type { ApiDependencies, Workflow } from './ports';
 
-/** The state machine the tasks routes start; set by the CDK stack on the tasks Lambda only. */
-export const STATE_MACHINE_ARN_ENV = 'PENETRATOR_STATE_MACHINE_ARN';
+import { STATE_MACHINE_ARN_ENV } from './aws-dependencies-env';
+
+export { STATE_MACHINE_ARN_ENV } from './aws-dependencies-env';
 
 let dependencies: ApiDependencies | undefined;
 

@@ -53,10 +53,9 @@ export const routeGroups = {
 
 export type RouteGroup = keyof typeof routeGroups;
 
-/** `METHOD /resource` of every route, in the groups' order: the CDK construct builds the API from it. */
-export function routeKeys(group?: RouteGroup): string[] {
-  const groups = group ? [group] : (Object.keys(routeGroups) as RouteGroup[]);
-  return groups.flatMap((g) => Object.keys(routeGroups[g]));
+/** `METHOD /resource` of every route the router serves, per group (routes.ts must list the same). */
+export function routeKeys(group: RouteGroup): string[] {
+  return Object.keys(routeGroups[group]);
 }
 
 export function findRoute(groups: readonly RouteGroup[], request: ApiRequest): Route | undefined {
