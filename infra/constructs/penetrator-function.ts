@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { installScriptDefine } from '../../lambdas/adapters/install-script';
 
 /** The repository root: bundling resolves handlers and the lock file from here, whatever the cwd. */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -110,6 +111,8 @@ export class PenetratorFunction extends Construct {
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
         logLevel: BundlingLogLevel.WARNING,
+        // Bundles carry no repository files: the installer scripts travel as inlined constants.
+        define: installScriptDefine(),
       },
     });
 

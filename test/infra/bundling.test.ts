@@ -1,4 +1,4 @@
-import { readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,7 +12,7 @@ describe('PenetratorFunction bundling', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'penetrator-bundle-'));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('bundles an ESM handler using client-node into a module that loads and runs', async () => {
+  it('bundles an ESM handler using client-node, with the installer scripts inlined, into a module that loads and runs', async () => {
     const app = new App({ context: cdkJsonContext(), outdir });
     const stack = new Stack(app, 'Probe');
     new PenetratorFunction(stack, 'Probe', {
@@ -27,7 +27,12 @@ describe('PenetratorFunction bundling', () => {
     const bundle = join(outdir, assets[0]!, 'index.mjs');
     expect(existsSync(`${bundle}.map`)).toBe(true);
     const { handler } = (await import(pathToFileURL(bundle).href)) as { handler: () => Promise<unknown> };
-    await expect(handler()).resolves.toEqual({ clusters: 1, errorName: 'Penetrator.InstallFailed' });
+    await expect(handler()).resolves.toEqual({
+      clusters: 1,
+      errorName: 'Penetrator.InstallFailed',
+      installScript: readFileSync(new URL('../../installer/install.sh', import.meta.url), 'utf8'),
+      remoteScript: readFileSync(new URL('../../installer/remote.sh', import.meta.url), 'utf8'),
+    });
   });
 
   it('fails when the handler file does not exist', () => {
