@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestEnvironment } from '../../test/cluster/env';
 import { removeStaleKubeletDirs } from '../../test/cluster/kubelet';
@@ -61,7 +61,8 @@ export function sandboxState(
     subnet: options.subnet,
     machines: [...options.machines],
     logPath: paths.logPath,
-    workDirs: [paths.workDir, env.cp.dir, env.kubelet.workDir],
+    // The package's temp dir too: a killed supervisor leaves it, and down removes it.
+    workDirs: [paths.workDir, env.cp.dir, env.kubelet.workDir, dirname(env.installPackagePath)],
     networkId: env.network.id,
   };
 }

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processStartTime, type SandboxState } from '../../cli/sandbox/state';
 import { runChecked } from '../cluster/network';
@@ -25,7 +25,13 @@ interface Run {
 }
 
 /** Runs the bin; on timeout SIGTERM (the demo tears down), then SIGKILL, and the test fails. */
-function penetrator(args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<Run> {
+function penetrator(
+  args: string[],
+  timeoutMs: number,
+  env: Record<string, string> = {},
+  /** Sees the output so far after each chunk: how a test interrupts the command at a given point. */
+  watch?: (output: string, child: ChildProcess) => void,
+): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,
@@ -41,6 +47,10 @@ function penetrator(args: string[], timeoutMs: number, env: Record<string, strin
     }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    if (watch) {
+      child.stdout.on('data', () => watch(output, child));
+      child.stderr.on('data', () => watch(output, child));
+    }
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(kill);
@@ -97,19 +107,81 @@ describe('penetrator demo (npm start)', () => {
       // The reinstall gave 172.21.3.194 a new task label; the other machine keeps the add's.
       expect(second?.[4]).not.toBe(reinstalled?.[4]);
 
-      const networkId = /network pn-([a-z0-9]{6}) /.exec(run.output)?.[1];
-      const cpDir = /control plane (\S+penetrator-cp-\S+) /.exec(run.output)?.[1];
-      const credentialFile = /^(\/\S+\/login-secret\.yaml) \(mode 0600/m.exec(run.output)?.[1];
-      expect(networkId).toBeDefined();
-      expect(cpDir && credentialFile).toBeTruthy();
-      expect((await namespaces()).filter((n) => n.startsWith(`pn-${networkId}-`))).toEqual([]);
+      await expectDemoSandboxGone(run.output);
       expect((await namespaces()).filter((n) => n.startsWith('pn-') && !namespacesBefore.has(n))).toEqual([]);
       expect(controlPlaneDirs().filter((d) => !cpDirsBefore.has(d))).toEqual([]);
-      expect(existsSync(cpDir!)).toBe(false);
-      expect(existsSync(credentialFile!)).toBe(false);
-      expect(await routesTo('172.21.3.0/24')).toEqual([]);
     },
     DEMO_TIMEOUT_MS + 30_000,
+  );
+});
+
+/** What a demo run printed about its sandbox, to look for leftovers by name. */
+function demoSandbox(output: string): { networkId?: string; cpDir?: string; credentialFile?: string } {
+  return {
+    networkId: /network pn-([a-z0-9]{6}) /.exec(output)?.[1],
+    cpDir: /control plane (\S+penetrator-cp-\S+) /.exec(output)?.[1],
+    credentialFile: /^(\/\S+\/login-secret\.yaml) \(mode 0600/m.exec(output)?.[1],
+  };
+}
+
+async function expectDemoSandboxGone(output: string): Promise<void> {
+  const { networkId, cpDir, credentialFile } = demoSandbox(output);
+  expect(networkId).toMatch(/^[a-z0-9]{6}$/);
+  expect((await namespaces()).filter((n) => n.startsWith(`pn-${networkId}-`))).toEqual([]);
+  expect([cpDir, credentialFile].filter((path) => path === undefined || existsSync(path))).toEqual([]);
+  expect(await routesTo('172.21.3.0/24')).toEqual([]);
+}
+
+describe('penetrator demo, interrupted or kept', () => {
+  it(
+    'tears the sandbox down on Ctrl-C in the middle of an install and exits 130',
+    async () => {
+      let interrupted = false;
+      const run = await penetrator(['demo'], DEMO_TIMEOUT_MS, {}, (output, child) => {
+        if (!interrupted && output.includes('installing (attempt 1)')) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      });
+
+      expect(interrupted).toBe(true);
+      expect(run).toMatchObject({ status: 130 });
+      expect(run.output).toContain('SIGINT: stopping the demo');
+      expect(run.output).toMatch(/-- sandbox removed in /);
+      expect(run.output).not.toContain('nodes of the cluster');
+      await expectDemoSandboxGone(run.output);
+    },
+    DEMO_TIMEOUT_MS + 30_000,
+  );
+
+  it(
+    'with --keep leaves the sandbox to a supervisor that sandbox down stops',
+    async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'penetrator-sandbox-state-'));
+      const env = { PENETRATOR_SANDBOX_DIR: stateDir };
+      try {
+        const run = await penetrator(['demo', '--keep'], DEMO_TIMEOUT_MS, env);
+
+        expect(run).toMatchObject({ status: 0 });
+        const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as SandboxState;
+        expect(run.output).toContain(`the sandbox keeps running (supervisor pid ${state.pid})`);
+        expect(run.output).toContain('penetrator sandbox down');
+        expect(run.output).not.toContain('== teardown');
+        expect(processStartTime(state.pid)).toBeDefined();
+        const status = await penetrator(['sandbox', 'status'], SANDBOX_TIMEOUT_MS, env);
+        expect(status.output).toContain(`(supervisor pid ${state.pid})`);
+
+        const down = await penetrator(['sandbox', 'down'], SANDBOX_TIMEOUT_MS, env);
+
+        expect(down).toMatchObject({ status: 0 });
+        expect(state.workDirs.filter((dir) => existsSync(dir))).toEqual([]);
+        await expectDemoSandboxGone(run.output);
+      } finally {
+        await penetrator(['sandbox', 'down'], SANDBOX_TIMEOUT_MS, env).catch(() => undefined);
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    },
+    DEMO_TIMEOUT_MS + SANDBOX_TIMEOUT_MS,
   );
 });
 
@@ -228,6 +300,7 @@ describe('penetrator sandbox up, status, down', () => {
         await new Promise((r) => setTimeout(r, 100));
       expect((await namespaces()).some((n) => n.startsWith(`pn-${state.networkId}-`))).toBe(true);
 
+      expect(state.workDirs).toContain(dirname(state.packagePath));
       const down = await sandbox('down');
 
       expect(down).toMatchObject({ status: 0 });
