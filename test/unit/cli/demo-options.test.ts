@@ -1,5 +1,12 @@
 import { InvalidArgumentError } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../../cli/main';
+import { runDemo } from '../../../cli/sandbox/demo';
+import { startSupervisor } from '../../../cli/sandbox/supervisor';
+
+// Stand-ins for what would start a sandbox: a command line that parsed by mistake must not start one.
+vi.mock('../../../cli/sandbox/demo', () => ({ runDemo: vi.fn(() => Promise.resolve(0)) }));
+vi.mock('../../../cli/sandbox/supervisor', () => ({ startSupervisor: vi.fn() }));
 import {
   DEFAULT_SUBNET,
   MAX_MACHINES,
@@ -54,5 +61,27 @@ describe('sandbox and demo options', () => {
     expect(machineAddresses('10.1.2.0/24', 3)).toEqual(['10.1.2.194', '10.1.2.195', '10.1.2.196']);
     expect(machineAddresses(DEFAULT_SUBNET, MAX_MACHINES).at(-1)).toBe('172.21.3.243');
     expect(() => machineAddresses(DEFAULT_SUBNET, 0)).toThrow(RangeError);
+  });
+});
+
+describe('demo and sandbox command lines', () => {
+  // Only command lines that fail to parse: a valid one would start a sandbox.
+  it.each([
+    [['demo', '--poll', 'soon']],
+    [['demo', '--poll', '0']],
+    [['demo', '--unknown']],
+    [['sandbox', 'up', '--machines', '0']],
+    [['sandbox', 'up', '--subnet', '172.21.3.0/16']],
+    [['sandbox', 'up', '--subnet', '127.0.0.0/24']],
+    [['sandbox', 'sideways']],
+  ])('penetrator %j is a usage error (exit 2) that starts nothing', async (args) => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['node', 'penetrator', ...args])).toBe(2);
+      expect(runDemo).not.toHaveBeenCalled();
+      expect(startSupervisor).not.toHaveBeenCalled();
+    } finally {
+      stderr.mockRestore();
+    }
   });
 });
