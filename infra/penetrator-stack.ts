@@ -23,6 +23,8 @@ import { SettingsEnv } from '../lambdas/settings';
 import { PenetratorWorkflow } from '../statemachine/definition';
 import type { PenetratorConfig } from './config';
 import { PenetratorApi } from './constructs/api';
+import { PenetratorDashboard } from './constructs/dashboard';
+import { PenetratorEvents } from './constructs/events';
 import { PenetratorFunction, type PenetratorFunctionProps } from './constructs/penetrator-function';
 
 export interface PenetratorStackProps extends StackProps {
@@ -63,6 +65,8 @@ export class PenetratorStack extends Stack {
   readonly workflow: PenetratorWorkflow;
   readonly functions: Record<LambdaName, PenetratorFunction>;
   readonly api: PenetratorApi;
+  readonly events: PenetratorEvents;
+  readonly dashboard: PenetratorDashboard;
 
   constructor(scope: Construct, id: string, props: PenetratorStackProps) {
     super(scope, id, props);
@@ -139,6 +143,33 @@ export class PenetratorStack extends Stack {
       logRetention: config.logRetention,
       environment,
       ...(vpc ? { vpc } : {}),
+    });
+
+    this.events = new PenetratorEvents(this, 'Events', {
+      busName: config.eventBusName,
+      stateMachine: this.workflow.stateMachine,
+      stateMachineName: `${this.stackName}-workflow`,
+      summarize: functions.summarize,
+      functionDefaults: { logRetention: config.logRetention, environment, ...(vpc ? { vpc } : {}) },
+      ...(config.reinstallSchedule ? { schedule: config.reinstallSchedule } : {}),
+    });
+    for (const fn of [this.events.reinstall, this.events.executionEnded]) {
+      this.grantSecretRead(fn, config.secretPrefix, ['clusters']);
+    }
+    // Like Plan, it may have to find the only registered cluster.
+    this.grantClusterListing(this.events.executionEnded);
+
+    const observed: Record<string, PenetratorFunction> = {
+      ...functions,
+      reinstall: this.events.reinstall,
+      executionEnded: this.events.executionEnded,
+      ...this.api.functions,
+    };
+    this.dashboard = new PenetratorDashboard(this, 'Dashboard', {
+      dashboardName: this.stackName,
+      stateMachine: this.workflow.stateMachine,
+      functions: Object.fromEntries(Object.entries(observed).map(([name, fn]) => [name, fn.function])),
+      logGroups: Object.values(observed).map((fn) => fn.logGroup),
     });
   }
 
