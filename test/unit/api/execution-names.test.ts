@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { executionNameFor, executionPrefix, taskOfExecution } from '../../../lambdas/api/execution-names';
+import { seededRandom } from '../domain/seeded-random';
+
+describe('execution names', () => {
+  it('are <cluster>--<task>--<6 random> when that fits', () => {
+    const name = executionNameFor('prod', 'nodes', seededRandom(1));
+    expect(name).toMatch(/^prod--nodes--[a-z0-9]{6}$/);
+    expect(taskOfExecution('prod', name)).toBe('nodes');
+    expect(taskOfExecution('staging', name)).toBeUndefined();
+  });
+
+  it('stay within 80 characters with a stable, hashed prefix for long names', () => {
+    const cluster = 'c'.repeat(63);
+    const task = 't'.repeat(56);
+    const name = executionNameFor(cluster, task, seededRandom(2));
+    expect(name).toHaveLength(80);
+    expect(name.startsWith(executionPrefix(cluster, task))).toBe(true);
+    expect(executionPrefix(cluster, task)).toBe(executionPrefix(cluster, task));
+    expect(executionPrefix(cluster, task)).not.toBe(executionPrefix(cluster, `${task.slice(1)}u`));
+    // A hashed name is matched through the task object, not parsed.
+    expect(taskOfExecution(cluster, name)).toBeUndefined();
+  });
+
+  it('fit exactly at the limit without hashing', () => {
+    const cluster = 'c'.repeat(35);
+    const task = 't'.repeat(35);
+    expect(executionPrefix(cluster, task)).toBe(`${cluster}--${task}--`);
+    expect(executionNameFor(cluster, task)).toHaveLength(80);
+  });
+});
