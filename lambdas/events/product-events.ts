@@ -60,7 +60,9 @@ function fitFailures(detail: TaskCompletedDetail): void {
   let size = Buffer.byteLength(JSON.stringify(detail), 'utf8');
   if (size <= MAX_DETAIL_BYTES) return;
   const all = detail.failures.length;
-  while (detail.failures.length > 0 && size > MAX_DETAIL_BYTES) {
+  // Room for the `"failuresOmitted":<n>` field added below.
+  const budget = MAX_DETAIL_BYTES - 32;
+  while (detail.failures.length > 0 && size > budget) {
     const dropped = detail.failures.pop()!;
     size -= Buffer.byteLength(JSON.stringify(dropped), 'utf8') + 1;
   }

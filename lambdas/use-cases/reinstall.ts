@@ -67,12 +67,21 @@ function firstInternalIp(node: NodeObject): string | undefined {
 
 /** The machines to reinstall, name → IP, and the Nodes they are now (for their previous task). */
 async function resolveMachines(
-  kube: Kube,
+  kube: () => Promise<Kube>,
   request: ReinstallRequest,
 ): Promise<{ machines: Record<string, string>; current: NodeObject[] }> {
   const { selection } = request;
+  // Everything is given: no need to read the cluster (Plan checks the machines against it anyway).
+  if (selection.kind === 'nodeNamesOverride' && request.proxyNode !== undefined) {
+    return { machines: selection.nodeNamesOverride, current: [] };
+  }
   if (selection.kind === 'labelSelector') {
-    const found = await kube.list<NodeObject>({ kind: 'Node', labelSelector: selection.labelSelector });
+    const found = await (
+      await kube()
+    ).list<NodeObject>({
+      kind: 'Node',
+      labelSelector: selection.labelSelector,
+    });
     // The proxy node carries the machines' packages and runs their Jobs: it never reinstalls itself.
     const nodes = found.filter((n) => n.metadata.name !== request.proxyNode);
     if (nodes.length === 0) {
@@ -82,7 +91,7 @@ async function resolveMachines(
     }
     return machinesOf(nodes, request.cluster);
   }
-  const all = await kube.list<NodeObject>({ kind: 'Node' });
+  const all = await (await kube()).list<NodeObject>({ kind: 'Node' });
   const byName = new Map(all.map((n) => [n.metadata.name, n]));
   if (selection.kind === 'nodeNamesOverride') {
     const current = all.filter(
@@ -158,9 +167,13 @@ function recordedProxies(specText: string | undefined): string[] {
   }
 }
 
-async function decideProxy(kube: Kube, request: ReinstallRequest, current: NodeObject[]): Promise<string> {
+async function decideProxy(
+  kube: () => Promise<Kube>,
+  request: ReinstallRequest,
+  current: NodeObject[],
+): Promise<string> {
   if (request.proxyNode !== undefined) return request.proxyNode;
-  const proxies = [...(await previousProxies(kube, current))].sort();
+  const proxies = [...(await previousProxies(await kube(), current))].sort();
   if (proxies.length === 1) return proxies[0]!;
   throw new ReinstallRefusedError([
     proxies.length === 0
@@ -172,7 +185,7 @@ async function decideProxy(kube: Kube, request: ReinstallRequest, current: NodeO
 export async function reinstall(deps: ReinstallDependencies, payload: unknown): Promise<ReinstallOutput> {
   const event = parseEvent(payload);
   const request = parseReinstallDetail(event.detail);
-  const kube = await deps.kube(request.cluster);
+  const kube = () => deps.kube(request.cluster);
   const { machines, current } = await resolveMachines(kube, request);
   const proxyNode = await decideProxy(kube, request, current);
 

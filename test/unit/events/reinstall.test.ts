@@ -1,0 +1,166 @@
+import { SFNClient, StartExecutionCommand, ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { StepFunctionsWorkflow } from '../../../lambdas/adapters/sfn';
+import { ErrorNames } from '../../../lambdas/errors';
+import { executionNameFor, parseReinstallDetail } from '../../../lambdas/events/reinstall-detail';
+import type { Log } from '../../../lambdas/ports';
+import { reinstall, type ReinstallDependencies } from '../../../lambdas/use-cases/reinstall';
+
+const sfn = mockClient(SFNClient);
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Penetrator-workflow';
+const lines: string[] = [];
+const log: Log = {
+  debug: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`),
+  info: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`),
+  warn: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`),
+  error: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`),
+};
+
+function deps(): ReinstallDependencies {
+  return {
+    // The override form with a proxy node needs nothing from the cluster: reading it is a bug here.
+    kube: () => Promise.reject(new Error('the cluster must not be read for a fully given reinstall')),
+    log,
+    workflow: new StepFunctionsWorkflow(STATE_MACHINE, new SFNClient({})),
+  };
+}
+
+const overrideEvent = {
+  id: '7bf73129-1428-4cd3-a780-95db273d1602',
+  source: 'penetrator',
+  'detail-type': 'Reinstall Nodes',
+  detail: {
+    cluster: 'edge',
+    nodeNamesOverride: { 'edge-abc123': '198.18.0.10', 'edge-def456': '198.18.0.11' },
+    sshCredential: 'login-secret',
+    proxyNode: 'proxy-0',
+  },
+};
+
+beforeEach(() => {
+  sfn.reset();
+  lines.length = 0;
+});
+
+describe('reinstall from a Reinstall Nodes event', () => {
+  it('starts the workflow with exactly the reinstall NodeTask and its cluster, no secret in it', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:x`, startDate: new Date(0) });
+    const output = await reinstall(deps(), overrideEvent);
+
+    expect(output.task).toMatch(/^reinstall-[a-z0-9]{6}$/);
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE,
+      name: output.executionName,
+      input: JSON.stringify({
+        nodeTask: {
+          apiVersion: 'nodetask.apps.superedge.io/v1beta1',
+          kind: 'NodeTask',
+          metadata: { name: output.task },
+          spec: {
+            cluster: 'edge',
+            nodeNamesOverride: { 'edge-abc123': '198.18.0.10', 'edge-def456': '198.18.0.11' },
+            sshCredential: 'login-secret',
+            proxyNode: 'proxy-0',
+          },
+        },
+        cluster: 'edge',
+      }),
+    });
+    expect(output.executionName).toMatch(new RegExp(`^edge--${output.task}--[a-z0-9]{6}$`));
+    const input = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!;
+    expect(input).not.toMatch(/passwd|sshkey|token|kubeconfig/i);
+  });
+
+  it('gives the same names to the same event, so a re-delivery meets its own execution', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: `${STATE_MACHINE}:x`, startDate: new Date(0) })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const first = await reinstall(deps(), overrideEvent);
+    const again = await reinstall(deps(), overrideEvent);
+    expect(again.task).toBe(first.task);
+    expect(again.executionName).toBe(first.executionName);
+    expect(first.executionArn).toBe(`${STATE_MACHINE}:x`);
+    expect(again.executionArn).toBeUndefined();
+    const other = await reinstall(deps(), { ...overrideEvent, id: 'another-event' });
+    expect(other.task).not.toBe(first.task);
+  });
+
+  it('uses the task name the event gives', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:y`, startDate: new Date(0) });
+    const output = await reinstall(deps(), {
+      ...overrideEvent,
+      detail: { ...overrideEvent.detail, taskName: 'rack-7-refresh' },
+    });
+    expect(output.task).toBe('rack-7-refresh');
+  });
+
+  it('refuses a NodeTask the API would refuse, with the same problem lines, and starts nothing', async () => {
+    const error = await reinstall(deps(), {
+      ...overrideEvent,
+      detail: { ...overrideEvent.detail, nodeNamesOverride: { 'edge-abc123': '198.18.0.300' } },
+    }).catch((e: unknown) => e as Error & { problems: string[] });
+    expect(error.name).toBe(ErrorNames.InvalidNodeTask);
+    expect(error.problems).toEqual([
+      'spec.nodeNamesOverride.edge-abc123: "198.18.0.300" is not an IPv4 or IPv6 address',
+    ]);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
+describe('parseReinstallDetail', () => {
+  it('accepts each of the three forms', () => {
+    const base = { cluster: 'edge', sshCredential: 'login-secret' };
+    expect(parseReinstallDetail({ ...base, nodes: ['a', 'b', 'a'] }).selection).toEqual({
+      kind: 'nodes',
+      nodes: ['a', 'b'],
+    });
+    expect(parseReinstallDetail({ ...base, labelSelector: 'role=edge' }).selection).toEqual({
+      kind: 'labelSelector',
+      labelSelector: 'role=edge',
+    });
+    expect(parseReinstallDetail({ ...base, nodeNamesOverride: { a: '198.18.0.1' } }).selection.kind).toBe(
+      'nodeNamesOverride',
+    );
+  });
+
+  it('lists every problem of a malformed detail, one line per field', () => {
+    let problems: readonly string[] = [];
+    try {
+      parseReinstallDetail({ cluster: '', nodes: [], colour: 'red' });
+    } catch (error) {
+      problems = (error as { problems: string[] }).problems;
+    }
+    expect(problems).toEqual([
+      'detail.cluster: is empty; expected the registered cluster name',
+      'detail.sshCredential: expected the name of the SSH credential',
+      'detail.nodes: is empty; expected at least one node name',
+      'detail.colour: unknown field',
+    ]);
+  });
+
+  it('wants exactly one of nodes, nodeNamesOverride and labelSelector', () => {
+    expect(() =>
+      parseReinstallDetail({ cluster: 'c', sshCredential: 's', nodes: ['a'], labelSelector: 'x=y' }),
+    ).toThrow(
+      'detail: set exactly one of nodes, nodeNamesOverride or labelSelector (got nodes, labelSelector)',
+    );
+    expect(() => parseReinstallDetail({ cluster: 'c', sshCredential: 's' })).toThrow('(got none)');
+  });
+});
+
+describe('executionNameFor', () => {
+  it('keeps <cluster>--<task>--<suffix> when it fits 80 characters', () => {
+    expect(executionNameFor('edge', 'reinstall-abc123', 'x1y2z3')).toBe('edge--reinstall-abc123--x1y2z3');
+  });
+
+  it('cuts long names to 80 characters, keeping the suffix and a hash that tells them apart', () => {
+    const a = executionNameFor('c'.repeat(63), 't'.repeat(40), 'x1y2z3');
+    const b = executionNameFor('c'.repeat(63), `${'t'.repeat(39)}u`, 'x1y2z3');
+    expect(a).toHaveLength(80);
+    expect(a.endsWith('--x1y2z3')).toBe(true);
+    expect(a).not.toBe(b);
+  });
+});
