@@ -34,7 +34,10 @@ export function register(program: Command): void {
       .argument('<name>', 'the name NodeTasks use in spec.sshCredential')
       .option('--password-stdin', 'read the password from stdin (typed without echo on a terminal)')
       .option('--ssh-key <file>', 'a private key file (PEM/OpenSSH)')
-      .option('--known-hosts <file>', "the targets' host keys (known_hosts format), so SSH checks them")
+      .option(
+        '--known-hosts <file>',
+        "with --ssh-key: the targets' host keys (known_hosts format), so SSH checks them",
+      )
       .option('--password <value>', 'refused: use --password-stdin'),
   ).action(async (name: string, options: CredentialPutOptions) => {
     process.exitCode = await putCredential(connect(options), name, options, processIo);
@@ -61,6 +64,14 @@ export async function credentialBody(
   if (Boolean(options.passwordStdin) === (options.sshKey !== undefined)) {
     throw new CliError('give exactly one of --password-stdin and --ssh-key', EXIT_USAGE);
   }
+  if (options.passwordStdin && options.knownHosts !== undefined) {
+    // The API stores {passwd} alone; host keys for password logins travel in the NodeTask.
+    throw new CliError(
+      '--known-hosts goes with --ssh-key only',
+      EXIT_USAGE,
+      "for a password credential, put the targets' host keys in the NodeTask's spec.knownHosts",
+    );
+  }
   const knownHosts =
     options.knownHosts === undefined
       ? undefined
@@ -70,7 +81,7 @@ export async function credentialBody(
     checkPrivateKey(sshkey, options.sshKey);
     return { sshkey, ...(knownHosts ? { knownHosts } : {}) };
   }
-  return { passwd: await readSecret(), ...(knownHosts ? { knownHosts } : {}) };
+  return { passwd: await readSecret() };
 }
 
 /** The most common mistake is handing over the .pub file; its content is never echoed back. */
@@ -98,7 +109,7 @@ export async function putCredential(
   }
   const body = await credentialBody(options, readSecret);
   await client.putCredential(name, body);
-  const kind = 'sshkey' in body ? 'private key' : 'password';
-  io.stdout(`credential/${name} stored (${kind}${body.knownHosts ? ', known hosts' : ''})\n`);
+  const kind = 'sshkey' in body ? `private key${body.knownHosts ? ', known hosts' : ''}` : 'password';
+  io.stdout(`credential/${name} stored (${kind})\n`);
   return 0;
 }

@@ -431,6 +431,11 @@ describe('credential put', () => {
     await expect(putCredential(api, 'login-secret', {}, capture())).rejects.toThrow(
       'give exactly one of --password-stdin and --ssh-key',
     );
+    // The API keeps {passwd} alone: host keys for a password login belong in the NodeTask.
+    await expect(
+      putCredential(api, 'login-secret', { passwordStdin: true, knownHosts: '/dev/null' }, capture()),
+    ).rejects.toThrow('--known-hosts goes with --ssh-key only');
+    expect(server.requests).toHaveLength(1);
   });
 
   it('sends a private key with known hosts, and refuses a public key', async () => {
