@@ -237,6 +237,7 @@ async function demoSteps(
   });
   checkInterrupt();
 
+  const deps = runDependencies(signal);
   const run = (file: string): Promise<number> =>
     runNodeTask(
       {
@@ -246,7 +247,7 @@ async function demoSteps(
         package: sandbox.packagePath,
         poll: options.poll,
       },
-      runDependencies(signal),
+      deps,
     );
 
   await steps.run(`nodetask/${TASK_NAME}: add ${machines.join(', ')} (examples/add-nodes.yaml)`, async () => {
