@@ -210,7 +210,7 @@ function retention(ctx: Context, p: Problems): RetentionDays {
 // "default" is the account's own bus, which a stack cannot create.
 const EVENT_BUS_NAME = /^(?!default$)[A-Za-z0-9._-]{1,256}$/;
 /** Six cron fields as EventBridge Scheduler takes them; its own parser judges the values at deploy. */
-const CRON_FIELDS = /^\S+( \S+){5}$/;
+const CRON_FIELDS = /^[^\s()]+( [^\s()]+){5}$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SCHEDULE_EXPECTED =
   'an object (or its JSON) {cron: "0 3 ? * SUN *", cluster, labelSelector, sshCredential, proxyNode?}';
