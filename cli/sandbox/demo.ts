@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { runNodeTask, type RunDependencies } from '../commands/run';
 import { loadSynthesizedDefinition } from '../local/definition';
-import { EXIT_FAILURE } from '../output';
+import { CliError, EXIT_FAILURE, printError } from '../output';
 import { buildBinaries } from './binaries';
 import { startInProcess, startSupervised, type DemoSandbox } from './demo-sandbox';
 import { renderNodeListing } from './node-listing';
@@ -118,6 +118,13 @@ function runDependencies(signal: AbortSignal): RunDependencies {
   };
 }
 
+/** One line (and the hint of a CliError); the stack only with PENETRATOR_DEBUG=1, as every verb. */
+function reportFailure(error: unknown): void {
+  if (error instanceof Error)
+    printError(error.message, error instanceof CliError ? error.hint : undefined, error.stack);
+  else printError(String(error));
+}
+
 /** Exit code of a process ended by `signal`, as shells report it. */
 const signalExitCode = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? 130 : 143);
 
@@ -148,13 +155,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     code = 0;
   } catch (error) {
     code = interrupted ? signalExitCode(interrupted) : EXIT_FAILURE;
-    if (!(error instanceof Interrupted)) {
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`error: ${message}\n`);
-      if (error instanceof Error && error.stack && process.env.PENETRATOR_DEBUG === '1') {
-        process.stderr.write(`${error.stack}\n`);
-      }
-    }
+    if (!(error instanceof Interrupted)) reportFailure(error);
   } finally {
     code = await finish(sandbox, options, interrupted, code);
     process.off('SIGINT', onSignal);
