@@ -48,11 +48,10 @@ type ComponentName = keyof typeof components;
 const ref = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  return rest;
+  const rendered = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  // The document declares its dialect once (OpenAPI 3.1 is JSON Schema 2020-12).
+  delete rendered.$schema;
+  return rendered;
 }
 
 const INPUTS: ReadonlySet<ComponentName> = new Set(['NodeTask', 'PutCredentialRequest', 'PutClusterRequest']);

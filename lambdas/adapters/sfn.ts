@@ -111,28 +111,30 @@ export class StepFunctionsWorkflow implements Workflow {
     }
   }
 
+  private async page(status: ExecutionStatus | undefined, token: string | undefined) {
+    try {
+      return await this.client.send(
+        new ListExecutionsCommand({
+          stateMachineArn: this.stateMachineArn,
+          maxResults: PAGE_SIZE,
+          ...(status ? { statusFilter: status } : {}),
+          ...(token ? { nextToken: token } : {}),
+        }),
+      );
+    } catch (error) {
+      throw sfnError('listing executions', error);
+    }
+  }
+
   async list(
     query: { status?: ExecutionStatus; namePrefix?: string; maxPages?: number } = {},
   ): Promise<ExecutionInfo[]> {
     const found: ExecutionInfo[] = [];
+    const prefix = query.namePrefix ?? '';
     let token: string | undefined;
     for (let page = 0; page < (query.maxPages ?? DEFAULT_MAX_PAGES); page++) {
-      let answer;
-      try {
-        answer = await this.client.send(
-          new ListExecutionsCommand({
-            stateMachineArn: this.stateMachineArn,
-            maxResults: PAGE_SIZE,
-            ...(query.status ? { statusFilter: query.status } : {}),
-            ...(token ? { nextToken: token } : {}),
-          }),
-        );
-      } catch (error) {
-        throw sfnError('listing executions', error);
-      }
-      for (const item of answer.executions ?? []) {
-        if (query.namePrefix === undefined || item.name?.startsWith(query.namePrefix)) found.push(info(item));
-      }
+      const answer = await this.page(query.status, token);
+      for (const item of answer.executions ?? []) if (item.name?.startsWith(prefix)) found.push(info(item));
       token = answer.nextToken;
       if (!token) break;
     }

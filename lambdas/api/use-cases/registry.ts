@@ -4,6 +4,7 @@
  * no message repeats a value.
  */
 import { parse } from 'yaml';
+import type { z } from 'zod';
 import { kubeFromKubeconfig } from '../../adapters/kube';
 import type { SshCredential } from '../../ports';
 import { HttpError } from '../http';
@@ -30,24 +31,18 @@ function jsonBody(body: string, hint: string): unknown {
   }
 }
 
-/** The schema's verdict as field names only: the messages of credentialBodySchema never quote values. */
-function refuseBody(
-  issues: ReadonlyArray<{ message: string; path: PropertyKey[]; code: string }>,
-  hint: string,
-): never {
+/** The schema's verdict as field names only: the messages of the body schemas never quote values. */
+function refuseBody(issues: readonly z.core.$ZodIssue[], hint: string): never {
   const lines = issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `unknown field ${JSON.stringify(key.slice(0, 40))}`);
+    }
     if (issue.code === 'invalid_union') return [];
-    return [
-      issue.message.includes(':')
-        ? issue.message
-        : `${issue.path.map(String).join('.') || 'body'}: ${issue.message}`,
-    ];
+    const path = issue.path.map(String).join('.') || 'body';
+    return [issue.message.startsWith(`${path}:`) ? issue.message : `${path}: ${issue.message}`];
   });
-  throw new HttpError(
-    400,
-    `invalid request body${lines.length > 0 ? `: ${[...new Set(lines)].join('; ')}` : ''}`,
-    hint,
-  );
+  const detail = lines.length > 0 ? `: ${[...new Set(lines)].join('; ')}` : '';
+  throw new HttpError(400, `invalid request body${detail}`, hint);
 }
 
 export function parseCredentialBody(body: string): SshCredential {
@@ -92,26 +87,31 @@ interface KubeconfigShape {
   clusters?: Array<{ name?: unknown; cluster?: { server?: unknown } }>;
 }
 
-/** The kubeconfig's problems in words that name its structure, never its content. */
-function kubeconfigProblem(text: string): string | undefined {
-  let doc: KubeconfigShape;
+function readKubeconfig(text: string): KubeconfigShape | string {
   try {
-    doc = (parse(text, { maxAliasCount: 10 }) ?? {}) as KubeconfigShape;
+    const doc = (parse(text, { maxAliasCount: 10 }) ?? {}) as unknown;
+    return typeof doc === 'object' && doc !== null && !Array.isArray(doc)
+      ? (doc)
+      : 'the kubeconfig is not a mapping';
   } catch {
     return 'the kubeconfig is not YAML or JSON';
   }
-  if (typeof doc !== 'object' || Array.isArray(doc)) return 'the kubeconfig is not a mapping';
+}
+
+/** The kubeconfig's problems in words that name its structure, never its content. */
+function kubeconfigProblem(text: string): string | undefined {
+  const doc = readKubeconfig(text);
+  if (typeof doc === 'string') return doc;
   const current = doc['current-context'];
   if (typeof current !== 'string' || current === '') return 'the kubeconfig has no current-context';
   const context = (doc.contexts ?? []).find((c) => c?.name === current)?.context;
-  if (!context)
+  if (!context) {
     return `the kubeconfig's current-context ${JSON.stringify(current.slice(0, 60))} is not among its contexts`;
-  const cluster = (doc.clusters ?? []).find((c) => c?.name === context.cluster)?.cluster;
-  const server = cluster?.server;
-  if (typeof server !== 'string' || !/^https?:\/\/[^\s]+$/.test(server)) {
-    return "the kubeconfig's current context names no cluster with an http(s) server";
   }
-  return undefined;
+  const server = (doc.clusters ?? []).find((c) => c?.name === context.cluster)?.cluster?.server;
+  return typeof server === 'string' && /^https?:\/\/[^\s]+$/.test(server)
+    ? undefined
+    : "the kubeconfig's current context names no cluster with an http(s) server";
 }
 
 export async function putCluster(deps: ApiDependencies, name: string, body: string): Promise<void> {

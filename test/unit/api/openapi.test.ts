@@ -45,7 +45,7 @@ describe('the OpenAPI document', () => {
     const doc = buildOpenApiDocument() as Doc;
     for (const target of refs(doc)) {
       const name = target.replace('#/components/schemas/', '');
-      expect(doc.components.schemas, target).toHaveProperty(name);
+      expect(Object.keys(doc.components.schemas)).toContain(name);
     }
   });
 

@@ -140,7 +140,7 @@ describe('PUT /credentials/{name}', () => {
   it('refuses a name spec.sshCredential could not use', async () => {
     const response = await putCredential({ passwd: PASSWORD }, 'Login_Secret');
     expect(response.statusCode).toBe(400);
-    expect(JSON.parse(response.body).message).toContain('is not a credential name');
+    expect((JSON.parse(response.body) as { message: string }).message).toContain('is not a credential name');
   });
 
   it('answers 500 with the request id only when Secrets Manager refuses the caller', async () => {
@@ -200,7 +200,7 @@ describe('PUT /clusters/{name}', () => {
     const response = await putCluster({ kubeconfig: text });
 
     expect(response.statusCode).toBe(400);
-    expect(JSON.parse(response.body).message).toMatch(message);
+    expect((JSON.parse(response.body) as { message: string }).message).toMatch(message);
     expectNoSecretIn(response.body);
     expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
   });

@@ -51,9 +51,10 @@ describe('StepFunctionsWorkflow', () => {
         $metadata: { httpStatusCode: 400 },
       }),
     );
-    const error = await workflow
-      .start('prod--nodes--abc123', { nodeTask: { secret: 'x' } })
-      .catch((e: unknown) => e as Error);
+    const error = await workflow.start('prod--nodes--abc123', { nodeTask: { secret: 'x' } }).then(
+      () => new Error('expected a failure'),
+      (e: unknown) => e as Error,
+    );
     expect(error).toMatchObject({ name: ErrorNames.Transient });
     expect(error.message).toContain('prod--nodes--abc123');
     expect(error.message).not.toContain('secret');
