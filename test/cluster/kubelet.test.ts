@@ -460,8 +460,16 @@ describe('teardown', () => {
       await sleeper(clients(cp.kubeconfigYaml).core, 'teardown-1', marker);
       // sh and its sleep child: two processes, both must go.
       podPids.push(...(await waitForMarked(marker, 2)));
-      // Positive control: while the pod runs, its mount namespace has the volume bind mounts.
-      expect(processesWithMountsUnder(kubelet.workDir)).toEqual(expect.arrayContaining(podPids));
+      // Positive control: while the pod runs, its mount namespace has the volume bind mounts. The
+      // marked processes may be found while the launcher is still mounting, hence the bounded wait.
+      const mounted = await waitFor(
+        () => {
+          const pids = processesWithMountsUnder(kubelet.workDir);
+          return podPids.every((pid) => pids.includes(pid)) ? pids : undefined;
+        },
+        { what: 'the pod processes to hold the volume mounts', timeoutMs: 30_000 },
+      );
+      expect(mounted).toEqual(expect.arrayContaining(podPids));
     } finally {
       await kubelet.stop();
       await cp.stop();
