@@ -8,6 +8,7 @@ import { FileCredentials } from './adapters/file-credentials';
 import { LOCAL_CLUSTER_NAME, SingleClusterDirectory } from './adapters/file-clusters';
 import { loadInstallerScripts } from './adapters/install-script';
 import { cachedKubeProvider } from './adapters/kube-cache';
+import { connectSsh } from './adapters/ssh';
 import { createLogger, localMetrics, logged, type LogLevel } from './observability';
 import type { Dependencies } from './ports';
 import { resolveSettings, type RuntimeSettings } from './settings';
@@ -41,6 +42,8 @@ export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName,
     credentials: new FileCredentials(deps.credentialPath),
     kube: cachedKubeProvider(clusters),
     installScript: () => loadInstallerScripts(deps.installScriptPath, deps.remoteScriptPath),
+    // Direct mode runs SSH from this machine; nothing limits a local call's time but the attempt's deadline.
+    ssh: connectSsh,
     // No event bus locally: completion is the run's own result. Metrics only with PENETRATOR_METRICS=1.
     metrics: localMetrics(),
   };

@@ -102,6 +102,40 @@ export interface Metrics {
   record(name: MetricName, value: number, cluster: string): void;
 }
 
+/** One SSH login to a target machine (direct mode). Secret fields are never logged. */
+export interface SshLogin {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  privateKey?: string;
+  /** known_hosts lines: with them the host key must match one (strict); without, it is trusted and logged. */
+  knownHosts?: string;
+  /** Bound of TCP connect, handshake and authentication together. */
+  readyTimeoutMs: number;
+}
+
+export interface SshExecResult {
+  /** The remote command's exit status. */
+  code: number;
+  /** The ends of its output (at most a bounded number of bytes each). */
+  stdout: string;
+  stderr: string;
+}
+
+/** An authenticated SSH connection. Failures reject with SshFailure (lambdas/domain/direct-remote.ts). */
+export interface SshSession {
+  /** `SHA256:…` of the host key the machine presented. */
+  readonly hostKeyFingerprint: string;
+  /** Runs `command` with `stdin` written to it and closed; rejects (kind `deadline`) after `timeoutMs`. */
+  exec(command: string, options: { stdin: string; timeoutMs: number }): Promise<SshExecResult>;
+  /** Copies a local file to `remotePath` over SFTP (mode 0600). */
+  upload(localPath: string, remotePath: string, options: { timeoutMs: number }): Promise<void>;
+  close(): void;
+}
+
+export type SshConnector = (login: SshLogin) => Promise<SshSession>;
+
 /** Everything a use-case depends on. */
 export interface Dependencies {
   clusters: ClusterDirectory;
@@ -117,4 +151,11 @@ export interface Dependencies {
   events?: EventPublisher;
   /** Absent means no metrics are recorded. */
   metrics?: Metrics;
+  /** SSH to target machines, for direct mode; absent where direct mode cannot run. */
+  ssh?: SshConnector;
+  /**
+   * Milliseconds left before the platform stops this call (Lambda's remaining time); absent when
+   * nothing stops it (local runs). Direct mode ends its install well before.
+   */
+  remainingTimeMs?: () => number;
 }

@@ -29,6 +29,13 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 const ESM_REQUIRE_BANNER =
   "import { createRequire as penetratorCreateRequire } from 'node:module'; const require = penetratorCreateRequire(import.meta.url);";
 
+/**
+ * Left out of every bundle: the AWS SDK (the runtime has it), and ssh2's optional native add-ons
+ * (`cpu-features` and its `sshcrypto.node`): ssh2 loads them in a try/catch and runs on plain
+ * JavaScript without them, while a bundle cannot carry a .node file at all.
+ */
+export const BUNDLE_EXTERNAL_MODULES = ['@aws-sdk/*', 'cpu-features', '*.node'];
+
 export interface PenetratorFunctionProps {
   /** Handler file, relative to the repository root, exporting `handler`. */
   readonly entry: string;
@@ -103,6 +110,7 @@ export class PenetratorFunction extends Construct {
       bundling: {
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
+        externalModules: BUNDLE_EXTERNAL_MODULES,
         banner: ESM_REQUIRE_BANNER,
         // Error names are literals, but keepNames keeps stack traces and logs readable.
         keepNames: true,

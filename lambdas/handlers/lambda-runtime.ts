@@ -8,6 +8,7 @@ import type { Context } from 'aws-lambda';
 import type { LambdaName } from '../domain/contracts';
 import { loadInstallerScripts } from '../adapters/install-script';
 import { cachedKubeProvider } from '../adapters/kube-cache';
+import { connectSsh } from '../adapters/ssh';
 import { EventBridgePublisher } from '../adapters/event-bus';
 import { SecretsManagerClusters, SecretsManagerCredentials } from '../adapters/secrets';
 import { EVENT_BUS_ENV } from '../events/product-events';
@@ -31,6 +32,7 @@ export function awsDependencies(): Dependencies {
     credentials: new SecretsManagerCredentials(settings.secretPrefix),
     kube: cachedKubeProvider(clusters),
     installScript: () => loadInstallerScripts(),
+    ssh: connectSsh,
     log: asLog(logger),
     metrics: createMetrics(),
   };
@@ -54,7 +56,9 @@ export function lambdaHandler(
     if (context) logger.addContext(context);
     return logged(logger, name, event, async (log) => {
       const deps = awsDependencies();
-      return useCase({ ...deps, log }, event);
+      // Direct mode installs within the invocation and must stop before Lambda stops it.
+      const remainingTimeMs = context ? () => context.getRemainingTimeInMillis() : undefined;
+      return useCase({ ...deps, log, ...(remainingTimeMs ? { remainingTimeMs } : {}) }, event);
     });
   };
 }

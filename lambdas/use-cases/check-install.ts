@@ -1,12 +1,14 @@
 /**
- * Check install: how the attempt's Job stands. A finished Job is not enough: the Node must have
- * registered; it then gets the task's label (how completion is judged) and an Event.
+ * Check install: how the attempt's Job stands (in direct mode, the attempt's record). A finished
+ * install is not enough: the Node must have registered; it then gets the task's label (how
+ * completion is judged) and an Event, in both modes alike.
  */
-import { TASK_NAMESPACE, type CheckOutput } from '../domain/contracts';
+import { TASK_NAMESPACE, type AttemptRef, type CheckOutput, type NodeWork } from '../domain/contracts';
 import { nodeLabelPatch, taskEvent, type JobObject, type NodeObject } from '../domain/k8s-objects';
 import { InstallFailedError, NodeNotRegisteredError } from '../errors';
-import type { Dependencies } from '../ports';
+import type { Dependencies, Kube } from '../ports';
 import { now, PayloadError, requirePrepared } from './common';
+import { directAttemptPhase } from './direct-install';
 import { failureReason, jobPhase } from './job-status';
 import { parseNodeStepInput } from './start-install';
 
@@ -22,13 +24,40 @@ export function installDurationSeconds(job: JobObject): number | undefined {
 function recordInstallMetrics(
   deps: Dependencies,
   cluster: string,
-  job: JobObject,
+  seconds: number | undefined,
   attempts: number,
 ): void {
   if (!deps.metrics) return;
   deps.metrics.record('Attempts', attempts, cluster);
-  const seconds = installDurationSeconds(job);
   if (seconds !== undefined) deps.metrics.record('InstallDurationSeconds', seconds, cluster);
+}
+
+/** A finished install: what it was (for messages) and how long it took, when known. */
+interface Settled {
+  what: string;
+  durationSeconds?: number;
+}
+
+/** The attempt's Job: still running, succeeded, or failed (thrown as InstallFailedError). */
+async function jobSettled(kube: Kube, node: NodeWork, attempt: AttemptRef): Promise<Settled | 'Running'> {
+  const job = await kube.get<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, name: attempt.job });
+  if (job === undefined) {
+    throw new InstallFailedError(
+      `node ${node.name} (${node.ip}): install Job ${attempt.job} disappeared (deleted by someone, or its task object was deleted)`,
+    );
+  }
+  const phase = jobPhase(job);
+  if (phase === 'Running') return 'Running';
+  if (phase === 'Failed') {
+    throw new InstallFailedError(
+      `node ${node.name} (${node.ip}) attempt ${attempt.number}: ${await failureReason(kube, job)}`,
+    );
+  }
+  const durationSeconds = installDurationSeconds(job);
+  return {
+    what: `install Job ${attempt.job}`,
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+  };
 }
 
 export async function checkInstall(deps: Dependencies, payload: unknown): Promise<CheckOutput> {
@@ -38,19 +67,11 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   if (!attempt) throw new PayloadError('payload.attempt: expected the AttemptRef of Start install');
   const kube = await deps.kube(task.cluster);
 
-  const job = await kube.get<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, name: attempt.job });
-  if (job === undefined) {
-    throw new InstallFailedError(
-      `node ${node.name} (${node.ip}): install Job ${attempt.job} disappeared (deleted by someone, or its task object was deleted)`,
-    );
-  }
-  const phase = jobPhase(job);
-  if (phase === 'Running') return { phase: 'Running' };
-  if (phase === 'Failed') {
-    throw new InstallFailedError(
-      `node ${node.name} (${node.ip}) attempt ${attempt.number}: ${await failureReason(kube, job)}`,
-    );
-  }
+  const settled =
+    task.mode === 'direct'
+      ? await directAttemptPhase(deps, kube, node, attempt)
+      : await jobSettled(kube, node, attempt);
+  if (settled === 'Running') return { phase: 'Running' };
 
   const patched = await kube.mergePatch<NodeObject>(
     { kind: 'Node', name: node.name },
@@ -58,7 +79,7 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   );
   if (patched === 'absent') {
     throw new NodeNotRegisteredError(
-      `node ${node.name} (${node.ip}): the install Job ${attempt.job} succeeded but no Node ${node.name} registered yet`,
+      `node ${node.name} (${node.ip}): the ${settled.what} succeeded but no Node ${node.name} registered yet`,
     );
   }
   const event = taskEvent({
@@ -69,7 +90,7 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
     now: now(deps),
   });
   await kube.create(event);
-  recordInstallMetrics(deps, task.cluster, job, attempt.number);
+  recordInstallMetrics(deps, task.cluster, settled.durationSeconds, attempt.number);
   deps.log.info('node installed', { attempt: attempt.number });
   return { phase: 'Succeeded' };
 }

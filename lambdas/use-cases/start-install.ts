@@ -15,6 +15,7 @@ import {
 import { AttemptsExhaustedError } from '../errors';
 import type { Dependencies, Kube, Log } from '../ports';
 import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
+import { startDirectInstall } from './direct-install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
 
 /** Job names carry the attempt in two digits. */
@@ -42,7 +43,7 @@ function byAttemptDescending(a: JobObject, b: JobObject): number {
  * Deletes the Nodes standing for this machine: the one with its name and any with its address, so
  * the machine can join afresh. The proxy node is never deleted, whatever the addresses say.
  */
-async function deleteOldNodes(kube: Kube, node: NodeWork, log: Log): Promise<void> {
+export async function deleteOldNodes(kube: Kube, node: NodeWork, log: Log): Promise<void> {
   const nodes = await kube.list<NodeObject>({ kind: 'Node' });
   const old = nodes.filter(
     (n) =>
@@ -59,6 +60,8 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   const input = parseNodeStepInput(payload);
   const task: PreparedTask = requirePrepared(input.task);
   const { node } = input;
+  // Direct mode installs from here, now; it keeps its own record instead of Jobs.
+  if (task.mode === 'direct') return startDirectInstall(deps, task, node, deleteOldNodes);
   const kube = await deps.kube(task.cluster);
 
   const jobs = (

@@ -93,7 +93,11 @@ export async function startTestEnvironment(opts: TestEnvironmentOptions): Promis
   try {
     // The network first: its routes must exist before anything talks to a site address.
     const network = await createEdgeNetwork({
-      sites: opts.sites.map(({ machines, subnet }) => ({ machines, subnet })),
+      sites: opts.sites.map(({ machines, subnet, reachableFromCloud }) => ({
+        machines,
+        subnet,
+        reachableFromCloud,
+      })),
     });
     undo.push(() => network.stop());
     const cp = await startControlPlane({ advertiseAddress: network.cloudAddress });

@@ -147,7 +147,7 @@ async function build(record: RunRecord, opts: EdgeNetworkOptions): Promise<EdgeN
   const starting: Array<{ plan: MachinePlan; proxy: string; sshd: ReturnType<typeof startSshd> }> = [];
   for (const [index, { site, slot }] of siteSlots.entries()) {
     const addressing = siteAddressing(slot, site.subnet);
-    const names = await buildSite(record, index, addressing);
+    const names = await buildSite(record, index, addressing, site.reachableFromCloud === true);
     const machines: EdgeMachine[] = [];
     for (const [m, options] of site.machines.entries()) {
       const plan: MachinePlan = {
@@ -164,7 +164,7 @@ async function build(record: RunRecord, opts: EdgeNetworkOptions): Promise<EdgeN
       saveRecord(record);
       starting.push({ plan, proxy: names.proxy, sshd });
     }
-    sites.push(siteView(index, addressing, names, machines));
+    sites.push(siteView(index, addressing, names, machines, site.reachableFromCloud === true));
   }
   for (const { plan, proxy, sshd } of starting) await waitForSshd(plan, proxy, sshd);
 
@@ -228,7 +228,12 @@ interface SiteNames {
 }
 
 /** Router namespace with its uplink, bridge and ruleset; the proxy namespace on the bridge. */
-async function buildSite(record: RunRecord, index: number, a: SiteAddressing): Promise<SiteNames> {
+async function buildSite(
+  record: RunRecord,
+  index: number,
+  a: SiteAddressing,
+  reachableFromCloud: boolean,
+): Promise<SiteNames> {
   const router = routerNetns(record.id, index);
   const proxy = proxyNetns(record.id, index);
   await addNetns(record, router);
@@ -244,7 +249,9 @@ async function buildSite(record: RunRecord, index: number, a: SiteAddressing): P
   await ip(['-n', router, 'link', 'set', UPLINK, 'up']);
   await ip(['-n', router, 'route', 'add', 'default', 'via', a.uplinkHost]);
   // The site's rules go in before anything hangs on the bridge.
-  await runChecked(['ip', 'netns', 'exec', router, 'nft', '-f', '-'], { input: routerRuleset() });
+  await runChecked(['ip', 'netns', 'exec', router, 'nft', '-f', '-'], {
+    input: routerRuleset({ reachableFromCloud, subnet: a.subnet }),
+  });
 
   await ip(['-n', router, 'link', 'add', BRIDGE, 'type', 'bridge']);
   await ip(['-n', router, 'addr', 'add', `${a.gateway}/24`, 'dev', BRIDGE]);
@@ -291,10 +298,17 @@ async function attachToSite(
   await ip(['-n', netns, 'route', 'add', 'default', 'via', a.gateway]);
 }
 
-function siteView(index: number, a: SiteAddressing, names: SiteNames, machines: EdgeMachine[]): Site {
+function siteView(
+  index: number,
+  a: SiteAddressing,
+  names: SiteNames,
+  machines: EdgeMachine[],
+  reachableFromCloud: boolean,
+): Site {
   return {
     name: siteName(index),
     subnet: a.subnet,
+    reachableFromCloud,
     routerNetns: names.router,
     proxyNetns: names.proxy,
     proxyAddress: a.proxy,

@@ -82,6 +82,22 @@ describe('router ruleset', () => {
     );
   });
 
+  it('lets the host side reach the subnet of a site reachable from the cloud, and nothing else', () => {
+    const rules = routerRuleset({ reachableFromCloud: true, subnet: '172.21.3.0/24' });
+    const forward = rules.slice(rules.indexOf('chain forward'), rules.indexOf('chain input'));
+    const accept = forward.indexOf('iifname "uplink" ct state new ip daddr 172.21.3.0/24 accept');
+    expect(accept).toBeGreaterThan(0);
+    expect(accept).toBeLessThan(forward.indexOf('counter name "inbound_dropped" drop'));
+    // The router itself stays closed, and the site still sends only to the cloud side.
+    const input = rules.slice(rules.indexOf('chain input'));
+    expect(input).not.toMatch(/ct state new ip daddr/);
+    expect(rules).toMatch(
+      /oifname "uplink" ip daddr != 198\.19\.0\.0\/16 counter name "outbound_blocked" drop/,
+    );
+    expect(routerRuleset()).not.toMatch(/ct state new ip daddr/);
+    expect(() => routerRuleset({ reachableFromCloud: true })).toThrow(/needs its subnet/);
+  });
+
   it('reads the packet count from nft -j output', () => {
     const json = JSON.stringify({
       nftables: [

@@ -3,6 +3,10 @@
  * the site to the cloud are masqueraded behind the router's uplink address, and any connection the
  * host side tries to open into the site (or to the router itself) is counted and dropped. A site may
  * only send to the cloud side (198.19.0.0/16), so no packet of it can be meant for anywhere else.
+ *
+ * A site reachable from the cloud (direct mode: the workflow itself reaches the machines) lets new
+ * connections from the host side through to its own subnet; the router itself stays closed, and the
+ * site still sends nowhere but the cloud side (its replies go back to the host's link address).
  */
 
 export const ROUTER_TABLE = 'penetrator_edge';
@@ -16,14 +20,26 @@ export const BRIDGE = 'br0';
 /** The only destinations a site may send to: the router links and cloud addresses on the host side. */
 export const CLOUD_SIDE = '198.19.0.0/16';
 
-export function routerRuleset(): string {
+export interface RouterOptions {
+  /** Let the host side open connections to `subnet` (the site's /24). Default false: one-way. */
+  reachableFromCloud?: boolean;
+  subnet?: string;
+}
+
+export function routerRuleset(options: RouterOptions = {}): string {
+  if (options.reachableFromCloud && !options.subnet) {
+    throw new Error('routerRuleset: a site reachable from the cloud needs its subnet');
+  }
+  const inbound = options.reachableFromCloud
+    ? `\n    iifname "${UPLINK}" ct state new ip daddr ${options.subnet} accept`
+    : '';
   return `table inet ${ROUTER_TABLE} {
   counter ${DROP_COUNTER} { }
   counter ${BLOCKED_COUNTER} { }
 
   chain forward {
     type filter hook forward priority filter; policy accept;
-    iifname "${UPLINK}" ct state established,related accept
+    iifname "${UPLINK}" ct state established,related accept${inbound}
     iifname "${UPLINK}" ct state new counter name "${DROP_COUNTER}" drop
     iifname "${UPLINK}" drop
     # Safety net: whatever a site sends towards the host must be for the cloud side; nothing else,

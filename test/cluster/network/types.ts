@@ -19,6 +19,11 @@ export interface SiteOptions {
    * names. It exists only inside the network's namespaces; the host routes it into the site's router.
    */
   subnet?: string;
+  /**
+   * The cloud (the host) may open connections to the site's machines, as direct mode needs: the
+   * router forwards new connections from its uplink to the subnet. Default false: one-way.
+   */
+  reachableFromCloud?: boolean;
 }
 
 export interface EdgeNetworkOptions {
@@ -46,6 +51,8 @@ export interface Site {
   name: string;
   /** The site's intranet, e.g. 198.18.3.0/24. */
   subnet: string;
+  /** Whether the host may open connections to the site's machines (SiteOptions.reachableFromCloud). */
+  reachableFromCloud: boolean;
   routerNetns: string;
   proxyNetns: string;
   /** The proxy namespace's address on the site intranet. */

@@ -275,7 +275,9 @@ describe('install.sh end to end against stub ssh', () => {
     const withToken = stdins.filter((text) => text.includes(TOKEN));
     expect(withToken).toHaveLength(1);
     expect(withToken[0]).toMatch(
-      new RegExp(`\\npenetrator_remote join 'edgeadm' .*<<'PENETRATOR_TOKEN'\\n${TOKEN}\\nPENETRATOR_TOKEN\\n$`),
+      new RegExp(
+        `\\npenetrator_remote join 'edgeadm' .*<<'PENETRATOR_TOKEN'\\n${TOKEN}\\nPENETRATOR_TOKEN\\n$`,
+      ),
     );
   });
 
@@ -301,7 +303,9 @@ describe('install.sh end to end against stub ssh', () => {
   it('refuses to start without the remote part', () => {
     const result = run({ PENETRATOR_REMOTE_SCRIPT: join(dir, 'absent.sh') });
     expect(result.status).toBe(2);
-    expect(termination()).toBe(`input: cannot read the remote part of the installer at ${join(dir, 'absent.sh')}\n`);
+    expect(termination()).toBe(
+      `input: cannot read the remote part of the installer at ${join(dir, 'absent.sh')}\n`,
+    );
     expect(readdirSync(logDir)).toEqual([]);
   });
 

@@ -1,0 +1,96 @@
+/**
+ * known_hosts for direct mode, pure: which lines speak for a target, whether the key it presents is
+ * one of them, and which key types to ask it for. Follows OpenSSH's sshd(8) "SSH_KNOWN_HOSTS FILE
+ * FORMAT": comma-separated patterns with `*`/`?` wildcards and `!` negation, `[host]:port` for a port
+ * other than 22, hashed names (`|1|salt|hash`), `@revoked` lines; `@cert-authority` lines are
+ * ignored (no certificates here), as are lines that cannot be read.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+export interface KnownHostKey {
+  type: string;
+  /** The public key blob (base64-decoded third field). */
+  blob: Buffer;
+  revoked: boolean;
+}
+
+export type HostKeyVerdict = 'match' | 'mismatch' | 'unknown' | 'revoked';
+
+/** The name a target is recorded under: the address, or `[address]:port` off port 22. */
+export function knownHostsName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+function globMatches(pattern: string, name: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
+  return new RegExp(`^${regex}$`, 'i').test(name);
+}
+
+function hashedMatches(entry: string, name: string): boolean {
+  const [, magic, salt, hash] = entry.split('|');
+  if (magic !== '1' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** Whether a host field (comma-separated patterns) names the target; a matching negation wins. */
+export function hostFieldMatches(field: string, name: string): boolean {
+  if (field.startsWith('|')) return hashedMatches(field, name);
+  let matched = false;
+  for (const pattern of field.split(',')) {
+    if (pattern.startsWith('!')) {
+      if (globMatches(pattern.slice(1), name)) return false;
+    } else if (globMatches(pattern, name)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** The keys the lines record for the target. */
+export function keysFor(knownHosts: string, host: string, port: number): KnownHostKey[] {
+  const name = knownHostsName(host, port);
+  const keys: KnownHostKey[] = [];
+  for (const raw of knownHosts.split(/\r?\n/)) {
+    const fields = raw.trim().split(/\s+/);
+    if (fields[0] === '' || fields[0]?.startsWith('#')) continue;
+    const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
+    if (marker === '@cert-authority') continue;
+    const [hosts, type, base64] = fields;
+    if (!hosts || !type || !base64 || !hostFieldMatches(hosts, name)) continue;
+    keys.push({ type, blob: Buffer.from(base64, 'base64'), revoked: marker === '@revoked' });
+  }
+  return keys;
+}
+
+/** How the presented key stands against the recorded ones. */
+export function verdict(keys: readonly KnownHostKey[], presented: Buffer): HostKeyVerdict {
+  if (keys.some((k) => k.revoked && k.blob.equals(presented))) return 'revoked';
+  const usable = keys.filter((k) => !k.revoked);
+  if (usable.length === 0) return 'unknown';
+  return usable.some((k) => k.blob.equals(presented)) ? 'match' : 'mismatch';
+}
+
+/** RSA keys are recorded as ssh-rsa but negotiated with SHA-2 signatures first, as OpenSSH does. */
+const ALGORITHMS_FOR_TYPE: Record<string, string[]> = {
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/**
+ * Host key algorithms to offer: those of the recorded keys, so a machine with several keys presents
+ * the one we know (OpenSSH orders HostKeyAlgorithms the same way). Undefined: offer the defaults.
+ */
+export function hostKeyAlgorithms(keys: readonly KnownHostKey[]): string[] | undefined {
+  const types = [...new Set(keys.filter((k) => !k.revoked).map((k) => k.type))];
+  if (types.length === 0) return undefined;
+  return types.flatMap((t) => ALGORITHMS_FOR_TYPE[t] ?? [t]);
+}
+
+/** `SHA256:<base64 without padding>`, the fingerprint `ssh-keygen -lf` prints. */
+export function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
