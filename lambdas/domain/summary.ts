@@ -37,7 +37,10 @@ function lambdaErrorMessage(text: string): string | undefined {
 }
 
 function reasonOf(result: NodeResult): string {
-  return extractReason(result.reason ?? result.error);
+  const reason = extractReason(result.reason ?? result.error);
+  // Errors name their node for the console's per-state view; the summary names it already.
+  const prefix = `node ${result.name} (${result.ip}): `;
+  return reason.startsWith(prefix) ? reason.slice(prefix.length) : reason;
 }
 
 export function summarize(input: SummarizeInput): TaskSummary {

@@ -81,6 +81,19 @@ describe('summarize', () => {
     );
   });
 
+  it('does not repeat the node when the error already names it', () => {
+    const cause = JSON.stringify({
+      errorType: 'Penetrator.AttemptsExhausted',
+      errorMessage: 'node edge-a (10.0.0.1): 2 of 2 attempts failed; last: ssh: permission denied',
+      trace: [],
+    });
+    const summary = summarize(input([failed('edge-a', '10.0.0.1', cause)]));
+    expect(summary.failures[0]!.reason).toBe('2 of 2 attempts failed; last: ssh: permission denied');
+    expect(summary.message).toBe(
+      '1 of 1 node failed: edge-a (10.0.0.1): 2 of 2 attempts failed; last: ssh: permission denied',
+    );
+  });
+
   it('bounds the message and says how many more failed', () => {
     const results = Array.from({ length: 200 }, (_, i) =>
       failed(`edge-${i}`, `10.0.0.${i}`, 'x'.repeat(300)),
