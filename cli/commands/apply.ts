@@ -5,13 +5,15 @@
 import type { Command } from 'commander';
 import { MAX_DOCUMENT_BYTES, parseNodeTaskText } from '../../lambdas/domain/node-task';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, parseOutputFormat, render, type OutputFormat } from '../output';
-import type { ApiClient, DocumentType } from '../remote/api-client';
+import type { DocumentType } from '../remote/api-client';
 import type { SubmitResponse, TaskDetail } from '../remote/api-types';
 import {
+  clientFrom,
   connect,
   positiveSeconds,
   processIo,
   withRemoteOptions,
+  type ClientSource,
   type RemoteFlags,
   type RemoteIo,
 } from '../remote/connect';
@@ -58,7 +60,7 @@ export function register(program: Command): void {
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     try {
-      process.exitCode = await applyNodeTask(connect(options), options, processIo, controller.signal);
+      process.exitCode = await applyNodeTask(() => connect(options), options, processIo, controller.signal);
     } finally {
       process.off('SIGINT', stop);
     }
@@ -73,7 +75,7 @@ export function documentType(text: string): DocumentType {
 
 /** Runs the verb; returns its exit code. */
 export async function applyNodeTask(
-  client: ApiClient,
+  client: ClientSource,
   options: ApplyOptions,
   io: RemoteIo,
   signal?: AbortSignal,
@@ -89,13 +91,14 @@ export async function applyNodeTask(
       EXIT_USAGE,
     );
   }
-  const submitted = await client.submitTask(text, documentType(text), options.cluster);
+  const api = clientFrom(client);
+  const submitted = await api.submitTask(text, documentType(text), options.cluster);
   if (!options.wait) {
     io.stdout(format ? render(format, [], [], submitted) : submittedLine(submitted));
     return 0;
   }
   io.stderr(submittedLine(submitted));
-  const result = await waitForTask(client, submitted, io, {
+  const result = await waitForTask(api, submitted, io, {
     intervalMs: (options.interval ?? DEFAULT_INTERVAL_SECONDS) * 1000,
     timeoutMs: (options.waitTimeout ?? DEFAULT_WAIT_TIMEOUT_SECONDS) * 1000,
     notFoundGraceMs: NOT_FOUND_GRACE_MS,

@@ -7,7 +7,15 @@ import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { CliError, EXIT_USAGE, parseOutputFormat, render } from '../output';
 import type { ApiClient } from '../remote/api-client';
-import { connect, processIo, withRemoteOptions, type RemoteFlags, type RemoteIo } from '../remote/connect';
+import {
+  clientFrom,
+  connect,
+  processIo,
+  withRemoteOptions,
+  type ClientSource,
+  type RemoteFlags,
+  type RemoteIo,
+} from '../remote/connect';
 import { addExamples } from '../remote/help';
 import { readTextFile } from '../remote/inputs';
 
@@ -34,7 +42,7 @@ export function register(program: Command): void {
       .argument('<name>', 'the name NodeTasks and --cluster use')
       .requiredOption('--kubeconfig <file>', "the cluster's kubeconfig, certificates embedded"),
   ).action(async (name: string, options: ClusterAddOptions) => {
-    process.exitCode = await addCluster(connect(options), name, options, processIo);
+    process.exitCode = await addCluster(() => connect(options), name, options, processIo);
   });
   const list = withRemoteOptions(
     cluster
@@ -92,7 +100,7 @@ function entryProblems(section: string, name: unknown, body: unknown): string[] 
 }
 
 export async function addCluster(
-  client: ApiClient,
+  client: ClientSource,
   name: string,
   options: ClusterAddOptions,
   io: RemoteIo,
@@ -116,7 +124,7 @@ export async function addCluster(
       local ? FLATTEN_HINT : 'use a kubeconfig with a server and a token or client certificate',
     );
   }
-  await client.putCluster(name, kubeconfig);
+  await clientFrom(client).putCluster(name, kubeconfig);
   io.stdout(`cluster/${name} registered\n`);
   return 0;
 }

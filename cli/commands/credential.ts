@@ -5,9 +5,16 @@
  */
 import type { Command } from 'commander';
 import { CliError, EXIT_USAGE } from '../output';
-import type { ApiClient } from '../remote/api-client';
 import type { CredentialBody } from '../remote/api-types';
-import { connect, processIo, withRemoteOptions, type RemoteFlags, type RemoteIo } from '../remote/connect';
+import {
+  clientFrom,
+  connect,
+  processIo,
+  withRemoteOptions,
+  type ClientSource,
+  type RemoteFlags,
+  type RemoteIo,
+} from '../remote/connect';
 import { addExamples } from '../remote/help';
 import { readPassword, readTextFile } from '../remote/inputs';
 
@@ -40,7 +47,7 @@ export function register(program: Command): void {
       )
       .option('--password <value>', 'refused: use --password-stdin'),
   ).action(async (name: string, options: CredentialPutOptions) => {
-    process.exitCode = await putCredential(connect(options), name, options, processIo);
+    process.exitCode = await putCredential(() => connect(options), name, options, processIo);
   });
   put.exitOverride();
   addExamples(program, put, [
@@ -94,7 +101,7 @@ function checkPrivateKey(text: string, path: string): void {
 }
 
 export async function putCredential(
-  client: ApiClient,
+  client: ClientSource,
   name: string,
   options: CredentialPutOptions,
   io: RemoteIo,
@@ -108,7 +115,7 @@ export async function putCredential(
     );
   }
   const body = await credentialBody(options, readSecret);
-  await client.putCredential(name, body);
+  await clientFrom(client).putCredential(name, body);
   const kind = 'sshkey' in body ? `private key${body.knownHosts ? ', known hosts' : ''}` : 'password';
   io.stdout(`credential/${name} stored (${kind})\n`);
   return 0;

@@ -54,6 +54,16 @@ export function withRemoteOptions(command: Command): Command {
     );
 }
 
+/**
+ * A client, or how to make one: verbs that check local input first take the maker and call it only
+ * once the input is good, so a typo is reported before a missing endpoint or credentials.
+ */
+export type ClientSource = ApiClient | (() => ApiClient);
+
+export function clientFrom(source: ClientSource): ApiClient {
+  return typeof source === 'function' ? source() : source;
+}
+
 /** The API client for these flags, signing with the default AWS credential chain. */
 export function connect(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): ApiClient {
   const target = resolveTarget(flags, env);

@@ -24,7 +24,7 @@ interface Run {
   stderr: string;
 }
 
-function penetrator(args: string[], input = ''): Promise<Run> {
+function penetrator(args: string[], input = '', overrides: NodeJS.ProcessEnv = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: '/nonexistent',
@@ -35,6 +35,7 @@ function penetrator(args: string[], input = ''): Promise<Run> {
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
     AWS_REGION: 'eu-west-1',
     PENETRATOR_ENDPOINT: endpoint,
+    ...overrides,
   };
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -111,5 +112,18 @@ describe('penetrator remote verbs (process)', { timeout: 120_000 }, () => {
       /^error: unknown resource type "pods"\nhint: the only resource is nodetask/,
     );
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('reports a wrong document before asking where the API is', async () => {
+    const run = await penetrator(['apply', '-f', 'package.json'], '', { PENETRATOR_ENDPOINT: '' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^error: invalid NodeTask\n {2}/);
+    const none = await penetrator(['apply', '-f', 'examples/add-nodes.yaml'], '', {
+      PENETRATOR_ENDPOINT: '',
+    });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(
+      /^error: no Penetrator API endpoint given\nhint: set --endpoint or PENETRATOR_ENDPOINT/,
+    );
   });
 });
