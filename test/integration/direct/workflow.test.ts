@@ -1,0 +1,272 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1Lease,
+  type V1Node,
+} from '@kubernetes/client-node';
+import { utils } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSynthesizedDefinition } from '../../../cli/local/definition';
+import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
+import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
+import { OUTCOME_ANNOTATION, REASON_ANNOTATION } from '../../../lambdas/domain/direct-record';
+import { createLocalHandlers } from '../../../lambdas/local-handlers';
+import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
+import type { EdgeMachine } from '../../cluster/network';
+
+/**
+ * Direct mode through the synthesized workflow, run locally: the runner (this process, "the cloud")
+ * reaches the machines of a site made reachable from the cloud and joins them over SSH itself — no
+ * proxy node, no Job. A second, one-way site shows what an unreachable machine looks like, and the
+ * proxy node of the first site installs a refusing machine the proxy way, so both modes' reasons can
+ * be compared word for word.
+ */
+
+const PASSWORD = 'edge-root-pw';
+const clientKey = utils.generateKeyPairSync('ed25519');
+
+let env: TestEnvironment;
+let definition: object;
+let workDir: string;
+let core: CoreV1Api;
+let batch: BatchV1Api;
+let coordination: CoordinationV1Api;
+
+/** Site 0 (reachable): two password machines, one key machine, a refusing one, an armv7l one, a spare. */
+const machine = (site: number, index: number): EdgeMachine => env.network.sites[site]!.machines[index]!;
+const GOOD = [0, 1];
+const KEYED = 2;
+const REFUSING = 3;
+const ARMV7 = 4;
+const SPARE = 5;
+
+function nodeTask(name: string, spec: Record<string, unknown>): Record<string, unknown> {
+  return {
+    apiVersion: 'nodetask.apps.superedge.io/v1beta1',
+    kind: 'NodeTask',
+    metadata: { name },
+    spec: { sshCredential: 'login-secret', mode: 'direct', ...spec },
+  };
+}
+
+function run(document: unknown): Promise<WorkflowRunResult> {
+  return runWorkflowLocally({
+    definition,
+    input: { nodeTask: document },
+    handlers: createLocalHandlers({
+      kubeconfigYaml: env.cp.kubeconfigYaml,
+      credentialPath: join(workDir, 'credentials'),
+      settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+    }),
+    pollSeconds: 0.5,
+    retryIntervalSeconds: 0.5,
+  });
+}
+
+async function nodeAt(ip: string): Promise<V1Node | undefined> {
+  return (await core.listNode()).items.find((n) =>
+    n.status?.addresses?.some((a) => a.type === 'InternalIP' && a.address === ip),
+  );
+}
+
+async function records(task: string): Promise<V1Lease[]> {
+  const leases = await coordination.listNamespacedLease({
+    namespace: TASK_NAMESPACE,
+    labelSelector: `penetrator.superedge.io/task=${task}`,
+  });
+  return leases.items;
+}
+
+async function expectNoJobsAndNothingLeftBehind(task: string): Promise<void> {
+  const selector = `penetrator.superedge.io/task=${task}`;
+  expect(
+    (await batch.listNamespacedJob({ namespace: TASK_NAMESPACE, labelSelector: selector })).items,
+  ).toEqual([]);
+  const secrets = await core.listNamespacedSecret({ namespace: TASK_NAMESPACE, labelSelector: selector });
+  expect(secrets.items.map((s) => s.metadata?.name)).toEqual([]);
+  await expect(
+    coordination.readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE }),
+  ).rejects.toMatchObject({ code: 404 });
+}
+
+/**
+ * The reason the failed run's message gives for one address (the Fail state's cause lists
+ * `<name> (<ip>): <reason>` per node), without proxy mode's "(Job …)" suffix.
+ */
+function reasonFor(result: WorkflowRunResult, ip: string): string {
+  const cause = result.cause ?? '';
+  const marker = `(${ip}): `;
+  const start = cause.indexOf(marker);
+  if (start < 0) throw new Error(`no reason for ${ip} in: ${cause}`);
+  const rest = cause.slice(start + marker.length);
+  const next = rest.search(/; [a-z0-9.-]+ \(\d+\.\d+\.\d+\.\d+\): /);
+  return (next < 0 ? rest : rest.slice(0, next)).replace(/ \(Job [^)]*\)$/, '');
+}
+
+beforeAll(async () => {
+  env = await startTestEnvironment({
+    sites: [
+      {
+        reachableFromCloud: true,
+        machines: [
+          { password: PASSWORD },
+          { password: PASSWORD, arch: 'aarch64' },
+          { authorizedKeys: [clientKey.public] },
+          { password: PASSWORD, refuseLogin: true },
+          { password: PASSWORD, arch: 'armv7l' },
+          { password: PASSWORD },
+        ],
+      },
+      { machines: [{ password: PASSWORD }] },
+    ],
+  });
+  workDir = mkdtempSync(join(tmpdir(), 'penetrator-direct-'));
+  mkdirSync(join(workDir, 'credentials'), { mode: 0o700 });
+  writeFileSync(join(workDir, 'credentials', 'login-secret.yaml'), `passwd: ${PASSWORD}\n`, { mode: 0o600 });
+  writeFileSync(join(workDir, 'credentials', 'login-key.pem'), clientKey.private, { mode: 0o600 });
+  const kc = new KubeConfig();
+  kc.loadFromString(env.cp.kubeconfigYaml);
+  core = kc.makeApiClient(CoreV1Api);
+  batch = kc.makeApiClient(BatchV1Api);
+  coordination = kc.makeApiClient(CoordinationV1Api);
+  definition = await loadSynthesizedDefinition();
+});
+
+afterAll(async () => {
+  await env?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('direct mode through the synthesized workflow', () => {
+  it('joins reachable machines from the runner itself, checks host keys, and labels the Nodes', async () => {
+    const targets = GOOD.map((m) => machine(0, m));
+    const result = await run(
+      nodeTask('direct', {
+        nodeNamePrefix: 'direct',
+        targetMachines: targets.map((m) => m.ip),
+        knownHosts: targets.map((m) => m.knownHostsLine).join('\n'),
+      }),
+    );
+
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ summary: { nodetaskStatus: 'ready', installed: 2, failed: 0 } });
+    for (const target of targets) {
+      const node = await nodeAt(target.ip);
+      expect(node?.metadata?.name).toMatch(/^direct-[a-z0-9]{6}$/);
+      expect(node?.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^direct-[a-z0-9]{6}$/);
+    }
+    // The aarch64 machine joined with its own architecture's name in the Node.
+    expect((await nodeAt(targets[1]!.ip))?.metadata?.labels?.['kubernetes.io/arch']).toBe('arm64');
+    const recorded = await records('direct');
+    expect(recorded).toHaveLength(2);
+    for (const lease of recorded) expect(lease.metadata?.annotations?.[OUTCOME_ANNOTATION]).toBe('succeeded');
+    // Nothing was dropped: the runner connected into the site, which only a reachable site allows.
+    expect(await env.network.sites[0]!.droppedInbound()).toBe(0);
+    await expectNoJobsAndNothingLeftBehind('direct');
+  });
+
+  it('logs in with a key', async () => {
+    const keyed = machine(0, KEYED);
+    const result = await run(
+      nodeTask('keyed', {
+        nodeNamePrefix: 'keyed',
+        sshCredential: 'login-key',
+        targetMachines: [keyed.ip],
+        knownHosts: keyed.knownHostsLine,
+      }),
+    );
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    expect((await nodeAt(keyed.ip))?.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^keyed-[a-z0-9]{6}$/);
+  });
+
+  it('fails each bad machine after the task’s attempts with install.sh’s reason, and installs the others', async () => {
+    const refusing = machine(0, REFUSING);
+    const armv7 = machine(0, ARMV7);
+    const spare = machine(0, SPARE);
+    const result = await run(
+      nodeTask('mixed', {
+        nodeNamePrefix: 'mixed',
+        targetMachines: [refusing.ip, armv7.ip, spare.ip],
+        maxAttempts: 2,
+      }),
+    );
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('Penetrator.NodesFailed');
+    expect(reasonFor(result, refusing.ip)).toMatch(
+      new RegExp(
+        `2 of 2 attempts failed; last: exit code 3: arch: ssh: permission denied for root@${refusing.ip.replaceAll('.', '\\.')}$`,
+      ),
+    );
+    expect(reasonFor(result, armv7.ip)).toMatch(
+      /2 of 2 attempts failed; last: exit code 4: arch: unsupported architecture armv7l$/,
+    );
+    expect((await nodeAt(spare.ip))?.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^mixed-[a-z0-9]{6}$/);
+    expect(await nodeAt(refusing.ip)).toBeUndefined();
+    const failed = (await records('mixed')).filter(
+      (l) => l.metadata?.annotations?.[OUTCOME_ANNOTATION] === 'failed',
+    );
+    expect(failed.map((l) => l.metadata?.labels?.['penetrator.superedge.io/attempt'])).toEqual(['2', '2']);
+    expect(failed.map((l) => l.metadata?.annotations?.[REASON_ANNOTATION]).join('\n')).not.toContain(
+      PASSWORD,
+    );
+    await expectNoJobsAndNothingLeftBehind('mixed');
+
+    // The same machine through the proxy node: the reason reads the same, word for word.
+    const proxied = await run({
+      apiVersion: 'nodetask.apps.superedge.io/v1beta1',
+      kind: 'NodeTask',
+      metadata: { name: 'proxied' },
+      spec: {
+        sshCredential: 'login-secret',
+        proxyNode: env.proxyNodes[0],
+        nodeNamePrefix: 'proxied',
+        targetMachines: [refusing.ip],
+        maxAttempts: 2,
+      },
+    });
+    expect(proxied.status).toBe('FAILED');
+    expect(reasonFor(proxied, refusing.ip)).toBe(reasonFor(result, refusing.ip));
+  });
+
+  it('refuses a machine whose host key does not match, before logging in', async () => {
+    const keyed = machine(0, KEYED);
+    const other = machine(0, SPARE);
+    const result = await run(
+      nodeTask('mismatch', {
+        nodeNamePrefix: 'mismatch',
+        sshCredential: 'login-key',
+        targetMachines: [keyed.ip],
+        // Another machine's key under this machine's address.
+        knownHosts: other.knownHostsLine.replace(other.ip, keyed.ip),
+        maxAttempts: 1,
+      }),
+    );
+    expect(result.status).toBe('FAILED');
+    expect(reasonFor(result, keyed.ip)).toMatch(
+      new RegExp(
+        `exit code 3: arch: ssh: the host key of ${keyed.ip.replaceAll('.', '\\.')} does not match known_hosts$`,
+      ),
+    );
+  });
+
+  it('cannot reach a machine of a one-way site, and says so', async () => {
+    const hidden = machine(1, 0);
+    const dropped = await env.network.sites[1]!.droppedInbound();
+    const result = await run(
+      nodeTask('hidden', { nodeNamePrefix: 'hidden', targetMachines: [hidden.ip], maxAttempts: 1 }),
+    );
+    expect(result.status).toBe('FAILED');
+    expect(reasonFor(result, hidden.ip)).toMatch(
+      new RegExp(
+        `exit code 3: arch: ssh: cannot reach ${hidden.ip.replaceAll('.', '\\.')}:22 \\(timed out\\)$`,
+      ),
+    );
+    expect(await env.network.sites[1]!.droppedInbound()).toBeGreaterThan(dropped);
+  });
+});
