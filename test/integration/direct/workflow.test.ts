@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,9 +13,30 @@ import { utils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSynthesizedDefinition } from '../../../cli/local/definition';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
-import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
-import { OUTCOME_ANNOTATION, REASON_ANNOTATION } from '../../../lambdas/domain/direct-record';
+import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
+import { SingleClusterDirectory } from '../../../lambdas/adapters/file-clusters';
+import { loadInstallerScripts } from '../../../lambdas/adapters/install-script';
+import { cachedKubeProvider } from '../../../lambdas/adapters/kube-cache';
+import { connectSsh } from '../../../lambdas/adapters/ssh';
+import {
+  LOCK_LEASE_NAME,
+  NODE_TASK_LABEL,
+  TASK_NAMESPACE,
+  type AttemptRef,
+  type PlanOutput,
+  type TaskRef,
+} from '../../../lambdas/domain/contracts';
+import {
+  BUDGET_ANNOTATION,
+  OUTCOME_ANNOTATION,
+  REASON_ANNOTATION,
+  directRecordName,
+} from '../../../lambdas/domain/direct-record';
+import { ErrorNames } from '../../../lambdas/errors';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
+import type { Dependencies } from '../../../lambdas/ports';
+import { resolveSettings } from '../../../lambdas/settings';
+import { startInstall } from '../../../lambdas/use-cases/start-install';
 import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
 import type { EdgeMachine } from '../../cluster/network';
 
@@ -44,6 +65,7 @@ const KEYED = 2;
 const REFUSING = 3;
 const ARMV7 = 4;
 const SPARE = 5;
+const TWICE = 6;
 
 function nodeTask(name: string, spec: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -54,18 +76,58 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
   };
 }
 
+function handlers(): ReturnType<typeof createLocalHandlers> {
+  return createLocalHandlers({
+    kubeconfigYaml: env.cp.kubeconfigYaml,
+    credentialPath: join(workDir, 'credentials'),
+    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+  });
+}
+
 function run(document: unknown): Promise<WorkflowRunResult> {
   return runWorkflowLocally({
     definition,
     input: { nodeTask: document },
-    handlers: createLocalHandlers({
-      kubeconfigYaml: env.cp.kubeconfigYaml,
-      credentialPath: join(workDir, 'credentials'),
-      settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
-    }),
+    handlers: handlers(),
     pollSeconds: 0.5,
     retryIntervalSeconds: 0.5,
   });
+}
+
+async function labelAt(ip: string): Promise<string | undefined> {
+  return (await nodeAt(ip))?.metadata?.labels?.[NODE_TASK_LABEL];
+}
+
+/** SSH logins the machine's sshd accepted so far (LogLevel VERBOSE logs each). */
+function logins(target: EdgeMachine): number {
+  return readFileSync(join(target.workDir, 'sshd.log'), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('Accepted password for root')).length;
+}
+
+const quiet = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/** The Lambda's dependencies, with a given time left in the invocation (as Lambda's context tells). */
+function lambdaLikeDependencies(remainingMs: number): Dependencies {
+  const clusters = new SingleClusterDirectory(env.cp.kubeconfigYaml, 'local');
+  return {
+    settings: resolveSettings({
+      defaultCluster: 'local',
+      packageSource: { kind: 'hostPath', path: env.installPackagePath },
+    }),
+    clusters,
+    credentials: new FileCredentials(join(workDir, 'credentials')),
+    kube: cachedKubeProvider(clusters),
+    installScript: () => loadInstallerScripts(),
+    ssh: connectSsh,
+    log: quiet,
+    remainingTimeMs: () => remainingMs,
+  };
 }
 
 async function nodeAt(ip: string): Promise<V1Node | undefined> {
@@ -120,6 +182,7 @@ beforeAll(async () => {
           { password: PASSWORD, refuseLogin: true },
           { password: PASSWORD, arch: 'armv7l' },
           { password: PASSWORD },
+          { password: PASSWORD },
         ],
       },
       { machines: [{ password: PASSWORD }] },
@@ -156,9 +219,8 @@ describe('direct mode through the synthesized workflow', () => {
     expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ summary: { nodetaskStatus: 'ready', installed: 2, failed: 0 } });
     for (const target of targets) {
-      const node = await nodeAt(target.ip);
-      expect(node?.metadata?.name).toMatch(/^direct-[a-z0-9]{6}$/);
-      expect(node?.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^direct-[a-z0-9]{6}$/);
+      expect((await nodeAt(target.ip))?.metadata?.name).toMatch(/^direct-[a-z0-9]{6}$/);
+      expect(await labelAt(target.ip)).toMatch(/^direct-[a-z0-9]{6}$/);
     }
     // The aarch64 machine joined with its own architecture's name in the Node.
     expect((await nodeAt(targets[1]!.ip))?.metadata?.labels?.['kubernetes.io/arch']).toBe('arm64');
@@ -268,5 +330,47 @@ describe('direct mode through the synthesized workflow', () => {
       ),
     );
     expect(await env.network.sites[1]!.droppedInbound()).toBeGreaterThan(dropped);
+  });
+
+  it('follows an install under way instead of starting a second one, and stays within the Lambda’s time', async () => {
+    const target = machine(0, TWICE);
+    const local = handlers();
+    const call = async <O>(name: keyof typeof local, payload: unknown): Promise<O> =>
+      (await local[name](JSON.parse(JSON.stringify(payload)))) as O;
+    const planned = await call<PlanOutput>('plan', {
+      input: { nodeTask: nodeTask('twice', { nodeNamePrefix: 'twice', targetMachines: [target.ip] }) },
+      executionId: 'arn:aws:states:local:000000000000:execution:penetrator:twice-1',
+    });
+    await call('lock', { action: 'acquire', task: planned.task });
+    const task = await call<TaskRef>('prepare', { task: planned.task, nodes: planned.nodes, skipped: [] });
+    const step = JSON.parse(JSON.stringify({ task, node: planned.nodes[0] })) as unknown;
+    const before = logins(target);
+
+    // 45 s left in the invocation: less than an install may need, so it does not start.
+    const short = await startInstall(lambdaLikeDependencies(45_000), step).catch((e: unknown) => e);
+    expect(short).toMatchObject({ name: ErrorNames.InstallFailed });
+    expect((short as Error).message).toMatch(/raise the Start install Lambda's timeout/);
+    expect(logins(target)).toBe(before);
+
+    // Two calls at once (a retried invocation): one installs, the other follows it.
+    const deps = lambdaLikeDependencies(200_000);
+    const [first, second] = await Promise.all([startInstall(deps, step), startInstall(deps, step)]);
+    const record = directRecordName('twice', planned.nodes[0]!.name);
+    expect(first).toEqual({ job: record, number: 1 });
+    expect(second).toEqual(first);
+    expect(logins(target) - before).toBe(1);
+    const lease = await coordination.readNamespacedLease({ name: record, namespace: TASK_NAMESPACE });
+    // The attempt's budget is the invocation's time less the margin, not the task's 900 s.
+    expect(lease.metadata?.annotations?.[BUDGET_ANNOTATION]).toBe('170');
+    expect(lease.spec?.leaseDurationSeconds).toBe(200);
+
+    // Called again once it finished: followed, not repeated.
+    expect(await startInstall(deps, step)).toEqual(first);
+    expect(logins(target) - before).toBe(1);
+    const attempt: AttemptRef = first;
+    expect(await call('checkInstall', { ...(step as object), attempt })).toEqual({ phase: 'Succeeded' });
+    expect(await labelAt(target.ip)).toBe(task.labelValue);
+    await call('cleanup', { task });
+    await expectNoJobsAndNothingLeftBehind('twice');
   });
 });
