@@ -1,10 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSynthesizedDefinition } from '../../../cli/local/definition';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
+import { EventBridgePublisher } from '../../../lambdas/adapters/event-bus';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
 import { SingleClusterDirectory } from '../../../lambdas/adapters/file-clusters';
 import { cachedKubeProvider } from '../../../lambdas/adapters/kube-cache';
@@ -21,6 +25,7 @@ import type { Dependencies } from '../../../lambdas/ports';
 import { resolveSettings } from '../../../lambdas/settings';
 import { executionEnded } from '../../../lambdas/use-cases/execution-ended';
 import { reinstall } from '../../../lambdas/use-cases/reinstall';
+import { summarize } from '../../../lambdas/use-cases/summarize';
 import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
 
 /**
@@ -31,6 +36,9 @@ import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
  */
 
 const PASSWORD = 'edge-root-pw';
+/** EventBridge is AWS: mocked at the SDK boundary, so the completion event's exact request is seen. */
+const eventBridge = mockClient(EventBridgeClient);
+const publisher = new EventBridgePublisher('penetrator', new EventBridgeClient({}));
 const CLUSTER = 'local';
 
 let env: TestEnvironment;
@@ -51,6 +59,8 @@ function run(input: WorkflowInput, executionName: string, signal?: AbortSignal):
     credentialPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
+  // Summarize as in Lambda, where the stack gives it the bus: it publishes the completion event.
+  handlers.summarize = (payload) => summarize({ ...deps, events: publisher }, payload);
   return runWorkflowLocally({
     definition,
     input,
@@ -120,6 +130,7 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
   definition = await loadSynthesizedDefinition();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
   const clusters = new SingleClusterDirectory(env.cp.kubeconfigYaml, CLUSTER);
   deps = {
     settings: resolveSettings({ defaultCluster: CLUSTER }),
@@ -169,6 +180,23 @@ describe('Reinstall Nodes events against a real cluster', () => {
     expect(internalIp(replaced)).toBe(first!.ip);
     expect(replaced.metadata?.uid).not.toBe(target.metadata?.uid);
     expect(replaced.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(new RegExp(`^${output.task}-[a-z0-9]{6}$`));
+    expect(eventBridge).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [
+        {
+          EventBusName: 'penetrator',
+          Source: 'penetrator',
+          DetailType: 'Task Succeeded',
+          Detail: JSON.stringify({
+            task: output.task,
+            cluster: CLUSTER,
+            installed: 1,
+            failed: 0,
+            failures: [],
+            executionArn: arnOf(output.executionName),
+          }),
+        },
+      ],
+    });
     const untouched = after.find((n) => n.metadata?.name === bystander.metadata?.name)!;
     expect(untouched.metadata?.uid).toBe(bystander.metadata?.uid);
     expect(untouched.metadata?.labels?.[NODE_TASK_LABEL]).toBe(bystander.metadata?.labels?.[NODE_TASK_LABEL]);
