@@ -85,8 +85,9 @@ async function piped(stdin: NodeJS.ReadableStream): Promise<string> {
 
 /** Raw mode turns echo off; the characters are collected here until Enter. Ctrl-C cancels. */
 function typed(stdin: Terminal, prompt: (text: string) => void): Promise<string> {
-  prompt('Password: ');
+  // Echo goes off before the prompt shows, so nothing typed after it can be echoed.
   stdin.setRawMode!(true);
+  prompt('Password: ');
   return new Promise((resolve, reject) => {
     let text = '';
     const finish = (error?: Error) => {
