@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { Server, utils, type Connection } from 'ssh2';
@@ -142,9 +142,14 @@ async function failureOf(promise: Promise<unknown>): Promise<SshFailure> {
 }
 
 describe('connecting', () => {
-  it('logs in with a password and reports the host key it trusted', async () => {
+  it('logs in with a password and reports the host key it trusted, as ssh-keygen prints it', async () => {
     const session = await connect();
     expect(session.hostKeyFingerprint).toBe(fingerprint(publicBlob(hostKey.public)));
+    const keygen = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', '-'], {
+      input: `${hostKey.public}\n`,
+      encoding: 'utf8',
+    });
+    expect(keygen.stdout.split(' ')[1]).toBe(session.hostKeyFingerprint);
   });
 
   it('logs in with a private key', async () => {
