@@ -91,7 +91,7 @@ function readKubeconfig(text: string): KubeconfigShape | string {
   try {
     const doc = (parse(text, { maxAliasCount: 10 }) ?? {}) as unknown;
     return typeof doc === 'object' && doc !== null && !Array.isArray(doc)
-      ? (doc)
+      ? doc
       : 'the kubeconfig is not a mapping';
   } catch {
     return 'the kubeconfig is not YAML or JSON';

@@ -125,7 +125,7 @@ export async function getTask(
     );
   }
   const detail = await currentExecution(deps, executions, recorded);
-  const execution = detail ? view(detail) : unknownExecution(recorded!);
+  const execution = detail ? view(detail) : recorded ? unknownExecution(recorded) : view(executions[0]!);
   const nodes = recorded ? await nodesOf(deps, kube, recorded, execution) : [];
   return {
     apiVersion: NODE_TASK_API_VERSION,
