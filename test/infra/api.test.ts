@@ -1,10 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../infra/create-app';
-import { FUNCTION_RUNTIME } from '../../infra/constructs/penetrator-function';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cdkJsonContext, createApp } from '../../infra/create-app';
+import { FUNCTION_RUNTIME, PenetratorFunction } from '../../infra/constructs/penetrator-function';
 import { apiRoutes } from '../../lambdas/api/routes';
 import { skipBundling, synthTemplate } from './helpers';
 
@@ -213,5 +217,66 @@ describe('the HTTP API', () => {
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the API handlers, bundled as deployed', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'penetrator-api-bundle-'));
+  const logLevel = process.env.POWERTOOLS_LOG_LEVEL;
+  // The bundles build their logger when loaded; their request lines would only clutter the output.
+  beforeAll(() => {
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  });
+  afterAll(() => {
+    rmSync(outdir, { recursive: true, force: true });
+    if (logLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+    else process.env.POWERTOOLS_LOG_LEVEL = logLevel;
+  });
+
+  /** Bundles one handler through the shared construct and loads the bundle as Lambda would. */
+  async function bundled(
+    group: string,
+  ): Promise<(e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> {
+    const app = new App({ context: cdkJsonContext(), outdir: join(outdir, group) });
+    new PenetratorFunction(new Stack(app, 'Probe'), 'Probe', {
+      entry: `lambdas/api/handlers/${group}.ts`,
+      description: 'bundling probe',
+      logRetention: RetentionDays.ONE_DAY,
+    });
+    app.synth();
+    const [asset] = readdirSync(join(outdir, group)).filter((d) => d.startsWith('asset.'));
+    const module = (await import(pathToFileURL(join(outdir, group, asset!, 'index.mjs')).href)) as {
+      handler: (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+    };
+    return module.handler;
+  }
+
+  const request = (method: string, resource: string, body: string, name?: string) =>
+    ({
+      httpMethod: method,
+      resource,
+      pathParameters: name ? { name } : null,
+      queryStringParameters: null,
+      headers: { 'Content-Type': 'application/json' },
+      body,
+      isBase64Encoded: false,
+      requestContext: { requestId: 'bundle-1' },
+    }) as unknown as APIGatewayProxyEvent;
+
+  it('answers an invalid NodeTask from the tasks bundle with the validation problems', async () => {
+    const handler = await bundled('tasks');
+    const response = await handler(request('POST', '/tasks', '{"kind": "NodeTask"}'));
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({
+      message: 'invalid NodeTask',
+      problems: expect.arrayContaining([expect.stringMatching(/^apiVersion: missing/)]) as unknown,
+    });
+  });
+
+  it('answers a malformed credential from the credentials bundle without calling AWS', async () => {
+    const handler = await bundled('credentials');
+    const response = await handler(request('PUT', '/credentials/{name}', '{"passwd": ""}', 'login'));
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ message: 'invalid request body: passwd: is empty' });
   });
 });
