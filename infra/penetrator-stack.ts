@@ -51,7 +51,13 @@ const functionSpecs: Record<LambdaName, { file: string; description: string; tim
       'Creates the task object, the credential Secret, the script ConfigMap and the bootstrap token',
     timeout: Duration.seconds(120),
   },
-  startInstall: { file: 'start-install', description: "Starts (or adopts) one node's install Job" },
+  startInstall: {
+    file: 'start-install',
+    description: "Starts (or adopts) one node's install Job; in direct mode, installs the node itself",
+    // Direct mode installs within the call: Lambda's maximum allows attempts of up to 870 s
+    // (the call's remaining time less a 30 s margin; docs/direct-mode.md).
+    timeout: Duration.seconds(900),
+  },
   checkInstall: { file: 'check-install', description: "Checks one node's install Job and its Node" },
   summarize: { file: 'summarize', description: "Records the task's outcome in the cluster" },
   cleanup: { file: 'cleanup', description: 'Deletes the credential Secret and releases the lock' },
