@@ -32,6 +32,23 @@ function lambdaStatements(template: Template, description: RegExp): Statement[] 
     .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
+/** Descriptions of the workflow's seven Lambdas (the stack also holds the API's and the events'). */
+const WORKFLOW_LAMBDAS = [
+  /^Validates a NodeTask/,
+  /^Takes the per-cluster lock/,
+  /^Creates the task object/,
+  /^Starts \(or adopts\)/,
+  /^Checks one node/,
+  /^Records the task's outcome/,
+  /^Deletes the credential Secret and releases the lock$/,
+];
+
+function workflowFunctions(template: Template): Array<[string, Resource]> {
+  return resourcesOfType(template, 'AWS::Lambda::Function').filter(([, r]) =>
+    WORKFLOW_LAMBDAS.some((d) => d.test(String(r.Properties.Description))),
+  );
+}
+
 const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const resources = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
 
@@ -183,7 +200,7 @@ describe('the Penetrator stack', () => {
 
   it('runs every Lambda on the newest Node.js runtime, arm64, traced, logging to its own group', () => {
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(7);
+    expect(workflowFunctions(template)).toHaveLength(7);
     for (const [, fn] of functions) {
       const runtime = String(fn.Properties.Runtime);
       expect(runtime).toMatch(/^nodejs\d+\.x$/);
@@ -196,13 +213,20 @@ describe('the Penetrator stack', () => {
       });
       expect(Object.keys(fn.Properties.LoggingConfig as object)).toContain('LogGroup');
       expect(fn.Properties.Environment).toMatchObject({
-        Variables: { PENETRATOR_SECRET_PREFIX: 'penetrator/', POWERTOOLS_SERVICE_NAME: 'penetrator' },
+        Variables: { POWERTOOLS_SERVICE_NAME: 'penetrator' },
+      });
+    }
+    for (const [, fn] of workflowFunctions(template)) {
+      expect(fn.Properties.Environment).toMatchObject({
+        Variables: { PENETRATOR_SECRET_PREFIX: 'penetrator/' },
       });
     }
     const retentions = resourcesOfType(template, 'AWS::Logs::LogGroup').map(
       ([, g]) => g.Properties.RetentionInDays,
     );
-    expect(retentions).toEqual(Array(8).fill(30) as number[]);
+    // One group per Lambda plus the workflow's own, all with the configured retention.
+    expect(retentions.length).toBeGreaterThan(functions.length);
+    expect(new Set(retentions)).toEqual(new Set([30]));
     // No AWS managed policy: every permission is granted explicitly.
     for (const [, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -217,7 +241,15 @@ describe('the Penetrator stack', () => {
     const secretResources = (description: RegExp) =>
       secretStatements(description).flatMap(resources).map(arnText);
 
-    for (const description of [/NodeTask/, /lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/]) {
+    for (const description of [
+      /^Validates a NodeTask/,
+      /^Takes the per-cluster lock/,
+      /^Creates the task object/,
+      /^Starts \(or adopts\)/,
+      /^Checks one node/,
+      /^Records the task's outcome/,
+      /^Deletes the credential Secret and releases the lock$/,
+    ]) {
       const statements = secretStatements(description).filter(
         (s) => !actions(s).includes('secretsmanager:ListSecrets'),
       );
@@ -235,11 +267,15 @@ describe('the Penetrator stack', () => {
         }
       }
     }
-    expect(secretResources(/NodeTask/).some((a) => a.includes('credentials/'))).toBe(true);
-    expect(secretResources(/task object/).some((a) => a.includes('credentials/'))).toBe(true);
-    const readingCredentials = [/lock/, /Starts/, /Checks/, /outcome/, /Deletes/].filter((d) =>
-      secretResources(d).some((a) => a.includes('credentials/')),
-    );
+    expect(secretResources(/^Validates a NodeTask/).some((a) => a.includes('credentials/'))).toBe(true);
+    expect(secretResources(/^Creates the task object/).some((a) => a.includes('credentials/'))).toBe(true);
+    const readingCredentials = [
+      /^Takes the per-cluster lock/,
+      /^Starts \(or adopts\)/,
+      /^Checks one node/,
+      /^Records the task's outcome/,
+      /^Deletes the credential Secret and releases the lock$/,
+    ].filter((d) => secretResources(d).some((a) => a.includes('credentials/')));
     expect(readingCredentials).toEqual([]);
   });
 
@@ -252,27 +288,44 @@ describe('the Penetrator stack', () => {
       'secretsmanager:GetSecretValue',
       'secretsmanager:DescribeSecret',
       'secretsmanager:ListSecrets',
+      // Summarize publishes the task's completion event (scope: test/infra/events.test.ts).
+      'events:PutEvents',
     ]);
-    const statements = [/NodeTask/, /lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/].flatMap(
-      (d) => lambdaStatements(template, d),
-    );
+    const statements = [
+      /^Validates a NodeTask/,
+      /^Takes the per-cluster lock/,
+      /^Creates the task object/,
+      /^Starts \(or adopts\)/,
+      /^Checks one node/,
+      /^Records the task's outcome/,
+      /^Deletes the credential Secret and releases the lock$/,
+    ].flatMap((d) => lambdaStatements(template, d));
     expect(statements.flatMap(actions).filter((a) => !allowed.has(a))).toEqual([]);
     const wildcard = statements.filter((s) => resources(s).includes('*'));
     expect(new Set(wildcard.flatMap(actions))).toEqual(
       new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'secretsmanager:ListSecrets']),
     );
     // Only Plan lists secrets (to find the only registered cluster); the listing returns no values.
-    const listing = [/lock/, /task object/, /Starts/, /Checks/, /outcome/, /Deletes/].filter((d) =>
+    const listing = [
+      /^Takes the per-cluster lock/,
+      /^Creates the task object/,
+      /^Starts \(or adopts\)/,
+      /^Checks one node/,
+      /^Records the task's outcome/,
+      /^Deletes the credential Secret and releases the lock$/,
+    ].filter((d) =>
       lambdaStatements(template, d).some((s) => actions(s).includes('secretsmanager:ListSecrets')),
     );
     expect(listing).toEqual([]);
     expect(
-      lambdaStatements(template, /NodeTask/).some((s) => actions(s).includes('secretsmanager:ListSecrets')),
+      lambdaStatements(template, /^Validates a NodeTask/).some((s) =>
+        actions(s).includes('secretsmanager:ListSecrets'),
+      ),
     ).toBe(true);
   });
 
   it('lets the state machine invoke only its seven Lambdas and manage only its own executions', () => {
-    const functionIds = new Set(resourcesOfType(template, 'AWS::Lambda::Function').map(([id]) => id));
+    const functionIds = new Set(workflowFunctions(template).map(([id]) => id));
     const [[machineId, machine] = []] = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
     const roleId = (machine!.Properties.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const statements = resourcesOfType(template, 'AWS::IAM::Policy')
@@ -297,7 +350,7 @@ describe('the Penetrator stack', () => {
 
   it('scopes secret access to a custom prefix', () => {
     const custom = synthTemplate({ [ContextKeys.secretPrefix]: 'acme/edge/' });
-    const arns = lambdaStatements(custom, /NodeTask/)
+    const arns = lambdaStatements(custom, /^Validates a NodeTask/)
       .filter((s) => actions(s).includes('secretsmanager:GetSecretValue'))
       .flatMap(resources)
       .map(arnText);
@@ -349,11 +402,14 @@ describe('the Penetrator stack', () => {
       [ContextKeys.vpcId]: 'vpc-0123456789abcdef0',
       [ContextKeys.subnetIds]: 'subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb',
     });
-    const subnets = resourcesOfType(inVpc, 'AWS::Lambda::Function').map(
+    // Every Lambda may have to reach a private apiserver: the workflow's, the API's, the events'.
+    const functions = resourcesOfType(inVpc, 'AWS::Lambda::Function');
+    const subnets = functions.map(
       ([, fn]) => (fn.Properties.VpcConfig as { SubnetIds?: string[] } | undefined)?.SubnetIds,
     );
+    expect(workflowFunctions(inVpc).length).toBe(7);
     expect(subnets).toEqual(
-      Array(7).fill(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']) as string[][],
+      Array(functions.length).fill(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']) as string[][],
     );
   });
 });
