@@ -101,7 +101,9 @@ export interface DirectInstallPlan {
 /** Reports progress and the trusted host key; no secret ever reaches it. */
 export type DirectLog = (message: string, extra?: Record<string, unknown>) => void;
 
+/** A step ended the install; carries install.sh's failure. Caught within this module. */
 class StepFailed extends Error {
+  override readonly name = 'DirectStepFailed';
   constructor(readonly failure: InstallFailure) {
     super(failure.reason);
   }
