@@ -19,7 +19,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { STATE_MACHINE_ARN_ENV } from '../../lambdas/api/aws-dependencies-env';
+import { STATE_MACHINE_ARN_ENV } from '../../lambdas/api/environment';
 import { apiRoutes, pathParameters, type RouteGroupName, type RouteSpec } from '../../lambdas/api/routes';
 import { clusterBodySchema, credentialBodySchema } from '../../lambdas/api/schemas';
 import { PenetratorFunction } from './penetrator-function';

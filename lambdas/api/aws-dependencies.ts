@@ -7,9 +7,9 @@ import { StepFunctionsWorkflow } from '../adapters/sfn';
 import { awsDependencies } from '../handlers/lambda-runtime';
 import type { ApiDependencies, Workflow } from './ports';
 
-import { STATE_MACHINE_ARN_ENV } from './aws-dependencies-env';
+import { STATE_MACHINE_ARN_ENV } from './environment';
 
-export { STATE_MACHINE_ARN_ENV } from './aws-dependencies-env';
+export { STATE_MACHINE_ARN_ENV } from './environment';
 
 let dependencies: ApiDependencies | undefined;
 
