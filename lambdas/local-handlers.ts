@@ -5,7 +5,7 @@
 import type { LambdaName, WorkflowHandler } from './domain/contracts';
 import { LambdaNames } from './domain/contracts';
 import { FileCredentials } from './adapters/file-credentials';
-import { LOCAL_CLUSTER_NAME, SingleClusterDirectory } from './adapters/file-clusters';
+import { LOCAL_CLUSTER_NAME, NamedClusterDirectory, SingleClusterDirectory } from './adapters/file-clusters';
 import { loadInstallerScripts } from './adapters/install-script';
 import { cachedKubeProvider } from './adapters/kube-cache';
 import { connectSsh } from './adapters/ssh';
@@ -19,6 +19,11 @@ export interface LocalDependencies {
   kubeconfigYaml: string;
   /** Name the cluster is registered under. Default "local". */
   clusterName?: string;
+  /**
+   * More clusters by name (kubeconfig YAML each), served beside the first one as one deployment
+   * serves every registered cluster; tasks choose theirs by `cluster` in the input or the spec.
+   */
+  moreClusters?: Record<string, string>;
   /** A credential file (YAML/JSON with passwd or sshkey, or a PEM private key) or a directory of them by name. */
   credentialPath: string;
   settings?: Partial<RuntimeSettings>;
@@ -34,7 +39,9 @@ export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName,
   const clusterName = deps.clusterName ?? LOCAL_CLUSTER_NAME;
   // Tasks that name no cluster run on this one; a task naming another cluster is refused (ClusterNotFound).
   const settings = resolveSettings({ defaultCluster: clusterName, ...deps.settings });
-  const clusters = new SingleClusterDirectory(deps.kubeconfigYaml, clusterName);
+  const clusters = deps.moreClusters
+    ? new NamedClusterDirectory({ ...deps.moreClusters, [clusterName]: deps.kubeconfigYaml })
+    : new SingleClusterDirectory(deps.kubeconfigYaml, clusterName);
   const logger = createLogger(deps.logLevel ?? 'SILENT');
   const base: Omit<Dependencies, 'log'> = {
     settings,

@@ -40,3 +40,28 @@ export async function clusterFromKubeconfigFile(
     );
   }
 }
+
+/** Several clusters by name, for local runs that serve more than one (as one deployment does). */
+export class NamedClusterDirectory implements ClusterDirectory {
+  private readonly kubeconfigs: ReadonlyMap<string, string>;
+
+  constructor(kubeconfigs: Record<string, string>) {
+    this.kubeconfigs = new Map(Object.entries(kubeconfigs));
+  }
+
+  list(): Promise<string[]> {
+    return Promise.resolve([...this.kubeconfigs.keys()].sort());
+  }
+
+  kubeconfig(name: string): Promise<string> {
+    const yaml = this.kubeconfigs.get(name);
+    if (yaml === undefined) {
+      return Promise.reject(
+        new ClusterNotFoundError(
+          `cluster ${name} is not registered; registered: ${[...this.kubeconfigs.keys()].sort().join(', ')}`,
+        ),
+      );
+    }
+    return Promise.resolve(yaml);
+  }
+}
