@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runChecked, runInNetns, shellQuote, sleep } from './exec';
 import type { EdgeMachine, MachineOptions } from './types';
@@ -33,7 +33,17 @@ const PATH_DIR = '/usr/local/sbin';
 const MACHINE_ROOT = '/run/penetrator-machine';
 
 const joinCli = fileURLToPath(new URL('../edge/join-cli.ts', import.meta.url));
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+/** The repository, as the machines see it: bind-mounted under their private /run, so that a
+ * checkout under the host's /tmp stays reachable once the machine's own /tmp replaces it. */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO_MOUNT = '/run/penetrator-repo';
+
+/** A host path inside the repository, as seen from inside a machine. */
+function inMachine(path: string): string {
+  const rel = relative(REPO_ROOT, path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : join(REPO_MOUNT, rel);
+}
 
 function paths(dir: string) {
   return {
@@ -107,13 +117,13 @@ exec /usr/bin/uname "$@"
 
 function standInWrapper(profile: 'edgeadm' | 'kubeadm'): string {
   return `#!/bin/sh
-exec ${shellQuote(process.execPath)} --import ${shellQuote(tsxLoader)} ${shellQuote(joinCli)} ${profile} "$@"
+exec ${shellQuote(process.execPath)} --import ${shellQuote(pathToFileURL(inMachine(tsxLoader)).href)} ${shellQuote(inMachine(joinCli))} ${profile} "$@"
 `;
 }
 
-/** A private /tmp would hide the stand-in's code and node if they live under the host's /tmp. */
+/** A private /tmp would hide node itself if it lived under the host's /tmp (the repository is remounted). */
 function privateTmpPossible(): boolean {
-  return ![joinCli, tsxLoader.replace(/^file:\/\//, ''), process.execPath].some((path) =>
+  return ![inMachine(joinCli), inMachine(tsxLoader), process.execPath].some((path) =>
     path.startsWith('/tmp/'),
   );
 }
@@ -132,6 +142,10 @@ set -eu
 # sshd's privilege separation directory; a private /run also keeps the host's runtime files out of reach.
 mount -t tmpfs -o mode=0755,size=4m penetrator-run /run
 mkdir -m 0755 /run/sshd
+# The repository (the stand-in join commands) under a fixed path, read-only, before /tmp is replaced.
+mkdir -m 0755 ${REPO_MOUNT}
+mount --bind ${q(REPO_ROOT)} ${REPO_MOUNT}
+mount -o remount,bind,ro ${REPO_MOUNT}
 # The machine's directory under a fixed name, reachable even once /tmp is replaced below.
 mkdir -m 0700 ${MACHINE_ROOT}
 mount --bind ${q(plan.dir)} ${MACHINE_ROOT}
