@@ -213,6 +213,8 @@ export function processIdentity(pid: number): string | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 22 (starttime) counts from after the command name, which may contain spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (killed, not yet reaped) owns nothing any more.
+    if (fields[0] === 'Z') return undefined;
     return `${pid} ${fields[19] ?? ''}`;
   } catch {
     return undefined;

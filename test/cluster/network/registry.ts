@@ -120,6 +120,9 @@ function processStartTime(pid: number): string | undefined {
 
 function ownerAlive(record: RunRecord): boolean {
   if (record.ownerPid === process.pid) return true;
+  // A killed owner whose parent has not reaped it yet is a zombie: its /proc entry, start time
+  // included, outlives it, but it owns nothing any more.
+  if (!alive(record.ownerPid)) return false;
   const start = processStartTime(record.ownerPid);
   return start !== undefined && start === record.ownerStart;
 }
