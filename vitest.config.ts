@@ -22,6 +22,7 @@ export default defineConfig({
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          setupFiles: ['./test/support/private-tmpdir.ts'],
         },
       },
       {
