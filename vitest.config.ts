@@ -29,7 +29,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/cluster/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/sandbox/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 600_000,
           fileParallelism: false,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the real control-plane binaries the integration tests start: kube-apiserver,
+# Builds the real control-plane binaries the sandbox and the integration tests start: kube-apiserver,
 # kube-controller-manager, kube-scheduler (from k8s.io/kubernetes) and etcd (go.etcd.io/etcd/server/v3),
-# all pinned by test/cluster/go/go.mod. Output: test/cluster/.build/bin/ (gitignored).
+# all pinned by sandbox/go/go.mod. Output: sandbox/.build/bin/ (gitignored).
 #
 # Usage: build-binaries.sh [--force] [--regen]
 #   --force   rebuild even when the stamp says the binaries are current
@@ -121,8 +121,9 @@ major="${BASH_REMATCH[1]}"
 minor="${BASH_REMATCH[2]}"
 
 # The stamp records what the binaries were built from; content hashes survive git checkouts that
-# reset modification times.
-want_stamp="$(cat "$gomod_dir/go.mod" "$gomod_dir/go.sum" "$script" | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+# reset modification times. The script counts without its comment lines, so that editing its prose
+# does not force a rebuild of several minutes.
+want_stamp="$(cat "$gomod_dir/go.mod" "$gomod_dir/go.sum" <(grep -v '^[[:space:]]*#' "$script") | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler)
 current=1
 for b in "${binaries[@]}"; do

@@ -91,7 +91,7 @@ const TIMEOUTS = { etcd: 30_000, apiserver: 90_000, component: 60_000, serviceAc
 function binary(name: string): string {
   const path = join(BIN_DIR, name);
   if (!existsSync(path)) {
-    throw new Error(`${name} not found in ${BIN_DIR}: run 'bash test/cluster/build-binaries.sh' first`);
+    throw new Error(`${name} not found in ${BIN_DIR}: run 'bash sandbox/build-binaries.sh' first`);
   }
   return path;
 }

@@ -1,7 +1,7 @@
 /**
  * Starts a control plane and a test kubelet by hand, for debugging:
  *
- *   npx tsx test/cluster/start-cluster.ts [--node NAME]... [--advertise-address IP] [--json]
+ *   npx tsx sandbox/start-cluster.ts [--node NAME]... [--advertise-address IP] [--json]
  *
  * Prints the admin kubeconfig path (use it with any Kubernetes client) and waits for Ctrl-C, which
  * stops everything and removes the temp dirs (PENETRATOR_KEEP_CLUSTER=1 keeps them). With --json it

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
 echo "== control-plane binaries"
-bash test/cluster/build-binaries.sh
+bash sandbox/build-binaries.sh
 
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json

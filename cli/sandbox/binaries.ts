@@ -1,5 +1,5 @@
 /**
- * The control-plane binaries the sandbox runs, built from Go modules by test/cluster/build-binaries.sh.
+ * The control-plane binaries the sandbox runs, built from Go modules by sandbox/build-binaries.sh.
  * A cold build takes several minutes; later runs compare a stamp and return at once.
  */
 import { spawn } from 'node:child_process';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CliError } from '../output';
 import { GO_DIR } from './prerequisites';
 
-const SCRIPT = fileURLToPath(new URL('../../test/cluster/build-binaries.sh', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../sandbox/build-binaries.sh', import.meta.url));
 /** A cold build is about 6 minutes on 2 cores; far beyond that something hangs. */
 const BUILD_TIMEOUT_MS = 45 * 60_000;
 
@@ -41,7 +41,7 @@ export function buildBinaries(write: (text: string) => void): Promise<void> {
           new CliError(
             `building the control-plane binaries failed (${signal ?? `exit ${code}`})`,
             undefined,
-            'see the build output above; run bash test/cluster/build-binaries.sh to retry',
+            'see the build output above; run bash sandbox/build-binaries.sh to retry',
           ),
         );
     });

@@ -4,7 +4,7 @@
  * sees the same paths and one stop().
  */
 import { readFileSync } from 'node:fs';
-import type { TestEnvironment } from '../../test/cluster/env';
+import type { TestEnvironment } from '../../sandbox/env';
 import {
   createWorkDir,
   generatePassword,

@@ -1,5 +1,5 @@
 /**
- * The built-in sandbox: the test world of test/cluster (a real control plane, a test kubelet as the
+ * The built-in sandbox: the world of sandbox/ (a real control plane, a test kubelet as the
  * proxy node, real sshd machines behind a one-way edge network) started with the seed examples'
  * names, plus the SSH credential those examples name. Its processes die with the process that
  * started it; stop() removes everything it created.
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestEnvironment, type TestEnvironment } from '../../test/cluster/env';
+import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 import { CliError } from '../output';
 import { CREDENTIAL_NAME } from './options';
 

@@ -9,10 +9,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestEnvironment } from '../../test/cluster/env';
-import { removeStaleKubeletDirs } from '../../test/cluster/kubelet';
-import { sweepStale } from '../../test/cluster/network/registry';
-import { removeStaleDirs, sleep, tailFile } from '../../test/cluster/process';
+import type { TestEnvironment } from '../../sandbox/env';
+import { removeStaleKubeletDirs } from '../../sandbox/kubelet';
+import { sweepStale } from '../../sandbox/network/registry';
+import { removeStaleDirs, sleep, tailFile } from '../../sandbox/process';
 import { CliError } from '../output';
 import {
   createWorkDir,

@@ -36,7 +36,7 @@ const joinCli = fileURLToPath(new URL('../edge/join-cli.ts', import.meta.url));
 const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 /** The repository, as the machines see it: bind-mounted under their private /run, so that a
  * checkout under the host's /tmp stays reachable once the machine's own /tmp replaces it. */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REPO_MOUNT = '/run/penetrator-repo';
 
 /** A host path inside the repository, as seen from inside a machine. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processStartTime, type SandboxState } from '../../cli/sandbox/state';
-import { runChecked } from '../cluster/network';
+import { runChecked } from '../../sandbox/network';
 
 /**
  * `npm start` and `penetrator sandbox`, as a user runs them: the real bin as a child process, a real

@@ -7,7 +7,7 @@ import { loadSynthesizedDefinition } from '../../cli/local/definition';
 import { runWorkflowLocally } from '../../cli/local/run-workflow';
 import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { createLocalHandlers } from '../../lambdas/local-handlers';
-import { startTestEnvironment, type TestEnvironment } from '../cluster/env';
+import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 
 /**
  * One set of handlers serves two clusters, as one deployment serves every registered cluster: a task

@@ -8,7 +8,7 @@ import { loadSynthesizedDefinition } from '../../cli/local/definition';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
 import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { createLocalHandlers } from '../../lambdas/local-handlers';
-import { startTestEnvironment, type TestEnvironment } from '../cluster/env';
+import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 
 /**
  * The synthesized state machine definition, run locally, against a real control plane, a test

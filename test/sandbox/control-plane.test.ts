@@ -4,8 +4,8 @@ import { request } from 'node:https';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { startControlPlane, type ControlPlane } from './control-plane';
-import { sleep, waitFor } from './process';
+import { startControlPlane, type ControlPlane } from '../../sandbox/control-plane';
+import { sleep, waitFor } from '../../sandbox/process';
 
 /** GET against the test apiserver, trusting only its CA; `bearer` undefined means anonymous. */
 function get(cp: ControlPlane, path: string, bearer?: string): Promise<{ status: number; body: string }> {

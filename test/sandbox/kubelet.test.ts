@@ -16,10 +16,10 @@ import {
   type V1Volume,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from './control-plane';
-import { removeStaleKubeletDirs, startTestKubelet, type TestKubelet } from './kubelet';
-import { MountPoints, PLACEHOLDERS_FILE } from './kubelet/mount-points';
-import { removeStaleDirs, waitFor } from './process';
+import { startControlPlane, type ControlPlane } from '../../sandbox/control-plane';
+import { removeStaleKubeletDirs, startTestKubelet, type TestKubelet } from '../../sandbox/kubelet';
+import { MountPoints, PLACEHOLDERS_FILE } from '../../sandbox/kubelet/mount-points';
+import { removeStaleDirs, waitFor } from '../../sandbox/process';
 
 const NS = 'default';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -486,7 +486,7 @@ describe('teardown', () => {
   it('a cluster whose owner is SIGKILLed dies with it, and the next run removes its files', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/cluster/start-cluster.ts', '--json', '--node', 'crash-1'],
+      ['--import', 'tsx', 'sandbox/start-cluster.ts', '--json', '--node', 'crash-1'],
       {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,7 @@ import {
   type EdgeMachine,
   type EdgeNetwork,
   type Site,
-} from './network';
+} from '../../sandbox/network';
 
 // The one-way edge network with real sshd machines: what the proxy node can do, what the cloud cannot.
 
@@ -305,7 +305,7 @@ describe('edge network teardown', () => {
   });
 
   it('cleans up when the owning process crashes, and sweeps what a killed owner left at the next start', async () => {
-    const module = fileURLToPath(new URL('./network/index.ts', import.meta.url));
+    const module = fileURLToPath(new URL('../../sandbox/network/index.ts', import.meta.url));
     const script = `
       const { createEdgeNetwork } = await import(${JSON.stringify(module)});
       const net = await createEdgeNetwork({ sites: [{ machines: [{ password: 'crash' }] }] });

@@ -33,7 +33,7 @@ import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/r
 import { handler } from '../../../lambdas/api/handlers/tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
-import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
+import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
 
 vi.hoisted(() => {
   process.env.PENETRATOR_SECRET_PREFIX = 'penetrator/';

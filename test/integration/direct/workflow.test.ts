@@ -37,8 +37,8 @@ import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import type { Dependencies } from '../../../lambdas/ports';
 import { resolveSettings } from '../../../lambdas/settings';
 import { startInstall } from '../../../lambdas/use-cases/start-install';
-import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
-import type { EdgeMachine } from '../../cluster/network';
+import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
+import type { EdgeMachine } from '../../../sandbox/network';
 
 /**
  * Direct mode through the synthesized workflow, run locally: the runner (this process, "the cloud")

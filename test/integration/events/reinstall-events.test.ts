@@ -26,7 +26,7 @@ import { resolveSettings } from '../../../lambdas/settings';
 import { executionEnded } from '../../../lambdas/use-cases/execution-ended';
 import { reinstall } from '../../../lambdas/use-cases/reinstall';
 import { summarize } from '../../../lambdas/use-cases/summarize';
-import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
+import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
 
 /**
  * The "Reinstall Nodes" event end to end: the same use-case the rule's Lambda runs, with a Workflow

@@ -36,8 +36,8 @@ import {
 import { ErrorNames } from '../../../lambdas/errors';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import type { Kube } from '../../../lambdas/ports';
-import { startControlPlane, type ControlPlane } from '../../cluster/control-plane';
-import { startTestKubelet, type TestKubelet } from '../../cluster/kubelet';
+import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
+import { startTestKubelet, type TestKubelet } from '../../../sandbox/kubelet';
 
 const PASSWORD = 'pw-never-in-a-job-spec';
 const PROXY = 'proxy-1';

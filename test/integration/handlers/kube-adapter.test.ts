@@ -8,8 +8,8 @@ import { TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
 import type { ConfigMapObject, NodeObject } from '../../../lambdas/domain/k8s-objects';
 import { ErrorNames } from '../../../lambdas/errors';
 import type { Kube } from '../../../lambdas/ports';
-import { buildKubeconfig, startControlPlane, type ControlPlane } from '../../cluster/control-plane';
-import { freePort } from '../../cluster/process';
+import { buildKubeconfig, startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
+import { freePort } from '../../../sandbox/process';
 
 let cp: ControlPlane;
 let kube: Kube;

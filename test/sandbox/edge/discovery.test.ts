@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runChecked } from '../network';
-import { caPublicKeyHash, parseCaHash, parseToken, verifyDetachedJws } from './discovery';
-import { JoinError } from './join-error';
+import { runChecked } from '../../../sandbox/network';
+import { caPublicKeyHash, parseCaHash, parseToken, verifyDetachedJws } from '../../../sandbox/edge/discovery';
+import { JoinError } from '../../../sandbox/edge/join-error';
 
 // The pure half of the stand-in's discovery, by value. The live half runs in join.test.ts against the
 // real bootstrap signer.

@@ -12,8 +12,8 @@ import {
   siteAddressing,
   slotOfPrefix,
   slotPrefixes,
-} from './naming';
-import { parseCounterPackets, routerRuleset } from './router';
+} from '../../../sandbox/network/naming';
+import { parseCounterPackets, routerRuleset } from '../../../sandbox/network/router';
 
 // Names and addresses decide what a later run may delete, so they are checked by value.
 
