@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_PLANE_ROLE, startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
-import { run, runChecked, runInNetns, shellQuote, type EdgeMachine, type EdgeNetwork } from '../../sandbox/network';
+import {
+  run,
+  runChecked,
+  runInNetns,
+  shellQuote,
+  type EdgeMachine,
+  type EdgeNetwork,
+} from '../../sandbox/network';
 
 // The stand-in edgeadm/kubeadm on real sshd machines, joining a real control plane through the
 // one-way network with a real bootstrap token: discovery, TLS bootstrap, Node registration.
