@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import vitest from '@vitest/eslint-plugin';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'sandbox/.build/', 'docs/', '.scratch/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'sandbox/.build/', 'cli/.build/', 'docs/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -8,6 +8,9 @@ export PATH="$PATH:/usr/local/go/bin"
 echo "== control-plane binaries"
 bash sandbox/build-binaries.sh
 
+echo "== CLI bundle"
+node cli/bin/bundle.mjs
+
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json
 

@@ -11,9 +11,8 @@ import type { CleanupInput, LambdaName, WorkflowHandler } from '../../lambdas/do
 import { MAX_DOCUMENT_BYTES, parseNodeTaskText } from '../../lambdas/domain/node-task';
 import { extractReason } from '../../lambdas/domain/summary';
 import type { LocalDependencies } from '../../lambdas/local-handlers';
-import { loadSynthesizedDefinition } from '../local/definition';
 import { nodeColumns, ProgressTracker } from '../local/progress';
-import { runWorkflowLocally, type WorkflowRunResult } from '../local/run-workflow';
+import type { WorkflowRunResult } from '../local/run-workflow';
 import { CliError, EXIT_FAILURE, parseOutputFormat, render, type OutputFormat } from '../output';
 
 export interface RunOptions {
@@ -38,9 +37,10 @@ export interface RunDependencies {
 }
 
 const defaultDependencies: RunDependencies = {
-  // Loaded on use: the handlers pull in client-node and the AWS SDK, which other verbs never need.
+  // Loaded on use: the handlers pull in client-node and the AWS SDK, the definition the CDK, which
+  // other verbs (and --help) never need.
   createHandlers: async (deps) => (await import('../../lambdas/local-handlers')).createLocalHandlers(deps),
-  loadDefinition: loadSynthesizedDefinition,
+  loadDefinition: async () => (await import('../local/definition')).loadSynthesizedDefinition(),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
@@ -138,6 +138,8 @@ export async function runNodeTask(
   const definition = await deps.loadDefinition();
 
   const tracker = new ProgressTracker();
+  // The local interpreter takes longer to load than every other verb needs to start.
+  const { runWorkflowLocally } = await import('../local/run-workflow');
   const result = await runWorkflowLocally({
     definition,
     // The document as submitted, like an execution's input in AWS; Plan validates it again.

@@ -2,7 +2,7 @@
  * What every remote verb shares: the flags that say where the API is, and the client built from them
  * with the caller's AWS credentials (the SDK's default chain: environment, profile, SSO, role).
  */
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ApiClient } from './api-client';
 import { resolveTarget } from './endpoint';
@@ -70,7 +70,19 @@ export function connect(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env
   return new ApiClient({
     ...target,
     // Resolved on the first request, so --help and flag errors never touch the credential chain.
-    credentials: defaultProvider(),
+    credentials: defaultCredentials(),
     timeoutMs: (flags.requestTimeout ?? 30) * 1000,
   });
+}
+
+/**
+ * The SDK's default credential chain, loaded on the first request: it is most of the AWS SDK, and the
+ * verbs that never send one (help, flag errors, local checks) should not pay for loading it.
+ */
+function defaultCredentials(): AwsCredentialIdentityProvider {
+  let chain: Promise<AwsCredentialIdentityProvider> | undefined;
+  return async (options): Promise<AwsCredentialIdentity> => {
+    chain ??= import('@aws-sdk/credential-provider-node').then((m) => m.defaultProvider());
+    return (await chain)(options);
+  };
 }
