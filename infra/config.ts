@@ -1,4 +1,11 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  CLUSTER_NAME_RULE,
+  CREDENTIAL_NAME_RULE,
+  isClusterName,
+  isCredentialName,
+  isDnsSubdomain,
+} from '../lambdas/domain/name-rules';
 
 /**
  * The deployment's settings, read from CDK context (cdk.json or `cdk synth -c key=value`) and
@@ -87,10 +94,11 @@ const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const IMAGE_REF =
   /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
 const ABSOLUTE_PATH = /^\/[^\0]*$/;
-const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Context = (key: string) => unknown;
+/** A pattern, or a rule from the domain shaped like one. */
+type Rule = { test(value: string): boolean };
 
 class Problems {
   readonly list: string[] = [];
@@ -104,12 +112,12 @@ function text(
   ctx: Context,
   key: ContextKey,
   problems: Problems,
-  pattern: RegExp,
+  rule: Rule,
   expected: string,
 ): string | undefined {
   const value = ctx(ContextKeys[key]);
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !pattern.test(value)) return problems.add(key, value, expected);
+  if (typeof value !== 'string' || !rule.test(value)) return problems.add(key, value, expected);
   return value;
 }
 
@@ -211,7 +219,6 @@ function retention(ctx: Context, p: Problems): RetentionDays {
 const EVENT_BUS_NAME = /^(?!default$)[A-Za-z0-9._-]{1,256}$/;
 /** Six cron fields as EventBridge Scheduler takes them; its own parser judges the values at deploy. */
 const CRON_FIELDS = /^[^\s()]+( [^\s()]+){5}$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SCHEDULE_EXPECTED =
   'an object (or its JSON) {cron: "0 3 ? * SUN *", cluster, labelSelector, sshCredential, proxyNode?}';
 
@@ -229,15 +236,15 @@ function scheduleObject(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
-const SCHEDULE_FIELDS: Record<
-  keyof ReinstallSchedule,
-  { pattern: RegExp; expected: string; optional?: true }
-> = {
-  cron: { pattern: CRON_FIELDS, expected: 'six cron fields like "0 3 ? * SUN *" (without cron(…))' },
-  cluster: { pattern: CLUSTER_NAME, expected: 'a registered cluster name' },
-  labelSelector: { pattern: /^[^\n]{1,1024}$/, expected: 'a label selector like "role=edge"' },
-  sshCredential: { pattern: DNS_SUBDOMAIN, expected: 'the name of an SSH credential' },
-  proxyNode: { pattern: DNS_SUBDOMAIN, expected: 'a node name', optional: true },
+const SCHEDULE_FIELDS: Record<keyof ReinstallSchedule, { rule: Rule; expected: string; optional?: true }> = {
+  cron: { rule: CRON_FIELDS, expected: 'six cron fields like "0 3 ? * SUN *" (without cron(…))' },
+  cluster: { rule: { test: isClusterName }, expected: `a registered cluster name (${CLUSTER_NAME_RULE})` },
+  labelSelector: { rule: /^[^\n]{1,1024}$/, expected: 'a label selector like "role=edge"' },
+  sshCredential: {
+    rule: { test: isCredentialName },
+    expected: `the name of an SSH credential (${CREDENTIAL_NAME_RULE})`,
+  },
+  proxyNode: { rule: { test: (s) => isDnsSubdomain(s) }, expected: 'a node name', optional: true },
 };
 
 function reinstallSchedule(ctx: Context, p: Problems): ReinstallSchedule | undefined {
@@ -256,7 +263,7 @@ function reinstallSchedule(ctx: Context, p: Problems): ReinstallSchedule | undef
   for (const [key, rule] of Object.entries(SCHEDULE_FIELDS)) {
     const field = object[key];
     if (field === undefined && rule.optional) continue;
-    if (typeof field !== 'string' || !rule.pattern.test(field)) {
+    if (typeof field !== 'string' || !rule.rule.test(field)) {
       p.list.push(
         `${ContextKeys.reinstallSchedule}.${key}: received ${JSON.stringify(field)}; expected ${rule.expected}`,
       );
@@ -273,8 +280,8 @@ export function loadConfig(ctx: Context): PenetratorConfig {
     ctx,
     'defaultCluster',
     p,
-    CLUSTER_NAME,
-    'a cluster name (lower-case DNS label)',
+    { test: isClusterName },
+    `a cluster name (${CLUSTER_NAME_RULE})`,
   );
   const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
   const schedule = reinstallSchedule(ctx, p);

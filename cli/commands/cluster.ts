@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import { CLUSTER_NAME_RULE, isClusterName } from '../../lambdas/domain/name-rules';
 import { CliError, EXIT_USAGE, parseOutputFormat, render } from '../output';
 import type { ApiClient } from '../remote/api-client';
 import {
@@ -27,8 +28,6 @@ export interface ClusterListOptions extends RemoteFlags {
   output?: string;
 }
 
-/** As a NodeTask's spec.cluster accepts it. */
-const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const MAX_KUBECONFIG_BYTES = 1024 * 1024;
 const FLATTEN_HINT =
   'embed them: kubectl config view --flatten --minify > cluster.kubeconfig, then add that file';
@@ -105,12 +104,8 @@ export async function addCluster(
   options: ClusterAddOptions,
   io: RemoteIo,
 ): Promise<number> {
-  if (!CLUSTER_NAME.test(name)) {
-    throw new CliError(
-      `"${name}" is not a cluster name`,
-      EXIT_USAGE,
-      'use letters, digits, ".", "_" and "-" (at most 63)',
-    );
+  if (!isClusterName(name)) {
+    throw new CliError(`"${name}" is not a cluster name`, EXIT_USAGE, `use ${CLUSTER_NAME_RULE}`);
   }
   const kubeconfig = await readTextFile(options.kubeconfig, 'kubeconfig', MAX_KUBECONFIG_BYTES);
   const problems = kubeconfigProblems(kubeconfig);

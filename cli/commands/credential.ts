@@ -4,6 +4,7 @@
  * from the command line (shell history, `ps`): it is read from stdin, without echo on a terminal.
  */
 import type { Command } from 'commander';
+import { CREDENTIAL_NAME_RULE, isCredentialName } from '../../lambdas/domain/name-rules';
 import { CliError, EXIT_USAGE } from '../output';
 import type { CredentialBody } from '../remote/api-types';
 import {
@@ -26,8 +27,6 @@ export interface CredentialPutOptions extends RemoteFlags {
   password?: string;
 }
 
-/** A credential is named in NodeTasks' spec.sshCredential: a DNS-1123 subdomain. */
-const CREDENTIAL_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MAX_FILE_BYTES = 64 * 1024;
 
 export function register(program: Command): void {
@@ -107,12 +106,9 @@ export async function putCredential(
   io: RemoteIo,
   readSecret?: () => Promise<string>,
 ): Promise<number> {
-  if (!CREDENTIAL_NAME.test(name)) {
-    throw new CliError(
-      `"${name}" is not a credential name`,
-      EXIT_USAGE,
-      'use lower-case letters, digits, "-" and "."',
-    );
+  // Named in NodeTasks' spec.sshCredential, so held to the same rule.
+  if (!isCredentialName(name)) {
+    throw new CliError(`"${name}" is not a credential name`, EXIT_USAGE, `use ${CREDENTIAL_NAME_RULE}`);
   }
   const body = await credentialBody(options, readSecret);
   await clientFrom(client).putCredential(name, body);

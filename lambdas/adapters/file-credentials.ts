@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { isCredentialName } from '../domain/name-rules';
 import { CredentialInvalidError } from '../errors';
 import type { CredentialStore, SshCredential } from '../ports';
 import { parseCredential } from './credential-shape';
@@ -14,7 +15,6 @@ import { parseCredential } from './credential-shape';
 const EXTENSIONS = ['', '.yaml', '.yml', '.json', '.pem', '.key'];
 /** A credential is a few KiB; refuse anything that is clearly not one before reading it. */
 const MAX_CREDENTIAL_BYTES = 256 * 1024;
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function isPrivateKey(text: string): boolean {
   return /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text);
@@ -51,7 +51,7 @@ export class FileCredentials implements CredentialStore {
     if (kind === 'file') return this.path;
     if (kind === 'absent')
       throw new CredentialInvalidError(`credential ${name}: ${this.path} does not exist`);
-    if (!NAME.test(name))
+    if (!isCredentialName(name))
       throw new CredentialInvalidError(`credential ${JSON.stringify(name)} is not a valid credential name`);
     for (const extension of EXTENSIONS) {
       const candidate = join(this.path, `${name}${extension}`);

@@ -5,7 +5,6 @@
  * API Gateway models. One definition, so the document cannot drift from the code.
  */
 import { z } from 'zod';
-import { isDnsSubdomain } from '../domain/names';
 import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-schema';
 import { ExecutionStatuses } from './ports';
 
@@ -15,18 +14,8 @@ export const MAX_SSH_KEY_LENGTH = 16 * 1024;
 export const MAX_KNOWN_HOSTS_LENGTH = 32 * 1024;
 export const MAX_KUBECONFIG_LENGTH = 60 * 1024;
 
-/** Credential names: what spec.sshCredential accepts. */
-export const CREDENTIAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Cluster names: what spec.cluster accepts. */
-export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-export function isCredentialName(name: string): boolean {
-  return isDnsSubdomain(name) && CREDENTIAL_NAME.test(name);
-}
-
-export function isClusterName(name: string): boolean {
-  return CLUSTER_NAME.test(name);
-}
+/** Credential and cluster names: what spec.sshCredential and spec.cluster accept. */
+export { isClusterName, isCredentialName } from '../domain/name-rules';
 
 // ---------------------------------------------------------------------------------------------------
 // Request bodies. Messages name fields only: the values are secrets.

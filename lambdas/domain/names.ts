@@ -2,28 +2,18 @@
  * Node names and task label values. The original names each new machine `<prefix>-<6 of [a-z0-9]>`
  * and marks a task's nodes with the label value `<task name>-<6 of [a-z0-9]>`.
  */
+import { isDnsLabel, isDnsSubdomain, MAX_LABEL_LENGTH } from './name-rules';
 import type { Target } from './node-task';
 import { defaultRandom, randomSuffix, type RandomSource } from './random';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export { isDnsLabel, isDnsSubdomain, MAX_LABEL_LENGTH };
+
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-/** Kubernetes label values and DNS labels stop at 63 characters. */
-export const MAX_LABEL_LENGTH = 63;
 /** Room left for `-<6>` inside a 63-character label: task names and node name prefixes stop at 56. */
 export const MAX_PREFIX_LENGTH = MAX_LABEL_LENGTH - 7;
 /** Attempts to draw a free name before giving up; a fair source practically never needs a second. */
 const MAX_NAME_TRIES = 100;
-
-/** RFC 1123 label: lower-case alphanumerics and '-', starting and ending alphanumeric. */
-export function isDnsLabel(s: string, maxLength = MAX_LABEL_LENGTH): boolean {
-  return s.length <= maxLength && DNS_LABEL.test(s);
-}
-
-/** RFC 1123 subdomain: dot-separated labels, at most maxLength characters in all. */
-export function isDnsSubdomain(s: string, maxLength = 253): boolean {
-  return s.length > 0 && s.length <= maxLength && s.split('.').every((label) => isDnsLabel(label));
-}
 
 /**
  * A name a Node may take. Kubernetes allows a 253-character subdomain, but node names end up in label

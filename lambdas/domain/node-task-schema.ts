@@ -22,6 +22,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CLUSTER_NAME_RULE, isClusterName, isCredentialName } from './name-rules';
 import { isDnsLabel, isDnsSubdomain, isValidNodeName, MAX_PREFIX_LENGTH } from './names';
 
 export const NODE_TASK_API_VERSION = 'nodetask.apps.superedge.io/v1beta1';
@@ -46,7 +47,6 @@ export const NUMERIC_FIELDS = {
 } as const;
 
 const POSIX_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
-const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** A value as it may appear in a message: JSON, cut short so hostile input cannot flood the output. */
 export function show(value: unknown): string {
@@ -136,13 +136,11 @@ export const nodeTaskSpecSchema = z.strictObject(
       .optional(),
     sshCredential: checkedString(
       'the name of a credential holding passwd or sshkey (DNS-1123 subdomain)',
-      (s) => isDnsSubdomain(s),
+      isCredentialName,
     ),
     proxyNode: nodeName.optional(),
     sshPort: boundedInteger('sshPort').optional(),
-    cluster: checkedString('a registered cluster name ([A-Za-z0-9._-], at most 63 characters)', (s) =>
-      CLUSTER_NAME.test(s),
-    ).optional(),
+    cluster: checkedString(`a registered cluster name (${CLUSTER_NAME_RULE})`, isClusterName).optional(),
     proxyNodes: z
       .array(nodeName, { error: typeError('a list of node names') })
       .min(1, { error: 'is empty; expected at least one node name' })
