@@ -33,6 +33,18 @@ export const ErrorNames = {
   Transient: 'Penetrator.Transient',
   /** At least one node could not be installed; raised by the final Fail state. */
   NodesFailed: 'Penetrator.NodesFailed',
+
+  // Names outside the workflow's Retry/Catch, kept here so that no two errors share one by accident.
+  /** A state's input, built by the workflow itself, is malformed: a wiring bug, never retried. */
+  InvalidPayload: 'Penetrator.InvalidPayload',
+  /** The Lambda's runtime settings (its environment) are invalid. */
+  SettingsError: 'Penetrator.SettingsError',
+  /** An API request is answered with an error status (API routes only). */
+  HttpError: 'Penetrator.HttpError',
+  /** Recorded by Step Functions for an execution stopped through the API. */
+  Cancelled: 'Penetrator.Cancelled',
+  /** A reinstall event cannot start a task as sent; nothing was started. */
+  ReinstallRefused: 'Penetrator.ReinstallRefused',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];

@@ -4,6 +4,8 @@
  */
 
 import type { PackageSource } from './domain/k8s-objects';
+import { isClusterName } from './domain/name-rules';
+import { ErrorNames } from './errors';
 
 /** Where the install package comes from; in every case targets receive it from the proxy node. */
 export type { PackageSource } from './domain/k8s-objects';
@@ -48,7 +50,7 @@ export const SettingsEnv = {
 } as const;
 
 export class SettingsError extends Error {
-  override readonly name = 'Penetrator.SettingsError';
+  override readonly name = ErrorNames.SettingsError;
   constructor(readonly problems: readonly string[]) {
     super(`invalid runtime settings:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
@@ -57,7 +59,6 @@ export class SettingsError extends Error {
 const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{0,400}$/;
 const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,254}$/;
 const ABSOLUTE_PATH = /^\/[^\0\n]*$/;
-const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 function checkPackageSource(value: unknown, problems: string[]): void {
   const source = value as Partial<Record<'kind' | 'path' | 'url', unknown>> | null;
@@ -107,7 +108,7 @@ export function resolveSettings(partial: Partial<RuntimeSettings> = {}): Runtime
   checkPackageSource(settings.packageSource, problems);
   checkInteger('jobTtlSecondsAfterFinished', settings.jobTtlSecondsAfterFinished, 0, 30 * 86_400, problems);
   checkInteger('taskDeadlineSeconds', settings.taskDeadlineSeconds, 60, 365 * 86_400, problems);
-  if (settings.defaultCluster !== undefined && !CLUSTER_NAME.test(settings.defaultCluster)) {
+  if (settings.defaultCluster !== undefined && !isClusterName(settings.defaultCluster)) {
     problems.push(
       `defaultCluster: received ${JSON.stringify(settings.defaultCluster)}; expected a registered cluster name`,
     );

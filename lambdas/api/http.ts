@@ -8,7 +8,7 @@ import type { ErrorBody } from './schemas';
 
 /** An answer other than success, with the status it maps to. Its message never holds a secret. */
 export class HttpError extends Error {
-  override readonly name = 'Penetrator.HttpError';
+  override readonly name = ErrorNames.HttpError;
   constructor(
     readonly status: 400 | 404 | 409 | 500,
     message: string,

@@ -4,10 +4,11 @@
  * store. The read side (ClusterDirectory, Kube) is shared with the workflow's Lambdas.
  */
 import type { WorkflowInput } from '../domain/contracts';
+import { ErrorNames } from '../errors';
 import type { Dependencies, SshCredential } from '../ports';
 
 /** The error name Step Functions records for an execution stopped through the API. */
-export const CANCELLED_ERROR = 'Penetrator.Cancelled';
+export const CANCELLED_ERROR = ErrorNames.Cancelled;
 
 /** Step Functions' execution statuses. */
 export const ExecutionStatuses = [

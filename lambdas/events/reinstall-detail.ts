@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { formatPath } from '../domain/node-task';
 import { MAX_MACHINES, NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-schema';
 import { randomSuffix, type RandomSource } from '../domain/random';
+import { ErrorNames } from '../errors';
 
 export type NodeSelection =
   | { kind: 'nodes'; nodes: string[] }
@@ -31,7 +32,7 @@ export interface ReinstallRequest {
  * exist, or no proxy node can be decided. Nothing was started; retrying the same event cannot help.
  */
 export class ReinstallRefusedError extends Error {
-  override readonly name = 'Penetrator.ReinstallRefused';
+  override readonly name = ErrorNames.ReinstallRefused;
   readonly retryable = false;
   constructor(readonly problems: readonly string[]) {
     super(`reinstall refused:\n${problems.map((p) => `  ${p}`).join('\n')}`);

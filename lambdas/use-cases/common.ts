@@ -2,13 +2,14 @@
 import type { NodeWork, TaskRef } from '../domain/contracts';
 import { isPreparedTask, type PreparedTask } from '../domain/k8s-objects';
 import type { Dependencies, Kube } from '../ports';
+import { ErrorNames } from '../errors';
 
 /**
  * A payload the workflow itself built is malformed: a wiring bug, not a user error, so it is not
  * one of the typed errors and Step Functions does not retry it.
  */
 export class PayloadError extends Error {
-  override readonly name = 'Penetrator.InvalidPayload';
+  override readonly name = ErrorNames.InvalidPayload;
   readonly retryable = false;
 }
 
