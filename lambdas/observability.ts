@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import type { NodeWork, TaskRef } from './domain/contracts';
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import { METRIC_DIMENSION, METRICS_NAMESPACE, METRICS_SERVICE } from './metric-names';
 import type { Log, MetricName, Metrics } from './ports';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -26,12 +27,7 @@ export function asLog(logger: Logger): Log {
   };
 }
 
-/** The CloudWatch namespace of the product's metrics (also POWERTOOLS_METRICS_NAMESPACE in Lambda). */
-export const METRICS_NAMESPACE = 'Penetrator';
-/** Powertools' `service` dimension, on every product metric. */
-export const METRICS_SERVICE = 'penetrator';
-/** The per-cluster dimension (each value is also written without it, for fleet-wide figures). */
-export const METRIC_DIMENSION = 'cluster';
+export { METRIC_DIMENSION, METRICS_NAMESPACE, METRICS_SERVICE };
 
 const METRIC_UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
   NodesInstalled: MetricUnit.Count,

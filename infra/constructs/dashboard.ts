@@ -14,7 +14,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lambdas/observability';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lambdas/metric-names';
 import type { MetricName } from '../../lambdas/ports';
 
 export interface PenetratorDashboardProps {

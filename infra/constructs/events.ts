@@ -8,7 +8,7 @@ import { EventBridgePutEvents } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { STATE_MACHINE_ARN_ENV } from '../../lambdas/api/aws-dependencies';
+import { STATE_MACHINE_ARN_ENV } from '../../lambdas/api/environment';
 import { DetailTypes, EVENT_BUS_ENV, EVENT_SOURCE } from '../../lambdas/events/product-events';
 import type { ReinstallSchedule } from '../config';
 import { PenetratorFunction, type PenetratorFunctionProps } from './penetrator-function';
