@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { processStartTime, type SandboxState } from '../../cli/sandbox/state';
 import { runChecked } from '../../sandbox/network';
 
@@ -296,8 +296,10 @@ describe('penetrator sandbox up, status, down', () => {
       const state = readState();
       process.kill(state.pid, 'SIGKILL');
       // The machines' sshd outlive a SIGKILLed supervisor; the control plane dies with it (pdeathsig).
-      for (let i = 0; i < 40 && processStartTime(state.pid) !== undefined; i += 1)
-        await new Promise((r) => setTimeout(r, 100));
+      await vi.waitFor(() => expect(processStartTime(state.pid)).toBeUndefined(), {
+        timeout: 10_000,
+        interval: 100,
+      });
       expect((await namespaces()).some((n) => n.startsWith(`pn-${state.networkId}-`))).toBe(true);
 
       expect(state.workDirs).toContain(dirname(state.packagePath));

@@ -8,6 +8,7 @@ import { runWorkflowLocally } from '../../cli/local/run-workflow';
 import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { createLocalHandlers } from '../../lambdas/local-handlers';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
+import { nodeTask } from '../support/node-task';
 
 /**
  * One set of handlers serves two clusters, as one deployment serves every registered cluster: a task
@@ -74,17 +75,14 @@ describe('one deployment, many clusters', () => {
         handlers,
         input: {
           cluster,
-          nodeTask: {
-            apiVersion: 'nodetask.apps.superedge.io/v1beta1',
-            kind: 'NodeTask',
-            metadata: { name: `${cluster}-nodes` },
+          nodeTask: nodeTask({
+            name: `${cluster}-nodes`,
             spec: {
               nodeNamePrefix: cluster,
               targetMachines: env.network.sites[0]!.machines.map((m) => m.ip),
-              sshCredential: 'login-secret',
               proxyNode: `${cluster}-proxy`,
             },
-          },
+          }),
         },
         pollSeconds: 0.5,
         retryIntervalSeconds: 0.5,
@@ -138,17 +136,14 @@ describe('one deployment, many clusters', () => {
       handlers,
       input: {
         cluster: 'north',
-        nodeTask: {
-          apiVersion: 'nodetask.apps.superedge.io/v1beta1',
-          kind: 'NodeTask',
-          metadata: { name: 'lost' },
+        nodeTask: nodeTask({
+          name: 'lost',
           spec: {
             nodeNamePrefix: 'lost',
             targetMachines: [east.network.sites[0]!.machines[0]!.ip],
-            sshCredential: 'login-secret',
             proxyNode: 'p',
           },
-        },
+        }),
       },
     });
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTROL_PLANE_ROLE, startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 import {
   run,
@@ -219,11 +219,16 @@ describe('test environment', () => {
         },
       },
     });
-    let phase: string | undefined;
-    for (let i = 0; i < 120 && phase !== 'Succeeded' && phase !== 'Failed'; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      phase = (await core.readNamespacedPod({ name: 'proxy-probe', namespace: 'default' })).status?.phase;
-    }
+    const phase = await vi.waitFor(
+      async () => {
+        const now = (await core.readNamespacedPod({ name: 'proxy-probe', namespace: 'default' })).status
+          ?.phase;
+        if (now !== 'Succeeded' && now !== 'Failed')
+          throw new Error(`the probe pod is ${now ?? 'unscheduled'}`);
+        return now;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
     const output = readFileSync(env.kubelet.logPath('default', 'proxy-probe', 'probe'), 'utf8');
     // The container output rides along so that a failure shows it.
     expect({ phase, output }).toMatchObject({ phase: 'Succeeded' });

@@ -7,6 +7,7 @@ import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
 import { isClusterName, isCredentialName } from '../../../lambdas/domain/name-rules';
 import { validateNodeTask } from '../../../lambdas/domain/node-task';
 import { resolveSettings } from '../../../lambdas/settings';
+import { nodeTask } from '../../support/node-task';
 
 // Every door that takes a cluster or credential name must accept exactly what the others accept: a
 // name the API registers but the deployment's defaultCluster refuses (it happened) is a trap.
@@ -43,24 +44,9 @@ const noClient = () => {
   throw new Error('no request expected');
 };
 
-function nodeTask(spec: Record<string, unknown>): unknown {
-  return {
-    apiVersion: 'nodetask.apps.superedge.io/v1beta1',
-    kind: 'NodeTask',
-    metadata: { name: 'nodes' },
-    spec: {
-      nodeNamePrefix: 'edge',
-      targetMachines: ['172.21.3.194'],
-      sshCredential: 'login-secret',
-      proxyNode: 'proxy-1',
-      ...spec,
-    },
-  };
-}
-
 /** What each door says of a cluster name: true when it takes it. */
 const clusterDoors: Record<string, (name: string) => Promise<boolean> | boolean> = {
-  'NodeTask spec.cluster': (name) => validateNodeTask(nodeTask({ cluster: name })).ok,
+  'NodeTask spec.cluster': (name) => validateNodeTask(nodeTask({ spec: { cluster: name } })).ok,
   'penetrator cluster add': async (name) => {
     // A good name gets as far as reading the kubeconfig, which does not exist.
     const error = await addCluster(noClient, name, { kubeconfig: '/nonexistent/kubeconfig' }, io).catch(
@@ -87,7 +73,7 @@ const clusterDoors: Record<string, (name: string) => Promise<boolean> | boolean>
 };
 
 const credentialDoors: Record<string, (name: string) => Promise<boolean> | boolean> = {
-  'NodeTask spec.sshCredential': (name) => validateNodeTask(nodeTask({ sshCredential: name })).ok,
+  'NodeTask spec.sshCredential': (name) => validateNodeTask(nodeTask({ spec: { sshCredential: name } })).ok,
   'penetrator credential put': async (name) => {
     const error = await putCredential(noClient, name, { sshKey: '/nonexistent/key' }, io).catch(
       (e: unknown) => e,

@@ -10,24 +10,14 @@ import {
   type Target,
 } from '../../../lambdas/domain/node-task';
 import { nodeTaskSchema } from '../../../lambdas/domain/node-task-schema';
+import { nodeTask } from '../../support/node-task';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/nodetasks');
 const readFixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
 
-/** A fresh valid document per call, so no test sees another's edits. */
+/** A fresh valid document per call (the seed add example), so no test sees another's edits. */
 function baseTask(spec: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    apiVersion: 'nodetask.apps.superedge.io/v1beta1',
-    kind: 'NodeTask',
-    metadata: { name: 'nodes' },
-    spec: {
-      nodeNamePrefix: 'edge',
-      targetMachines: ['172.21.3.194', '172.21.3.195'],
-      sshCredential: 'login-secret',
-      proxyNode: 'vm-2-117-centos',
-      ...spec,
-    },
-  };
+  return { ...nodeTask({ spec }) };
 }
 
 function accepted(text: string): { task: NodeTask; targets: Target[] } {
