@@ -94,6 +94,9 @@ const operations: Record<string, Operation> = {
           oneOf: [ref('InvalidNodeTask'), ref('Error')],
         },
       ),
+      '413': errorResponse(
+        "The NodeTask is valid but its execution input would exceed Step Functions' 256 KiB; split it.",
+      ),
       '409': errorResponse('The task exists or runs already, or the cluster is busy with another task.', {
         oneOf: [ref('ClusterBusy'), ref('Error')],
       }),

@@ -8,7 +8,7 @@
  * machine that reads the document, not the one that wrote it), credential plugins (they run a
  * program), and switching TLS verification off. Problems name fields by path, never their values.
  */
-import { parse } from 'yaml';
+import { parseYamlValue } from './yaml-text';
 
 /** Fields holding a path on the reading machine, per section, as kubectl spells them (and as people misspell them). */
 const FILE_FIELDS = {
@@ -96,7 +96,7 @@ function currentClusterProblems(doc: Record<string, unknown>): string[] {
 export function kubeconfigProblems(text: string): string[] {
   let doc: unknown;
   try {
-    doc = parse(text, { maxAliasCount: 10 });
+    doc = parseYamlValue(text, 10);
   } catch {
     // The parser's message may quote the document, credentials included.
     return ['the kubeconfig is not YAML or JSON'];
