@@ -232,13 +232,12 @@ export class SecretsManagerWriter implements SecretWriter {
   }
 
   putCredential(name: string, credential: SshCredential): Promise<'created' | 'updated'> {
-    const value: SshCredential =
-      credential.sshkey !== undefined
-        ? {
-            sshkey: credential.sshkey,
-            ...(credential.knownHosts !== undefined ? { knownHosts: credential.knownHosts } : {}),
-          }
-        : { passwd: credential.passwd ?? '' };
+    const value: SshCredential = {
+      ...(credential.sshkey !== undefined
+        ? { sshkey: credential.sshkey }
+        : { passwd: credential.passwd ?? '' }),
+      ...(credential.knownHosts !== undefined ? { knownHosts: credential.knownHosts } : {}),
+    };
     return putSecretString(
       this.client,
       `${this.prefix}credentials/${name}`,

@@ -19,7 +19,8 @@ import {
   type ClusterList,
 } from '../schemas';
 
-const CREDENTIAL_HINT = 'send {"passwd": "…"} or {"sshkey": "…", "knownHosts"?: "…"} as application/json';
+const CREDENTIAL_HINT =
+  'send {"passwd": "…", "knownHosts"?: "…"} or {"sshkey": "…", "knownHosts"?: "…"} as application/json';
 const CLUSTER_HINT = 'send {"kubeconfig": "<the kubeconfig as one string>"} as application/json';
 
 /** The body as JSON; the parser's own message is not repeated (it may quote the body). */
@@ -78,6 +79,7 @@ export async function putCredential(deps: ApiDependencies, name: string, body: s
     credential: name,
     outcome,
     kind: credential.sshkey ? 'sshkey' : 'passwd',
+    knownHosts: credential.knownHosts !== undefined,
   });
 }
 

@@ -101,6 +101,19 @@ describe('PUT /credentials/{name}', () => {
     expect(output.join('\n')).toContain('credential stored');
   });
 
+  it('stores known hosts with a password too', async () => {
+    sm.on(PutSecretValueCommand).resolves({});
+    const body = { passwd: PASSWORD, knownHosts: '198.18.0.10 ssh-ed25519 AAAAhost' };
+
+    const response = await putCredential(body);
+
+    expect(response.statusCode).toBe(204);
+    expect(sm).toHaveReceivedCommandExactlyOnceWith(PutSecretValueCommand, {
+      SecretId: 'penetrator/credentials/login-secret',
+      SecretString: JSON.stringify(body),
+    });
+  });
+
   it('creates the secret when it does not exist yet, with the key and known hosts', async () => {
     sm.on(PutSecretValueCommand).rejects(notFound());
     sm.on(CreateSecretCommand).resolves({});
@@ -122,7 +135,6 @@ describe('PUT /credentials/{name}', () => {
     ['an unknown field', { passwd: PASSWORD, password: PASSWORD }, /unknown field "password"/],
     ['an empty password', { passwd: '' }, /passwd: is empty/],
     ['a number', { passwd: 1234 }, /passwd: expected a string/],
-    ['known hosts with a password', { passwd: PASSWORD, knownHosts: 'x' }, /unknown field "knownHosts"/],
     ['a password too long', { passwd: `${PASSWORD}${'x'.repeat(2000)}` }, /passwd: is longer than 1024/],
   ])('refuses %s with a 400 that repeats no value', async (_what, body, message) => {
     const response = await putCredential(body);

@@ -431,11 +431,22 @@ describe('credential put', () => {
     await expect(putCredential(api, 'login-secret', {}, capture())).rejects.toThrow(
       'give exactly one of --password-stdin and --ssh-key',
     );
-    // The API keeps {passwd} alone: host keys for a password login belong in the NodeTask.
-    await expect(
-      putCredential(api, 'login-secret', { passwordStdin: true, knownHosts: '/dev/null' }, capture()),
-    ).rejects.toThrow('--known-hosts goes with --ssh-key only');
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends a password with known hosts: a password goes only to a host whose key is known', async () => {
+    const known = join(dir, 'known_hosts');
+    writeFileSync(known, '198.18.1.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown\n');
+    server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
+    const io = capture();
+    await putCredential(api, 'login-secret', { passwordStdin: true, knownHosts: known }, io, () =>
+      Promise.resolve('s3cret-value'),
+    );
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+      passwd: 's3cret-value',
+      knownHosts: '198.18.1.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown\n',
+    });
+    expect(io.out).toBe('credential/login-secret stored (password, known hosts)\n');
   });
 
   it('sends a private key with known hosts, and refuses a public key', async () => {
