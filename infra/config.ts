@@ -26,6 +26,8 @@ export interface PenetratorConfig {
   executionTimeoutHours: number;
   /** Cluster used when neither the execution input nor the NodeTask names one. */
   defaultCluster?: string;
+  /** Refuse tasks whose targets' host keys are not known up front (no trust on first use). */
+  requireKnownHosts: boolean;
   /** Receives the alarm on failed executions; no alarm when unset. */
   alarmEmail?: string;
   /** Name of the product's EventBridge bus (reinstall requests in, completion events out). */
@@ -59,6 +61,7 @@ export const ContextKeys = {
   alarmEmail: 'penetrator:alarmEmail',
   eventBusName: 'penetrator:eventBusName',
   reinstallSchedule: 'penetrator:reinstallSchedule',
+  requireKnownHosts: 'penetrator:requireKnownHosts',
 } as const;
 
 type ContextKey = keyof typeof ContextKeys;
@@ -111,6 +114,15 @@ function text(
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' || !pattern.test(value)) return problems.add(key, value, expected);
   return value;
+}
+
+/** A boolean setting, as JSON (cdk.json) or as text (`-c key=true`); absent is false. */
+function flag(ctx: Context, key: ContextKey, problems: Problems): boolean {
+  const value = ctx(ContextKeys[key]);
+  if (value === undefined || value === '' || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  problems.add(key, value, 'true or false');
+  return false;
 }
 
 function integer(
@@ -277,6 +289,7 @@ export function loadConfig(ctx: Context): PenetratorConfig {
     'a cluster name (lower-case DNS label)',
   );
   const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
+  const requireKnownHosts = flag(ctx, 'requireKnownHosts', p);
   const schedule = reinstallSchedule(ctx, p);
   const config: PenetratorConfig = {
     secretPrefix:
@@ -302,6 +315,7 @@ export function loadConfig(ctx: Context): PenetratorConfig {
       integer(ctx, 'executionTimeoutHours', p, 1, 24 * 365) ?? configDefaults.executionTimeoutHours,
     ...(vpc ? { vpc } : {}),
     ...(defaultCluster ? { defaultCluster } : {}),
+    requireKnownHosts,
     ...(alarmEmail ? { alarmEmail } : {}),
     eventBusName:
       text(

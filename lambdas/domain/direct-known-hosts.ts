@@ -117,3 +117,15 @@ export function hostKeyAlgorithms(keys: readonly KnownHostKey[]): string[] | und
 export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
+
+/**
+ * The targets for which the known_hosts text records no usable key: with trust on first use
+ * refused, each of them would have to be trusted blindly, so the task is refused instead.
+ */
+export function targetsWithoutKnownKey(
+  knownHosts: string,
+  targets: readonly string[],
+  port: number,
+): string[] {
+  return targets.filter((ip) => !keysFor(knownHosts, ip, port).some((key) => !key.revoked));
+}

@@ -113,6 +113,36 @@ afterAll(async () => {
 });
 
 describe('plan', () => {
+  it('refuses, where the deployment requires known hosts, a target whose host key is not known', async () => {
+    const strict = createLocalHandlers({
+      kubeconfigYaml: cp.kubeconfigYaml,
+      clusterName: 'test',
+      credentialPath: join(dir, 'credential.yaml'),
+      installScriptPath: join(dir, 'install.sh'),
+      settings: { taskDeadlineSeconds: 3600, requireKnownHosts: true },
+    });
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTarget';
+    const spec = { nodeNamePrefix: 'edge', targetMachines: ['198.18.1.10', '198.18.1.11'] };
+    const refused = await strict
+      .plan({
+        input: { nodeTask: nodeTask('strict', { ...spec, knownHosts: `198.18.1.10 ${key}\n` }) },
+        executionId: execution('strict-1'),
+      })
+      .catch((e: unknown) => e as Error);
+    expect(refused).toMatchObject({ name: ErrorNames.InvalidNodeTask });
+    expect((refused as Error).message).toContain(
+      'spec.knownHosts: no host key for 198.18.1.11 in it or in credential edge-root',
+    );
+    expect((refused as Error).message).not.toContain('198.18.1.10');
+
+    const known = `198.18.1.10 ${key}\n198.18.1.11 ${key}\n`;
+    const planned = (await strict.plan({
+      input: { nodeTask: nodeTask('strict', { ...spec, knownHosts: known }) },
+      executionId: execution('strict-2'),
+    })) as PlanOutput;
+    expect(planned.nodes.map((n) => n.ip)).toEqual(['198.18.1.10', '198.18.1.11']);
+  });
+
   it('refuses an invalid document with every problem', async () => {
     const error = await call('plan', {
       input: { nodeTask: { kind: 'NodeTask' } },

@@ -4,6 +4,7 @@ import {
   fingerprint,
   globMatches,
   hostFieldMatches,
+  targetsWithoutKnownKey,
   hostKeyAlgorithms,
   keysFor,
   verdict,
@@ -182,6 +183,20 @@ describe('known_hosts', () => {
     expect(hostFieldMatches(`${'*1'.repeat(20)}x,198.18.*`, '198.18.1.1111111111111111111111111111')).toBe(
       true,
     );
+  });
+
+  it('names the targets known_hosts records no usable key for', () => {
+    const text = [
+      `198.18.1.10 ssh-ed25519 ${b64}`,
+      `[198.18.1.11]:2222 ssh-ed25519 ${b64}`,
+      `@revoked 198.18.1.12 ssh-ed25519 ${b64}`,
+    ].join('\n');
+    expect(targetsWithoutKnownKey(text, ['198.18.1.10', '198.18.1.11', '198.18.1.12'], 22)).toEqual([
+      '198.18.1.11',
+      '198.18.1.12',
+    ]);
+    expect(targetsWithoutKnownKey(text, ['198.18.1.11'], 2222)).toEqual([]);
+    expect(targetsWithoutKnownKey('', ['198.18.1.10'], 22)).toEqual(['198.18.1.10']);
   });
 
   it('understands patterns, negation, hashed names, comments, markers', () => {

@@ -120,6 +120,15 @@ describe('runtime settings', () => {
     expect(settingsFromEnv({})).toEqual(settingsDefaults);
   });
 
+  it('reads requireKnownHosts as true or false only', () => {
+    expect(settingsDefaults.requireKnownHosts).toBe(false);
+    expect(settingsFromEnv({ PENETRATOR_REQUIRE_KNOWN_HOSTS: 'true' }).requireKnownHosts).toBe(true);
+    expect(settingsFromEnv({ PENETRATOR_REQUIRE_KNOWN_HOSTS: 'false' }).requireKnownHosts).toBe(false);
+    expect(() => settingsFromEnv({ PENETRATOR_REQUIRE_KNOWN_HOSTS: 'yes' })).toThrow(
+      /PENETRATOR_REQUIRE_KNOWN_HOSTS: received "yes"; expected true or false/,
+    );
+  });
+
   it('lists every problem at once', () => {
     expect(() =>
       settingsFromEnv({ PENETRATOR_PACKAGE_SOURCE: 'not json', PENETRATOR_TASK_DEADLINE_SECONDS: 'soon' }),
