@@ -172,14 +172,15 @@ function packageSource(ctx: Context, problems: Problems): PackageSource | undefi
   const location = value.slice(colon + 1);
   if ((kind === 'image' || kind === 'hostPath') && ABSOLUTE_PATH.test(location))
     return { kind, path: location };
-  if (kind === 'url' && isHttpUrl(location)) return { kind, url: location };
+  if (kind === 'url' && isHttpsUrl(location)) return { kind, url: location };
   return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
 }
 
-function isHttpUrl(value: string): boolean {
+/** The package runs as root on every target: it is fetched over HTTPS only. */
+function isHttpsUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
+    return url.protocol === 'https:';
   } catch {
     return false;
   }

@@ -80,8 +80,8 @@ function checkPackageSource(value: unknown, problems: string[]): void {
       );
     }
   } else if (source.kind === 'url') {
-    if (typeof source.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(source.url)) {
-      problems.push(`packageSource.url: received ${JSON.stringify(source.url)}; expected an http(s) URL`);
+    if (typeof source.url !== 'string' || !/^https:\/\/[^\s]+$/.test(source.url)) {
+      problems.push(`packageSource.url: received ${JSON.stringify(source.url)}; expected an https URL`);
     }
   } else {
     problems.push(

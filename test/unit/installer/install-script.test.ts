@@ -434,6 +434,19 @@ describe('install.sh end to end against stub ssh', () => {
     );
   });
 
+  it('downloads a package URL over https only, redirects included', () => {
+    writeFileSync(
+      join(dir, 'params'),
+      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/fetched-{arch}.tgz')}\nPACKAGE_URL=https://pkg.example/e.tgz\n`,
+    );
+    const result = run();
+    expect(result.status).toBe(0);
+    const argv = readFileSync(join(logDir, 'curl.argv'), 'utf8').split('\n');
+    expect(argv.slice(0, 5)).toEqual(['-fsSL', '--proto', '=https', '--proto-redir', '=https']);
+    expect(argv).toContain('https://pkg.example/e.tgz');
+    expect(readFileSync(join(logDir, 'package.seen'), 'utf8')).toBe('downloaded bytes');
+  });
+
   it('joins with kubeadm without a package', () => {
     writeFileSync(join(dir, 'params'), `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\n`);
     const result = run({ PENETRATOR_INSTALLER: 'kubeadm' });

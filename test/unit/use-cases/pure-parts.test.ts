@@ -120,6 +120,15 @@ describe('runtime settings', () => {
     expect(settingsFromEnv({})).toEqual(settingsDefaults);
   });
 
+  it('takes a package URL over https only', () => {
+    expect(() =>
+      resolveSettings({ packageSource: { kind: 'url', url: 'http://pkg.example/e.tgz' } }),
+    ).toThrow('packageSource.url: received "http://pkg.example/e.tgz"; expected an https URL');
+    expect(
+      resolveSettings({ packageSource: { kind: 'url', url: 'https://pkg.example/e.tgz' } }).packageSource,
+    ).toEqual({ kind: 'url', url: 'https://pkg.example/e.tgz' });
+  });
+
   it('reads requireKnownHosts as true or false only', () => {
     expect(settingsDefaults.requireKnownHosts).toBe(false);
     expect(settingsFromEnv({ PENETRATOR_REQUIRE_KNOWN_HOSTS: 'true' }).requireKnownHosts).toBe(true);
