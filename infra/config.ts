@@ -33,6 +33,8 @@ export interface PenetratorConfig {
   executionTimeoutHours: number;
   /** Cluster used when neither the execution input nor the NodeTask names one. */
   defaultCluster?: string;
+  /** Refuse tasks whose targets' host keys are not known up front (no trust on first use). */
+  requireKnownHosts: boolean;
   /** Receives the alarm on failed executions; no alarm when unset. */
   alarmEmail?: string;
   /** Name of the product's EventBridge bus (reinstall requests in, completion events out). */
@@ -66,6 +68,7 @@ export const ContextKeys = {
   alarmEmail: 'penetrator:alarmEmail',
   eventBusName: 'penetrator:eventBusName',
   reinstallSchedule: 'penetrator:reinstallSchedule',
+  requireKnownHosts: 'penetrator:requireKnownHosts',
 } as const;
 
 type ContextKey = keyof typeof ContextKeys;
@@ -121,6 +124,15 @@ function text(
   return value;
 }
 
+/** A boolean setting, as JSON (cdk.json) or as text (`-c key=true`); absent is false. */
+function flag(ctx: Context, key: ContextKey, problems: Problems): boolean {
+  const value = ctx(ContextKeys[key]);
+  if (value === undefined || value === '' || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  problems.add(key, value, 'true or false');
+  return false;
+}
+
 function integer(
   ctx: Context,
   key: ContextKey,
@@ -168,14 +180,15 @@ function packageSource(ctx: Context, problems: Problems): PackageSource | undefi
   const location = value.slice(colon + 1);
   if ((kind === 'image' || kind === 'hostPath') && ABSOLUTE_PATH.test(location))
     return { kind, path: location };
-  if (kind === 'url' && isHttpUrl(location)) return { kind, url: location };
+  if (kind === 'url' && isHttpsUrl(location)) return { kind, url: location };
   return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
 }
 
-function isHttpUrl(value: string): boolean {
+/** The package runs as root on every target: it is fetched over HTTPS only. */
+function isHttpsUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
+    return url.protocol === 'https:';
   } catch {
     return false;
   }
@@ -284,6 +297,7 @@ export function loadConfig(ctx: Context): PenetratorConfig {
     `a cluster name (${CLUSTER_NAME_RULE})`,
   );
   const alarmEmail = text(ctx, 'alarmEmail', p, EMAIL, 'an e-mail address');
+  const requireKnownHosts = flag(ctx, 'requireKnownHosts', p);
   const schedule = reinstallSchedule(ctx, p);
   const config: PenetratorConfig = {
     secretPrefix:
@@ -309,6 +323,7 @@ export function loadConfig(ctx: Context): PenetratorConfig {
       integer(ctx, 'executionTimeoutHours', p, 1, 24 * 365) ?? configDefaults.executionTimeoutHours,
     ...(vpc ? { vpc } : {}),
     ...(defaultCluster ? { defaultCluster } : {}),
+    requireKnownHosts,
     ...(alarmEmail ? { alarmEmail } : {}),
     eventBusName:
       text(

@@ -97,6 +97,7 @@ export class PenetratorStack extends Stack {
       // The lock Lease and the bootstrap token live as long as an execution may.
       [SettingsEnv.taskDeadlineSeconds]: String(config.executionTimeoutHours * 3600),
       ...(config.defaultCluster ? { [SettingsEnv.defaultCluster]: config.defaultCluster } : {}),
+      [SettingsEnv.requireKnownHosts]: String(config.requireKnownHosts),
     };
 
     const functions = {} as Record<LambdaName, PenetratorFunction>;

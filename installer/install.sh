@@ -310,10 +310,11 @@ fetch_package() {
   [ -n "$P_PACKAGE_URL" ] && [ ! -s "$fp_path" ] || return 0
   progress 'downloading the install package…'
   fp_part="$fp_path.part.$$"
+  # HTTPS only, redirects included: what runs as root on every target must not come in clear.
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --max-time 1800 -o "$fp_part" -- "$P_PACKAGE_URL"
+    curl -fsSL --proto =https --proto-redir =https --max-time 1800 -o "$fp_part" -- "$P_PACKAGE_URL"
   else
-    wget -q -T 60 -O "$fp_part" -- "$P_PACKAGE_URL"
+    wget -q --https-only -T 60 -O "$fp_part" -- "$P_PACKAGE_URL"
   fi || {
     rm -f -- "$fp_part"
     fail package "cannot download $P_PACKAGE_URL"

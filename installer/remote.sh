@@ -68,8 +68,18 @@ penetrator_cleanup() {
   [ -z "$1" ] || rm -rf -- "$1"
 }
 
+# penetrator_join_config SERVER CA_HASH NODE_NAME TOKEN: a kubeadm JoinConfiguration. Every value was
+# checked to hold only characters that need no quoting in YAML.
+penetrator_join_config() {
+  printf 'apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\n'
+  printf 'discovery:\n  bootstrapToken:\n    apiServerEndpoint: "%s"\n    token: "%s"\n' "$1" "$4"
+  printf '    caCertHashes:\n      - "%s"\nnodeRegistration:\n  name: "%s"\n' "$2" "$3"
+}
+
 # penetrator_join INSTALLER SERVER CA_HASH NODE_NAME PACKAGE DIR, the token on stdin: reset, join,
-# remove DIR whatever happened. PACKAGE is empty with kubeadm.
+# remove DIR whatever happened. PACKAGE is empty with kubeadm, and so may DIR be (one is made then).
+# The token reaches the installer in a join configuration file in DIR (mode 0600, DIR 0700), written
+# by the shell's own printf: it is on no command line, not even sudo's log.
 penetrator_join() {
   pj_installer=$1 pj_server=$2 pj_hash=$3 pj_node=$4 pj_package=$5 pj_dir=$6
   token=
@@ -82,8 +92,18 @@ penetrator_join() {
       exit 15
       ;;
   esac
+  case $pj_server in '' | *[!A-Za-z0-9.:[\]-]*) exit 15 ;; esac
+  case $pj_hash in sha256:*) ;; *) exit 15 ;; esac
+  case ${pj_hash#sha256:} in '' | *[!0-9a-f]*) exit 15 ;; esac
+  case $pj_node in '' | *[!a-z0-9.-]*) exit 15 ;; esac
   [ -z "$pj_dir" ] || penetrator_is_tmpdir "$pj_dir" || exit 15
-  set -- "$pj_server" --token "$token" --discovery-token-ca-cert-hash "$pj_hash" --node-name "$pj_node"
+  [ -n "$pj_dir" ] || pj_dir=$(umask 077 && mktemp -d /tmp/penetrator-XXXXXXXX </dev/null) || exit 14
+  pj_config=$pj_dir/join-configuration.yaml
+  if ! (umask 077 && penetrator_join_config "$pj_server" "$pj_hash" "$pj_node" "$token" >"$pj_config"); then
+    penetrator_cleanup "$pj_dir"
+    exit 14
+  fi
+  set -- --config "$pj_config"
   [ "$pj_installer" != edgeadm ] || set -- "$@" --install-pkg-path "$pj_package"
   sudo=
   [ "$(id -u)" = 0 ] || sudo='sudo -n'

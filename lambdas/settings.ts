@@ -27,6 +27,11 @@ export interface RuntimeSettings {
   defaultCluster?: string;
   /** Install Jobs' image pull policy; `Never` fits clusters that preload the image. */
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * No trust on first use: every target's host key must be known before the task starts (from the
+   * credential's known hosts or spec.knownHosts), else Plan refuses the task.
+   */
+  requireKnownHosts: boolean;
 }
 
 export const settingsDefaults: RuntimeSettings = {
@@ -36,6 +41,7 @@ export const settingsDefaults: RuntimeSettings = {
   jobTtlSecondsAfterFinished: 86_400,
   taskDeadlineSeconds: 86_400,
   imagePullPolicy: 'IfNotPresent',
+  requireKnownHosts: false,
 };
 
 /** Environment variables read by settingsFromEnv (the CDK stack sets the first four). */
@@ -47,6 +53,7 @@ export const SettingsEnv = {
   jobTtlSecondsAfterFinished: 'PENETRATOR_JOB_TTL_SECONDS',
   taskDeadlineSeconds: 'PENETRATOR_TASK_DEADLINE_SECONDS',
   imagePullPolicy: 'PENETRATOR_IMAGE_PULL_POLICY',
+  requireKnownHosts: 'PENETRATOR_REQUIRE_KNOWN_HOSTS',
 } as const;
 
 export class SettingsError extends Error {
@@ -74,8 +81,8 @@ function checkPackageSource(value: unknown, problems: string[]): void {
       );
     }
   } else if (source.kind === 'url') {
-    if (typeof source.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(source.url)) {
-      problems.push(`packageSource.url: received ${JSON.stringify(source.url)}; expected an http(s) URL`);
+    if (typeof source.url !== 'string' || !/^https:\/\/[^\s]+$/.test(source.url)) {
+      problems.push(`packageSource.url: received ${JSON.stringify(source.url)}; expected an https URL`);
     }
   } else {
     problems.push(
@@ -118,6 +125,11 @@ export function resolveSettings(partial: Partial<RuntimeSettings> = {}): Runtime
       `imagePullPolicy: received ${JSON.stringify(settings.imagePullPolicy)}; expected Always, IfNotPresent or Never`,
     );
   }
+  if (typeof settings.requireKnownHosts !== 'boolean') {
+    problems.push(
+      `requireKnownHosts: received ${JSON.stringify(settings.requireKnownHosts)}; expected true or false`,
+    );
+  }
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
 }
@@ -154,6 +166,16 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeSe
   }
   partial.jobTtlSecondsAfterFinished = integerFromEnv(env, SettingsEnv.jobTtlSecondsAfterFinished, problems);
   partial.taskDeadlineSeconds = integerFromEnv(env, SettingsEnv.taskDeadlineSeconds, problems);
+  const requireKnownHosts = text(SettingsEnv.requireKnownHosts);
+  if (requireKnownHosts !== undefined) {
+    if (requireKnownHosts === 'true' || requireKnownHosts === 'false') {
+      partial.requireKnownHosts = requireKnownHosts === 'true';
+    } else {
+      problems.push(
+        `${SettingsEnv.requireKnownHosts}: received ${JSON.stringify(requireKnownHosts)}; expected true or false`,
+      );
+    }
+  }
   if (problems.length > 0) throw new SettingsError(problems);
   return resolveSettings(partial);
 }

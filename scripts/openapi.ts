@@ -94,6 +94,9 @@ const operations: Record<string, Operation> = {
           oneOf: [ref('InvalidNodeTask'), ref('Error')],
         },
       ),
+      '413': errorResponse(
+        "The NodeTask is valid but its execution input would exceed Step Functions' 256 KiB; split it.",
+      ),
       '409': errorResponse('The task exists or runs already, or the cluster is busy with another task.', {
         oneOf: [ref('ClusterBusy'), ref('Error')],
       }),
@@ -144,10 +147,25 @@ const operations: Record<string, Operation> = {
     success: { status: '204', description: 'Registered; the kubeconfig is never returned by any endpoint.' },
     requestBody: { required: true, content: { 'application/json': { schema: ref('PutClusterRequest') } } },
     errors: {
-      '400': errorResponse('The name or the kubeconfig is invalid.'),
-      '409': errorResponse('The secret cannot take a value now (scheduled for deletion).'),
+      '400': errorResponse(
+        'The name or the kubeconfig is invalid: an https server, an embedded certificate authority, no file references, no credential plugins and TLS verification on are required.',
+      ),
+      '409': errorResponse(
+        'The name is registered already and replace=true was not given, or the secret cannot take a value now (scheduled for deletion).',
+      ),
       '500': common['500'],
     },
+  },
+};
+
+const QUERY_PARAMETERS: Record<string, { schema: Record<string, unknown>; description: string }> = {
+  cluster: {
+    schema: { type: 'string' },
+    description: 'The registered cluster; default spec.cluster, else the only registered cluster.',
+  },
+  replace: {
+    schema: { type: 'string', enum: ['true', 'false'] },
+    description: 'true: repoint an already registered name at this kubeconfig (logged). Default false.',
   },
 };
 
@@ -165,8 +183,7 @@ function parameters(route: RouteSpec): Array<Record<string, unknown>> {
     name,
     in: 'query',
     required: false,
-    schema: { type: 'string' },
-    description: 'The registered cluster; default spec.cluster, else the only registered cluster.',
+    ...QUERY_PARAMETERS[name],
   }));
   return [...path, ...query];
 }

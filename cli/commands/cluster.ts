@@ -1,10 +1,10 @@
 /**
  * `penetrator cluster add NAME --kubeconfig FILE` and `penetrator cluster list`: the target clusters
- * the deployment serves, each a kubeconfig in Secrets Manager. The kubeconfig is checked here first:
- * it must be usable from a Lambda, so it names a server and embeds every certificate and key.
+ * the deployment serves, each a kubeconfig in Secrets Manager. The kubeconfig is checked here first,
+ * by the same rules as the API (lambdas/domain/kubeconfig.ts), so a refusal needs no round trip.
  */
 import type { Command } from 'commander';
-import { parse } from 'yaml';
+import { kubeconfigProblems } from '../../lambdas/domain/kubeconfig';
 import { CLUSTER_NAME_RULE, isClusterName } from '../../lambdas/domain/name-rules';
 import { CliError, EXIT_USAGE, parseOutputFormat, render } from '../output';
 import type { ApiClient } from '../remote/api-client';
@@ -22,6 +22,8 @@ import { readTextFile } from '../remote/inputs';
 
 export interface ClusterAddOptions extends RemoteFlags {
   kubeconfig: string;
+  /** Repoint an already registered NAME at this kubeconfig (refused otherwise). */
+  replace?: boolean;
 }
 
 export interface ClusterListOptions extends RemoteFlags {
@@ -37,9 +39,10 @@ export function register(program: Command): void {
   const add = withRemoteOptions(
     cluster
       .command('add')
-      .description('register (or replace) a cluster under NAME from its kubeconfig')
+      .description('register a cluster under NAME from its kubeconfig')
       .argument('<name>', 'the name NodeTasks and --cluster use')
-      .requiredOption('--kubeconfig <file>', "the cluster's kubeconfig, certificates embedded"),
+      .requiredOption('--kubeconfig <file>', "the cluster's kubeconfig, certificates embedded")
+      .option('--replace', 'repoint an already registered NAME at this kubeconfig'),
   ).action(async (name: string, options: ClusterAddOptions) => {
     process.exitCode = await addCluster(() => connect(options), name, options, processIo);
   });
@@ -57,47 +60,6 @@ export function register(program: Command): void {
   addExamples(program, list, ['penetrator cluster list']);
 }
 
-type Named = { name?: unknown; [key: string]: unknown };
-
-/** Paths a kubeconfig may point at: they exist on this machine, never in the Lambda. */
-const FILE_FIELDS = ['certificate-authority', 'client-certificate', 'client-key', 'tokenFile'];
-
-/** What would stop the workflow from using this kubeconfig; nothing of its content is quoted. */
-export function kubeconfigProblems(text: string): string[] {
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch {
-    return ['it is not YAML'];
-  }
-  if (!doc || typeof doc !== 'object') return ['it is not a kubeconfig (expected a YAML mapping)'];
-  const config = doc as { clusters?: unknown; users?: unknown };
-  const clusters = Array.isArray(config.clusters) ? (config.clusters as Named[]) : [];
-  const users = Array.isArray(config.users) ? (config.users as Named[]) : [];
-  const problems: string[] = [];
-  if (!clusters.some((c) => typeof (c.cluster as Named | undefined)?.server === 'string')) {
-    problems.push('no cluster in it names a server');
-  }
-  problems.push(...clusters.flatMap((c) => entryProblems('clusters', c.name, c.cluster)));
-  problems.push(...users.flatMap((u) => entryProblems('users', u.name, u.user)));
-  return problems;
-}
-
-/** A cluster or user entry that points at local files or runs a local program. */
-function entryProblems(section: string, name: unknown, body: unknown): string[] {
-  if (!body || typeof body !== 'object') return [];
-  const record = body as Named;
-  const problems = FILE_FIELDS.filter((field) => typeof record[field] === 'string').map(
-    (field) => `${section} ${String(name)}: ${field} refers to a local file`,
-  );
-  if (record.exec !== undefined || record['auth-provider'] !== undefined) {
-    problems.push(
-      `${section} ${String(name)}: uses an exec or auth-provider plugin, which the Lambdas cannot run`,
-    );
-  }
-  return problems;
-}
-
 export async function addCluster(
   client: ClientSource,
   name: string,
@@ -110,17 +72,19 @@ export async function addCluster(
   const kubeconfig = await readTextFile(options.kubeconfig, 'kubeconfig', MAX_KUBECONFIG_BYTES);
   const problems = kubeconfigProblems(kubeconfig);
   if (problems.length > 0) {
-    const local = problems.some((p) => p.includes('local file'));
+    const local = problems.some((p) => p.includes('refers to a file'));
     throw new CliError(
       [`${options.kubeconfig} cannot be used by the deployment:`, ...problems.map((p) => `  ${p}`)].join(
         '\n',
       ),
       EXIT_USAGE,
-      local ? FLATTEN_HINT : 'use a kubeconfig with a server and a token or client certificate',
+      local
+        ? FLATTEN_HINT
+        : 'use a kubeconfig with an https server, its certificate authority embedded, and a token or client certificate',
     );
   }
-  await clientFrom(client).putCluster(name, kubeconfig);
-  io.stdout(`cluster/${name} registered\n`);
+  await clientFrom(client).putCluster(name, kubeconfig, options.replace === true);
+  io.stdout(`cluster/${name} ${options.replace === true ? 'replaced' : 'registered'}\n`);
   return 0;
 }
 

@@ -42,7 +42,7 @@ export function register(program: Command): void {
       .option('--ssh-key <file>', 'a private key file (PEM/OpenSSH)')
       .option(
         '--known-hosts <file>',
-        "with --ssh-key: the targets' host keys (known_hosts format), so SSH checks them",
+        "the targets' host keys (known_hosts format), so SSH checks them (with either kind of credential)",
       )
       .option('--password <value>', 'refused: use --password-stdin'),
   ).action(async (name: string, options: CredentialPutOptions) => {
@@ -70,14 +70,6 @@ export async function credentialBody(
   if (Boolean(options.passwordStdin) === (options.sshKey !== undefined)) {
     throw new CliError('give exactly one of --password-stdin and --ssh-key', EXIT_USAGE);
   }
-  if (options.passwordStdin && options.knownHosts !== undefined) {
-    // The API stores {passwd} alone; host keys for password logins travel in the NodeTask.
-    throw new CliError(
-      '--known-hosts goes with --ssh-key only',
-      EXIT_USAGE,
-      "for a password credential, put the targets' host keys in the NodeTask's spec.knownHosts",
-    );
-  }
   const knownHosts =
     options.knownHosts === undefined
       ? undefined
@@ -87,7 +79,7 @@ export async function credentialBody(
     checkPrivateKey(sshkey, options.sshKey);
     return { sshkey, ...(knownHosts ? { knownHosts } : {}) };
   }
-  return { passwd: await readSecret() };
+  return { passwd: await readSecret(), ...(knownHosts ? { knownHosts } : {}) };
 }
 
 /** The most common mistake is handing over the .pub file; its content is never echoed back. */
@@ -112,7 +104,7 @@ export async function putCredential(
   }
   const body = await credentialBody(options, readSecret);
   await clientFrom(client).putCredential(name, body);
-  const kind = 'sshkey' in body ? `private key${body.knownHosts ? ', known hosts' : ''}` : 'password';
+  const kind = `${'sshkey' in body ? 'private key' : 'password'}${body.knownHosts ? ', known hosts' : ''}`;
   io.stdout(`credential/${name} stored (${kind})\n`);
   return 0;
 }

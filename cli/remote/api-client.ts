@@ -126,10 +126,11 @@ export class ApiClient {
     });
   }
 
-  async putCluster(name: string, kubeconfig: string): Promise<void> {
+  async putCluster(name: string, kubeconfig: string, replace = false): Promise<void> {
     await this.call({
       method: 'PUT',
       segments: ['clusters', name],
+      ...(replace ? { query: { replace: 'true' } } : {}),
       body: JSON.stringify({ kubeconfig }),
       contentType: 'application/json',
     });

@@ -89,7 +89,8 @@ export interface ClusterList {
 }
 
 /** Body of PUT /credentials/{name}: a password alone, or a private key with optional known hosts. */
-export type CredentialBody = { passwd: string } | { sshkey: string; knownHosts?: string };
+export type CredentialBody =
+  { passwd: string; knownHosts?: string } | { sshkey: string; knownHosts?: string };
 
 /** Every error response: one message, perhaps a hint, the problems of an invalid NodeTask, the running task. */
 export interface ErrorBody {

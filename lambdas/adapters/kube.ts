@@ -12,7 +12,7 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { kubeconfigProblems } from '../domain/kubeconfig';
 import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/k8s-objects';
 import { ClusterNotFoundError, TransientError } from '../errors';
 import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
@@ -311,28 +311,14 @@ export class KubeClient implements Kube {
   }
 }
 
-type KubeconfigDocument = {
-  users?: Array<{ name?: string; user?: Record<string, unknown> }>;
-};
-
 /**
- * Refuses kubeconfigs a Lambda cannot or must not use: unreadable ones, and users that run a
- * credential plugin (`exec`, `auth-provider`), which would execute a program named by the kubeconfig.
+ * Refuses kubeconfigs the product must not use (see domain/kubeconfig.ts): a stored one may predate
+ * today's rules, and a local run's file never went through registration.
  */
 function checkKubeconfig(cluster: string, yaml: string): void {
-  let doc: KubeconfigDocument;
-  try {
-    doc = (parse(yaml, { maxAliasCount: 10 }) ?? {}) as KubeconfigDocument;
-  } catch {
-    throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig is not YAML`);
-  }
-  for (const entry of doc.users ?? []) {
-    if (entry.user && ('exec' in entry.user || 'auth-provider' in entry.user)) {
-      throw new ClusterNotFoundError(
-        `cluster ${cluster}: kubeconfig user ${JSON.stringify(entry.name ?? '')} uses a credential plugin (exec or auth-provider); ` +
-          'store a kubeconfig with a token or a client certificate instead',
-      );
-    }
+  const problems = kubeconfigProblems(yaml);
+  if (problems.length > 0) {
+    throw new ClusterNotFoundError(`cluster ${cluster}: the kubeconfig is refused: ${problems.join('; ')}`);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type SecretsManagerClient as Client,
 } from '@aws-sdk/client-secrets-manager';
 import { ClusterNotFoundError, CredentialInvalidError, TransientError } from '../errors';
-import type { SecretWriter } from '../api/ports';
+import type { ClusterWrite, SecretWriter } from '../api/ports';
 import type { ClusterDirectory, CredentialStore, SshCredential } from '../ports';
 import { parseCredential } from './credential-shape';
 
@@ -212,23 +212,32 @@ export class SecretsManagerWriter implements SecretWriter {
     private readonly client: Client = secretsManagerClient,
   ) {}
 
-  putCluster(name: string, kubeconfig: string): Promise<'created' | 'updated'> {
-    return putSecretString(
-      this.client,
-      `${this.prefix}clusters/${name}`,
-      kubeconfig,
-      `Penetrator: kubeconfig of cluster ${name}`,
-    );
+  async putCluster(name: string, kubeconfig: string, mode: 'create' | 'replace'): Promise<ClusterWrite> {
+    const secretId = `${this.prefix}clusters/${name}`;
+    const description = `Penetrator: kubeconfig of cluster ${name}`;
+    if (mode === 'replace') {
+      const outcome = await putSecretString(this.client, secretId, kubeconfig, description);
+      return outcome === 'updated' ? 'replaced' : 'created';
+    }
+    // Create only: an existing cluster is never repointed at another apiserver by accident.
+    try {
+      await this.client.send(
+        new CreateSecretCommand({ Name: secretId, SecretString: kubeconfig, Description: description }),
+      );
+      return 'created';
+    } catch (error) {
+      if (errorName(error) === 'ResourceExistsException') return 'exists';
+      throw writeError(secretId, error);
+    }
   }
 
   putCredential(name: string, credential: SshCredential): Promise<'created' | 'updated'> {
-    const value: SshCredential =
-      credential.sshkey !== undefined
-        ? {
-            sshkey: credential.sshkey,
-            ...(credential.knownHosts !== undefined ? { knownHosts: credential.knownHosts } : {}),
-          }
-        : { passwd: credential.passwd ?? '' };
+    const value: SshCredential = {
+      ...(credential.sshkey !== undefined
+        ? { sshkey: credential.sshkey }
+        : { passwd: credential.passwd ?? '' }),
+      ...(credential.knownHosts !== undefined ? { knownHosts: credential.knownHosts } : {}),
+    };
     return putSecretString(
       this.client,
       `${this.prefix}credentials/${name}`,

@@ -229,6 +229,22 @@ class Ssh2Session implements SshSession {
   }
 }
 
+/**
+ * The answers to a keyboard-interactive challenge: the password, only for a password credential and
+ * only to a single prompt that hides its answer (a password prompt). Anything else (several
+ * questions, a visible one, a key credential) gets no answer, so a server cannot collect the password
+ * through a question it chose.
+ */
+export function keyboardAnswers(
+  login: Pick<SshLogin, 'password' | 'privateKey'>,
+  prompts: ReadonlyArray<{ prompt: string; echo?: boolean }>,
+): string[] {
+  const [only] = prompts;
+  if (login.password === undefined || login.privateKey !== undefined) return prompts.map(() => '');
+  if (prompts.length !== 1 || only === undefined || only.echo === true) return prompts.map(() => '');
+  return [login.password];
+}
+
 /** Connects and authenticates; rejects with an SshFailure in install.sh's words. */
 export const connectSsh: SshConnector = (login) =>
   new Promise<SshSession>((resolve, reject) => {
@@ -248,7 +264,7 @@ export const connectSsh: SshConnector = (login) =>
       return hostKey === 'match';
     });
     client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) =>
-      finish(prompts.map(() => login.password ?? '')),
+      finish(keyboardAnswers(login, prompts)),
     );
     client.once('ready', () => settle(() => resolve(new Ssh2Session(client, login, presented))));
     client.on('error', (error: Ssh2Error) =>

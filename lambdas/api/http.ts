@@ -10,7 +10,7 @@ import type { ErrorBody } from './schemas';
 export class HttpError extends Error {
   override readonly name = ErrorNames.HttpError;
   constructor(
-    readonly status: 400 | 404 | 409 | 500,
+    readonly status: 400 | 404 | 409 | 413 | 500,
     message: string,
     readonly hint?: string,
     /** Extra fields of the response body (`problems`, `runningTask`). */

@@ -56,9 +56,15 @@ export interface Workflow {
   stop(executionArn: string, cause: string): Promise<'stopped' | 'not-running'>;
 }
 
+export type ClusterWrite = 'created' | 'replaced' | 'exists';
+
 /** Registering clusters and storing SSH credentials: values go in, never come back out. */
 export interface SecretWriter {
-  putCluster(name: string, kubeconfig: string): Promise<'created' | 'updated'>;
+  /**
+   * `create` refuses a name already registered (`exists`, nothing written); `replace` writes a new
+   * version of it (or creates it).
+   */
+  putCluster(name: string, kubeconfig: string, mode: 'create' | 'replace'): Promise<ClusterWrite>;
   putCredential(name: string, credential: SshCredential): Promise<'created' | 'updated'>;
 }
 

@@ -18,6 +18,14 @@ function param(request: ApiRequest, name: string): string {
   return value;
 }
 
+/** A boolean query parameter: absent is false; anything but `true`/`false` is refused. */
+function flag(request: ApiRequest, name: string): boolean {
+  const value = request.query[name];
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new HttpError(400, `query parameter ${name} must be true or false`);
+}
+
 /** Route groups, one Lambda each, so each gets only the permissions its routes need. */
 export const routeGroups = {
   tasks: {
@@ -45,7 +53,10 @@ export const routeGroups = {
   clusters: {
     'GET /clusters': async (deps) => json(200, await listClusters(deps)),
     'PUT /clusters/{name}': async (deps, request) => {
-      await putCluster(deps, param(request, 'name'), request.body);
+      await putCluster(deps, param(request, 'name'), {
+        body: request.body,
+        replace: flag(request, 'replace'),
+      });
       return noContent();
     },
   },

@@ -61,7 +61,7 @@ export const apiRoutes: readonly RouteSpec[] = [
     group: 'clusters',
     method: 'PUT',
     path: '/clusters/{name}',
-    query: [],
+    query: ['replace'],
     bodyModel: 'cluster',
     summary: "Register a cluster's kubeconfig (write-only)",
   },

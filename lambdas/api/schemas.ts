@@ -26,22 +26,28 @@ const secretText = (field: string, max: number) =>
     .min(1, { error: `${field}: is empty` })
     .max(max, { error: `${field}: is longer than ${max} characters` });
 
+/** Host keys travel with either kind of credential: a password must not go to an unverified host. */
+const knownHostsField = secretText('knownHosts', MAX_KNOWN_HOSTS_LENGTH)
+  .meta({ description: 'known_hosts lines; with them host keys are checked strictly.' })
+  .optional();
+
 export const passwordCredentialSchema = z
-  .strictObject({ passwd: secretText('passwd', MAX_PASSWORD_LENGTH) })
-  .meta({ title: 'PasswordCredential', description: 'Root (or sshUser) login by password.' });
+  .strictObject({ passwd: secretText('passwd', MAX_PASSWORD_LENGTH), knownHosts: knownHostsField })
+  .meta({
+    title: 'PasswordCredential',
+    description: 'Root (or sshUser) login by password, optionally with known host keys.',
+  });
 
 export const keyCredentialSchema = z
   .strictObject({
     sshkey: secretText('sshkey', MAX_SSH_KEY_LENGTH).meta({ description: 'A private key (PEM / OpenSSH).' }),
-    knownHosts: secretText('knownHosts', MAX_KNOWN_HOSTS_LENGTH)
-      .meta({ description: 'known_hosts lines; with them host keys are checked strictly.' })
-      .optional(),
+    knownHosts: knownHostsField,
   })
   .meta({ title: 'KeyCredential', description: 'Login by private key, optionally with known host keys.' });
 
 export const credentialBodySchema = z.union([passwordCredentialSchema, keyCredentialSchema]).meta({
   title: 'PutCredentialRequest',
-  description: 'An SSH credential: {passwd} or {sshkey, knownHosts?}.',
+  description: 'An SSH credential: {passwd, knownHosts?} or {sshkey, knownHosts?}.',
 });
 export type CredentialBody = z.infer<typeof credentialBodySchema>;
 

@@ -17,6 +17,14 @@ export type InstallerProfile = 'edgeadm' | 'kubeadm';
 export type TaskMode = 'proxy' | 'direct';
 
 /** Execution input: what API Gateway, EventBridge and the CLI start the state machine with. */
+/** Step Functions' limit on an execution's input (and on any state's payload), in UTF-8 bytes. */
+export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
+
+/** The size Step Functions counts for an execution input: its JSON in UTF-8. */
+export function executionInputBytes(input: WorkflowInput): number {
+  return Buffer.byteLength(JSON.stringify(input), 'utf8');
+}
+
 export interface WorkflowInput {
   /** The NodeTask document exactly as submitted (parsed from YAML or JSON). */
   nodeTask: unknown;

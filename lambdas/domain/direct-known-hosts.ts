@@ -21,12 +21,35 @@ export function knownHostsName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-function globMatches(pattern: string, name: string): boolean {
-  const regex = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '.*')
-    .replaceAll('?', '.');
-  return new RegExp(`^${regex}$`, 'i').test(name);
+/**
+ * `*` (any run) and `?` (one character), case-insensitive, as OpenSSH's match_pattern. Matched with
+ * two cursors that remember only the last `*`: on a mismatch the last `*` swallows one more
+ * character, so the work is at most pattern length × name length (the name is one address), never
+ * the exponential backtracking a regular expression of several `.*` allows.
+ */
+export function globMatches(pattern: string, name: string): boolean {
+  const p = pattern.toLowerCase();
+  const n = name.toLowerCase();
+  let pi = 0;
+  let ni = 0;
+  let star = -1;
+  let resume = 0;
+  while (ni < n.length) {
+    if (pi < p.length && (p[pi] === '?' || (p[pi] !== '*' && p[pi] === n[ni]))) {
+      pi++;
+      ni++;
+    } else if (pi < p.length && p[pi] === '*') {
+      star = pi++;
+      resume = ni;
+    } else if (star >= 0) {
+      pi = star + 1;
+      ni = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p[pi] === '*') pi++;
+  return pi === p.length;
 }
 
 function hashedMatches(entry: string, name: string): boolean {
@@ -93,4 +116,16 @@ export function hostKeyAlgorithms(keys: readonly KnownHostKey[]): string[] | und
 /** `SHA256:<base64 without padding>`, the fingerprint `ssh-keygen -lf` prints. */
 export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * The targets for which the known_hosts text records no usable key: with trust on first use
+ * refused, each of them would have to be trusted blindly, so the task is refused instead.
+ */
+export function targetsWithoutKnownKey(
+  knownHosts: string,
+  targets: readonly string[],
+  port: number,
+): string[] {
+  return targets.filter((ip) => !keysFor(knownHosts, ip, port).some((key) => !key.revoked));
 }

@@ -3,6 +3,7 @@
  * return through the Kube port, and the unit tests read them by value. The types below describe only
  * the fields the product reads or writes; the adapter maps them to and from the client library.
  */
+import { createHash } from 'node:crypto';
 import {
   InstallEnv,
   InstallPaths,
@@ -706,6 +707,30 @@ export const BOOTSTRAP_TOKEN_GROUP = 'system:bootstrappers:kubeadm:default-node-
 const TOKEN_ID = /^[a-z0-9]{6}$/;
 const TOKEN_SECRET = /^[a-z0-9]{16}$/;
 
+/**
+ * The id of the one bootstrap token an execution uses, derived from the execution so every step
+ * that ends it (cleanup, cancel, the execution-ended rule) names the same Secret without listing
+ * kube-system: 6 base-36 characters of a SHA-256 of the execution id.
+ */
+export function bootstrapTokenIdFor(executionId: string): string {
+  const digest = createHash('sha256').update(executionId).digest();
+  return Array.from(digest.subarray(0, 6), (byte) => (byte % 36).toString(36)).join('');
+}
+
+export function bootstrapTokenSecretName(id: string): string {
+  return `bootstrap-token-${id}`;
+}
+
+/** Whether a bootstrap-token Secret is the one task `taskName` created (its labels say so). */
+export function isTaskBootstrapToken(secret: SecretObject, taskName: string): boolean {
+  const labels = secret.metadata.labels ?? {};
+  return (
+    secret.type === BOOTSTRAP_TOKEN_TYPE &&
+    labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE &&
+    labels[TASK_LABEL] === taskName
+  );
+}
+
 export interface BootstrapTokenInput {
   id: string;
   secret: string;
@@ -722,7 +747,7 @@ export function bootstrapTokenSecret(input: BootstrapTokenInput): SecretObject {
     kind: 'Secret',
     type: BOOTSTRAP_TOKEN_TYPE,
     metadata: {
-      name: `bootstrap-token-${input.id}`,
+      name: bootstrapTokenSecretName(input.id),
       namespace: BOOTSTRAP_TOKEN_NAMESPACE,
       labels: managedLabels(input.taskName),
     },

@@ -177,13 +177,69 @@ export const nodeTaskSpecSchema = z.strictObject(
   { error: typeError('an object holding the task spec') },
 );
 
-/** Kubernetes metadata: only the name matters; namespace, labels, uid and the rest are tolerated. */
-export const nodeTaskMetadataSchema = z.looseObject(
+/** Labels and annotations per NodeTask: enough to tag a task, bounded so they cannot crowd out the spec. */
+export const METADATA_LIMITS = {
+  entries: 64,
+  keyLength: 317,
+  labelValueLength: 63,
+  annotationBytes: 16 * 1024,
+};
+
+/** A string map of metadata (labels or annotations), capped in entries, key length and value size. */
+function metadataMap(what: 'labels' | 'annotations') {
+  const { entries, keyLength, labelValueLength, annotationBytes } = METADATA_LIMITS;
+  const valueLimit = what === 'labels' ? `at most ${labelValueLength} characters` : 'strings';
+  return z
+    .record(
+      z.string().max(keyLength, { error: `a key is longer than ${keyLength} characters` }),
+      what === 'labels'
+        ? z.string({ error: typeError(`a string of ${valueLimit}`) }).max(labelValueLength, {
+            error: `is longer than ${labelValueLength} characters; expected a label value`,
+          })
+        : z.string({ error: typeError('a string') }),
+      { error: typeError(`a map of string to string (${what})`) },
+    )
+    .refine((map) => Object.keys(map).length <= entries, {
+      error: (issue) => `${Object.keys(issue.input as object).length} entries exceed the limit of ${entries}`,
+    })
+    .refine(
+      (map) =>
+        what === 'labels' ||
+        Object.entries(map).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <=
+          annotationBytes,
+      { error: `exceed ${annotationBytes} bytes in all; keep large data out of the task` },
+    );
+}
+
+/**
+ * Kubernetes metadata as a NodeTask carries it: the name, which the product uses, and the fields a
+ * task read back from a cluster holds (namespace, labels, annotations, uid, resourceVersion,
+ * generation, creationTimestamp), capped. Anything else is refused: it would travel in every
+ * execution's input for nothing.
+ */
+export const nodeTaskMetadataSchema = z.strictObject(
   {
     name: checkedString(
       `a DNS-1123 subdomain of at most ${MAX_PREFIX_LENGTH} characters (so the label value <name>-<6> fits 63)`,
       (s) => isDnsSubdomain(s, MAX_PREFIX_LENGTH),
     ),
+    namespace: checkedString('a namespace name (DNS-1123 label)', (s) => isDnsLabel(s, 63)).optional(),
+    labels: metadataMap('labels').optional(),
+    annotations: metadataMap('annotations').optional(),
+    uid: checkedString('a uid of at most 64 characters', (s) => s.length <= 64).optional(),
+    resourceVersion: checkedString(
+      'a resource version of at most 64 characters',
+      (s) => s.length <= 64,
+    ).optional(),
+    generation: z
+      .number({ error: typeError('an integer') })
+      .int()
+      .nonnegative()
+      .optional(),
+    creationTimestamp: checkedString(
+      'an RFC 3339 timestamp',
+      (s) => s.length <= 64 && !Number.isNaN(Date.parse(s)),
+    ).optional(),
   },
   { error: typeError('an object with a name') },
 );

@@ -4,9 +4,9 @@
  * a document in one round trip.
  */
 import { isIP } from 'node:net';
-import { parseAllDocuments } from 'yaml';
 import type { core } from 'zod';
 import { MAX_PREFIX_LENGTH } from './names';
+import { firstDuplicateKey, parseYamlDocuments } from './yaml-text';
 import {
   NODE_TASK_API_VERSION,
   NODE_TASK_KIND,
@@ -74,8 +74,8 @@ function parseSingleDocument(text: string): { value: unknown } | { problems: str
     return { problems: ['document: holds binary data (a NUL byte); expected YAML or JSON text'] };
   }
   if (text.trim() === '') return { problems: ['document: is empty; expected one NodeTask in YAML or JSON'] };
-  const documents = parseAllDocuments(text, { uniqueKeys: true });
-  if (!Array.isArray(documents) || documents.length === 0) {
+  const { documents, lineCounter } = parseYamlDocuments(text);
+  if (documents.length === 0) {
     return { problems: ['document: is empty; expected one NodeTask in YAML or JSON'] };
   }
   if (documents.length > 1) {
@@ -87,6 +87,10 @@ function parseSingleDocument(text: string): { value: unknown } | { problems: str
   // Later syntax errors are mostly echoes of the first one; one precise line helps more.
   const firstError = document.errors[0];
   if (firstError) return { problems: [`document: ${yamlError(firstError)}; expected valid YAML or JSON`] };
+  const duplicate = firstDuplicateKey(document, lineCounter);
+  if (duplicate !== undefined) {
+    return { problems: [`document: ${duplicate}: map keys must be unique; expected valid YAML or JSON`] };
+  }
   const value: unknown = document.toJS({ maxAliasCount: MAX_ALIASES });
   return { value };
 }

@@ -1,6 +1,6 @@
 /**
- * Release cluster / Clean up after error: the credential Secret goes (it must not outlive the task),
- * then the lock, if this execution holds it. Idempotent and quiet about what is already gone, so it
+ * Release cluster / Clean up after error: the credential Secret and the execution's join token go
+ * (neither may outlive the task), then the lock, if this execution holds it. Idempotent and quiet about what is already gone, so it
  * can run after any failure, twice, or after a partial Prepare.
  */
 import { TASK_NAMESPACE, type CleanupInput } from '../domain/contracts';
@@ -8,6 +8,7 @@ import { extractReason } from '../domain/summary';
 import { credentialSecretName, taskObjectName } from '../domain/job-names';
 import { isPreparedTask, taskEvent } from '../domain/k8s-objects';
 import type { Dependencies } from '../ports';
+import { deleteTaskToken } from './bootstrap-token';
 import { now, parseTaskRef, record } from './common';
 import { releaseLock, type LockOutcome } from './lock';
 
@@ -26,6 +27,8 @@ export function parseCleanupInput(payload: unknown): CleanupInput {
 
 export interface CleanupOutput {
   credentialSecret: 'deleted' | 'absent';
+  /** `foreign`: a token of that name that another task made, left alone. */
+  bootstrapToken: 'deleted' | 'absent' | 'foreign';
   lock: LockOutcome;
 }
 
@@ -36,6 +39,7 @@ export async function cleanup(deps: Dependencies, payload: unknown): Promise<Cle
   const secretName = task.credentialSecret ?? credentialSecretName(task.name);
   const deleted = await kube.delete({ kind: 'Secret', namespace: TASK_NAMESPACE, name: secretName });
   const credentialSecret = deleted === 'deleted' ? 'deleted' : 'absent';
+  const bootstrapToken = await deleteTaskToken(kube, task);
 
   const lock = await releaseLock(kube, task);
 
@@ -61,6 +65,6 @@ export async function cleanup(deps: Dependencies, payload: unknown): Promise<Cle
     deps.log.warn('aborted before the task object existed', { taskObject: taskObjectName(task.name) });
   }
 
-  deps.log.info('cleaned up', { credentialSecret, lock, aborted: error !== undefined });
-  return { credentialSecret, lock };
+  deps.log.info('cleaned up', { credentialSecret, bootstrapToken, lock, aborted: error !== undefined });
+  return { credentialSecret, bootstrapToken, lock };
 }

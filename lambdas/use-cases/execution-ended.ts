@@ -13,6 +13,7 @@ import { TASK_NAMESPACE, type CleanupInput, type TaskRef } from '../domain/contr
 import { credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
 import { TaskObjectKeys, type ConfigMapObject } from '../domain/k8s-objects';
 import type { Dependencies } from '../ports';
+import { deleteTaskToken } from './bootstrap-token';
 import { cleanup } from './cleanup';
 import { PayloadError, record } from './common';
 import { releaseLock, type LockOutcome } from './lock';
@@ -32,6 +33,7 @@ export type ExecutionEndedOutput =
       task: string;
       cluster: string;
       credentialSecret: 'deleted' | 'absent' | 'kept';
+      bootstrapToken: 'deleted' | 'absent' | 'foreign';
       lock: LockOutcome;
     };
 
@@ -162,10 +164,19 @@ export async function executionEnded(
   const ref = rebuildTaskRef(task.name, cluster, executionArn, ownsObjects ? object : undefined);
 
   if (!ownsObjects) {
-    // Prepare never ran for this execution (or a later run took the task over): only the lock may be ours.
+    // Prepare never finished for this execution (or a later run took the task over): the credential
+    // Secret is not ours to delete, but the token named after this execution and the lock may be.
+    const bootstrapToken = await deleteTaskToken(kube, ref);
     const lock = await releaseLock(kube, ref);
-    deps.log.info('execution ended', { status, credentialSecret: 'kept', lock });
-    return { outcome: 'cleaned-up', task: task.name, cluster, credentialSecret: 'kept', lock };
+    deps.log.info('execution ended', { status, credentialSecret: 'kept', bootstrapToken, lock });
+    return {
+      outcome: 'cleaned-up',
+      task: task.name,
+      cluster,
+      credentialSecret: 'kept',
+      bootstrapToken,
+      lock,
+    };
   }
   const input: CleanupInput = { task: ref };
   // A FAILED execution went through the workflow's own Catch, which recorded why; abort and timeout did not.

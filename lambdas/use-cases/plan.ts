@@ -3,6 +3,7 @@
  * decides which machine joins under which name, through which proxy, and whether an old Node must go
  * first. Read-only: nothing is created in the cluster.
  */
+import { knownHostsName, targetsWithoutKnownKey } from '../domain/direct-known-hosts';
 import type { NodeWork, PlanInput, PlanOutput, TaskRef } from '../domain/contracts';
 import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { taskObjectName } from '../domain/job-names';
@@ -182,7 +183,26 @@ export async function plan(deps: Dependencies, payload: unknown): Promise<PlanOu
 
   const cluster = await resolveCluster(deps, input.cluster ?? spec.cluster);
   // Checked before touching the cluster, and the value dropped at once: Plan only proves it exists.
-  await deps.credentials.get(spec.credential);
+  const credential = await deps.credentials.get(spec.credential);
+  if (deps.settings.requireKnownHosts) {
+    const knownHosts = [credential.knownHosts, spec.knownHosts].filter(Boolean).join('\n');
+    const unknown = targetsWithoutKnownKey(
+      knownHosts,
+      targets.map((t) => t.ip),
+      spec.sshPort,
+    );
+    if (unknown.length > 0) {
+      throw new InvalidNodeTaskError(
+        unknown
+          .slice(0, 20)
+          .map(
+            (ip) =>
+              `spec.knownHosts: no host key for ${knownHostsName(ip, spec.sshPort)} in it or in credential ${spec.credential}; ` +
+              'this deployment trusts no host key on first use (requireKnownHosts)',
+          ),
+      );
+    }
+  }
 
   const kube = await deps.kube(cluster);
   const index = indexNodes(await kube.list<NodeObject>({ kind: 'Node' }));

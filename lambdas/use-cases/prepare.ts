@@ -6,31 +6,20 @@ import { TASK_NAMESPACE, type NodeWork, type PrepareInput, type TaskRef } from '
 import { caCertHash, joinAddress, parseClusterInfo } from '../domain/ca-hash';
 import { taskObjectName } from '../domain/job-names';
 import {
-  BOOTSTRAP_TOKEN_NAMESPACE,
-  BOOTSTRAP_TOKEN_TYPE,
   TaskObjectKeys,
-  bootstrapTokenSecret,
   credentialSecret,
   scriptConfigMap,
   taskObject,
-  usableBootstrapToken,
-  type BootstrapToken,
   type ConfigMapObject,
   type KubeObject,
   type PreparedTask,
-  type SecretObject,
 } from '../domain/k8s-objects';
-import { defaultRandom, randomSuffix, type RandomSource } from '../domain/random';
+import { ensureTaskToken } from './bootstrap-token';
 import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../errors';
 import type { Dependencies, Kube, SshCredential } from '../ports';
 import { now, parseList, parseNamed, parseNodeWork, parseTaskRef, record } from './common';
 
 const MAX_ROUNDS = 5;
-/**
- * A new token outlives the task's deadline by this much, so a task run again soon after (a retried
- * Prepare, a re-submitted task) still finds it valid for a whole deadline and reuses it.
- */
-const TOKEN_REUSE_SLACK_SECONDS = 3600;
 
 export function parsePrepareInput(payload: unknown): PrepareInput {
   const body = record(payload, 'payload');
@@ -119,40 +108,6 @@ async function joinParameters(kube: Kube, cluster: string): Promise<{ server: st
   return { server: joinAddress(server), caHash: caCertHash(caPem) };
 }
 
-function tokenPart(length: number, random: RandomSource): string {
-  let out = '';
-  while (out.length < length) out += randomSuffix(random);
-  return out.slice(0, length);
-}
-
-/** A bootstrap token valid for the whole task: an existing one if any, else a new one expiring with the task. */
-export async function ensureBootstrapToken(
-  kube: Kube,
-  task: Pick<TaskRef, 'name'>,
-  at: Date,
-  deadlineSeconds: number,
-  random: RandomSource = defaultRandom,
-): Promise<{ token: BootstrapToken; reused: boolean }> {
-  const validUntil = new Date(at.getTime() + deadlineSeconds * 1000);
-  const secrets = await kube.list<SecretObject>({
-    kind: 'Secret',
-    namespace: BOOTSTRAP_TOKEN_NAMESPACE,
-    fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}`,
-  });
-  for (const secret of secrets) {
-    const token = usableBootstrapToken(secret, validUntil);
-    if (token) return { token, reused: true };
-  }
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const id = tokenPart(6, random);
-    const secret = tokenPart(16, random);
-    const expires = new Date(validUntil.getTime() + TOKEN_REUSE_SLACK_SECONDS * 1000);
-    const created = await kube.create(bootstrapTokenSecret({ id, secret, expires, taskName: task.name }));
-    if (created.outcome === 'created') return { token: { id, secret, expires }, reused: false };
-  }
-  throw new TransientError(`could not create a bootstrap token with a free id after ${MAX_ROUNDS} tries`);
-}
-
 function mergedKnownHosts(credential: SshCredential, task: TaskRef): string | undefined {
   const parts = [credential.knownHosts, task.knownHosts].filter(
     (p): p is string => p !== undefined && p.trim() !== '',
@@ -177,7 +132,7 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
     throw new TransientError(`task object ${owner.metadata.name} came back without a uid`);
 
   const join = await joinParameters(kube, task.cluster);
-  const { token, reused } = await ensureBootstrapToken(
+  const { token, reused } = await ensureTaskToken(
     kube,
     task,
     now(deps),

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { parseEndpoint } from './api-client';
 import { discoverCluster, parseCaHash, parseToken } from './discovery';
 import { JoinError } from './join-error';
@@ -17,6 +18,9 @@ import { bootstrapClientCertificate } from './tls-bootstrap';
  *
  *   <edgeadm|kubeadm> join <host:port> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
  *                          --node-name <name> [--install-pkg-path <file>   (edgeadm: required)]
+ *   <edgeadm|kubeadm> join --config <JoinConfiguration file> [--install-pkg-path <file>  (edgeadm)]
+ *
+ * As with the real tools, --config cannot be mixed with the flags and endpoint it replaces.
  *   <edgeadm|kubeadm> reset -f | --force
  */
 
@@ -64,34 +68,87 @@ function parseOptions(
   return { positional, flags };
 }
 
+/** Flags a join configuration file replaces; kubeadm refuses to mix them with --config. */
+const CONFIG_REPLACES = ['token', 'discovery-token-ca-cert-hash', 'node-name'];
+
+function checkNodeName(nodeName: string, source: string): string {
+  if (nodeName.length > 253 || !DNS_SUBDOMAIN.test(nodeName)) {
+    throw new JoinError(
+      'preflight',
+      `${source} "${nodeName}" is not a valid node name (lowercase RFC 1123 subdomain)`,
+    );
+  }
+  return nodeName;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A kubeadm JoinConfiguration (v1beta3 or v1beta4) with bootstrap-token discovery, as
+ * `kubeadm join --config` reads it: the endpoint, the token, the CA pin and the node name.
+ */
+function readJoinConfiguration(path: string): Omit<JoinArgs, 'installPackage'> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'not YAML';
+    throw new JoinError('preflight', `unable to read config from "${path}": ${reason}`);
+  }
+  const config = isRecord(doc) ? doc : {};
+  if (
+    config.kind !== 'JoinConfiguration' ||
+    !/^kubeadm\.k8s\.io\/v1beta[34]$/.test(String(config.apiVersion))
+  ) {
+    throw new JoinError('preflight', `${path} is not a kubeadm.k8s.io/v1beta3 or v1beta4 JoinConfiguration`);
+  }
+  const discovery = isRecord(config.discovery) ? config.discovery : {};
+  const token = isRecord(discovery.bootstrapToken) ? discovery.bootstrapToken : {};
+  const registration = isRecord(config.nodeRegistration) ? config.nodeRegistration : {};
+  const hashes = Array.isArray(token.caCertHashes) ? token.caCertHashes : [];
+  const field = (value: unknown, name: string): string => {
+    if (typeof value !== 'string' || value === '')
+      throw new JoinError('preflight', `${path}: ${name} is missing`);
+    return value;
+  };
+  return {
+    endpoint: field(token.apiServerEndpoint, 'discovery.bootstrapToken.apiServerEndpoint'),
+    token: field(token.token, 'discovery.bootstrapToken.token'),
+    caHash: field(hashes[0], 'discovery.bootstrapToken.caCertHashes'),
+    nodeName: checkNodeName(field(registration.name, 'nodeRegistration.name'), 'nodeRegistration.name'),
+  };
+}
+
 function parseJoinArgs(profile: Profile, args: string[]): JoinArgs {
-  const known = [
-    'token',
-    'discovery-token-ca-cert-hash',
-    'node-name',
-    ...(profile === 'edgeadm' ? ['install-pkg-path'] : []),
-  ];
+  const known = ['config', ...CONFIG_REPLACES, ...(profile === 'edgeadm' ? ['install-pkg-path'] : [])];
   const { positional, flags } = parseOptions(args, known);
   const required = (name: string): string => {
     const value = flags.get(name);
     if (!value) throw new JoinError('preflight', `missing required flag --${name}`);
     return value;
   };
+  const installPackage = profile === 'edgeadm' ? required('install-pkg-path') : undefined;
+  const configPath = flags.get('config');
+  if (configPath !== undefined) {
+    const mixed = [
+      ...CONFIG_REPLACES.filter((f) => flags.has(f)),
+      ...(positional.length > 0 ? ['endpoint'] : []),
+    ];
+    if (mixed.length > 0) {
+      throw new JoinError('preflight', `can not mix '--config' with arguments [${mixed.join(' ')}]`);
+    }
+    return { ...readJoinConfiguration(configPath), installPackage };
+  }
   if (positional.length !== 1)
     throw new JoinError('preflight', `expected exactly one API server endpoint, got ${positional.length}`);
-  const nodeName = required('node-name');
-  if (nodeName.length > 253 || !DNS_SUBDOMAIN.test(nodeName)) {
-    throw new JoinError(
-      'preflight',
-      `--node-name "${nodeName}" is not a valid node name (lowercase RFC 1123 subdomain)`,
-    );
-  }
   return {
     endpoint: positional[0] ?? '',
     token: required('token'),
     caHash: required('discovery-token-ca-cert-hash'),
-    nodeName,
-    installPackage: profile === 'edgeadm' ? required('install-pkg-path') : undefined,
+    nodeName: checkNodeName(required('node-name'), '--node-name'),
+    installPackage,
   };
 }
 

@@ -525,6 +525,9 @@ describe('configuration', () => {
     expect(configError({ [ContextKeys.packageSource]: 'url:https://mirror.example.com/edgeadm.tgz' })).toBe(
       '',
     );
+    expect(
+      configError({ [ContextKeys.packageSource]: 'url:http://mirror.example.com/edgeadm.tgz' }),
+    ).toContain(ContextKeys.packageSource);
     const template = synthTemplate({ [ContextKeys.packageSource]: 'hostPath:/data/edgeadm' });
     const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(fn?.Properties.Environment).toMatchObject({

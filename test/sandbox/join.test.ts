@@ -264,6 +264,36 @@ describe('stand-in join', () => {
     expect(node?.status?.addresses).toContainEqual({ type: 'InternalIP', address: machines.x86.ip });
   });
 
+  it('kubeadm join --config reads the endpoint, token, CA pin and node name from a JoinConfiguration', async () => {
+    await onMachine(machines.x86, ['kubeadm', 'reset', '-f']);
+    const config = [
+      'apiVersion: kubeadm.k8s.io/v1beta3',
+      'kind: JoinConfiguration',
+      'discovery:',
+      '  bootstrapToken:',
+      `    apiServerEndpoint: "${endpoint}"`,
+      `    token: "${token}"`,
+      `    caCertHashes: ["${caHash}"]`,
+      'nodeRegistration:',
+      '  name: "edge-x86-config"',
+      '',
+    ].join('\n');
+    const write = ['sh', '-c', 'umask 077 && printf "%s" "$1" >/root/join.yaml', 'sh', config];
+    expect(await onMachine(machines.x86, write)).toMatchObject({ code: 0 });
+
+    const mixed = await onMachine(machines.x86, ['kubeadm', 'join', '--config', '/root/join.yaml', endpoint]);
+    expect(mixed.code).not.toBe(0);
+    expect(mixed.stderr).toContain("can not mix '--config' with arguments [endpoint]");
+
+    const result = await onMachine(machines.x86, ['kubeadm', 'join', '--config', '/root/join.yaml']);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout + result.stderr).not.toContain(token);
+    expect((await readNode('edge-x86-config'))?.status?.addresses).toContainEqual({
+      type: 'InternalIP',
+      address: machines.x86.ip,
+    });
+  });
+
   it('refuses to join an already joined machine until reset -f, and joins again after it', async () => {
     const again = await onMachine(machines.arm, joinArgs('edgeadm', 'edge-arm'));
     expect(again.code).not.toBe(0);

@@ -3,9 +3,9 @@
  * the SecretWriter port and read back as names only. Bodies are checked before anything is stored;
  * no message repeats a value.
  */
-import { parse } from 'yaml';
 import type { z } from 'zod';
 import { kubeFromKubeconfig } from '../../adapters/kube';
+import { kubeconfigProblems } from '../../domain/kubeconfig';
 import type { SshCredential } from '../../ports';
 import { HttpError } from '../http';
 import type { ApiDependencies } from '../ports';
@@ -19,7 +19,8 @@ import {
   type ClusterList,
 } from '../schemas';
 
-const CREDENTIAL_HINT = 'send {"passwd": "…"} or {"sshkey": "…", "knownHosts"?: "…"} as application/json';
+const CREDENTIAL_HINT =
+  'send {"passwd": "…", "knownHosts"?: "…"} or {"sshkey": "…", "knownHosts"?: "…"} as application/json';
 const CLUSTER_HINT = 'send {"kubeconfig": "<the kubeconfig as one string>"} as application/json';
 
 /** The body as JSON; the parser's own message is not repeated (it may quote the body). */
@@ -78,43 +79,22 @@ export async function putCredential(deps: ApiDependencies, name: string, body: s
     credential: name,
     outcome,
     kind: credential.sshkey ? 'sshkey' : 'passwd',
+    knownHosts: credential.knownHosts !== undefined,
   });
 }
 
-interface KubeconfigShape {
-  'current-context'?: unknown;
-  contexts?: Array<{ name?: unknown; context?: { cluster?: unknown } }>;
-  clusters?: Array<{ name?: unknown; cluster?: { server?: unknown } }>;
+export interface ClusterRegistration {
+  /** The raw request body. */
+  body: string;
+  /** Whether an already registered name may be repointed (`?replace=true`). */
+  replace: boolean;
 }
 
-function readKubeconfig(text: string): KubeconfigShape | string {
-  try {
-    const doc = (parse(text, { maxAliasCount: 10 }) ?? {}) as unknown;
-    return typeof doc === 'object' && doc !== null && !Array.isArray(doc)
-      ? doc
-      : 'the kubeconfig is not a mapping';
-  } catch {
-    return 'the kubeconfig is not YAML or JSON';
-  }
-}
-
-/** The kubeconfig's problems in words that name its structure, never its content. */
-function kubeconfigProblem(text: string): string | undefined {
-  const doc = readKubeconfig(text);
-  if (typeof doc === 'string') return doc;
-  const current = doc['current-context'];
-  if (typeof current !== 'string' || current === '') return 'the kubeconfig has no current-context';
-  const context = (doc.contexts ?? []).find((c) => c?.name === current)?.context;
-  if (!context) {
-    return `the kubeconfig's current-context ${JSON.stringify(current.slice(0, 60))} is not among its contexts`;
-  }
-  const server = (doc.clusters ?? []).find((c) => c?.name === context.cluster)?.cluster?.server;
-  return typeof server === 'string' && /^https?:\/\/[^\s]+$/.test(server)
-    ? undefined
-    : "the kubeconfig's current context names no cluster with an http(s) server";
-}
-
-export async function putCluster(deps: ApiDependencies, name: string, body: string): Promise<void> {
+export async function putCluster(
+  deps: ApiDependencies,
+  name: string,
+  registration: ClusterRegistration,
+): Promise<void> {
   if (!isClusterName(name)) {
     throw new HttpError(
       400,
@@ -122,21 +102,37 @@ export async function putCluster(deps: ApiDependencies, name: string, body: stri
       'expected [A-Za-z0-9._-], at most 63 characters',
     );
   }
-  const parsed = clusterBodySchema.safeParse(jsonBody(body, CLUSTER_HINT));
+  const parsed = clusterBodySchema.safeParse(jsonBody(registration.body, CLUSTER_HINT));
   if (!parsed.success) refuseBody(parsed.error.issues, CLUSTER_HINT);
   const { kubeconfig } = parsed.data;
-  const problem = kubeconfigProblem(kubeconfig);
-  if (problem !== undefined) throw new HttpError(400, `invalid kubeconfig: ${problem}`, CLUSTER_HINT);
+  const problems = kubeconfigProblems(kubeconfig);
+  if (problems.length > 0) {
+    throw new HttpError(400, `invalid kubeconfig: ${problems.join('; ')}`, CLUSTER_HINT, { problems });
+  }
   try {
-    // The client library's own reading, and the product's refusal of exec and auth-provider users.
+    // The client library's own reading of what the rules above accepted.
     kubeFromKubeconfig(name, kubeconfig);
   } catch (error) {
     const message =
       error instanceof Error ? error.message.replace('the stored kubeconfig', 'the kubeconfig') : 'unusable';
     throw new HttpError(400, `invalid kubeconfig: ${message}`, CLUSTER_HINT);
   }
-  const outcome = await deps.secrets.putCluster(name, kubeconfig);
-  deps.log.info('cluster registered', { cluster: name, outcome });
+  const outcome = await deps.secrets.putCluster(
+    name,
+    kubeconfig,
+    registration.replace ? 'replace' : 'create',
+  );
+  if (outcome === 'exists') {
+    throw new HttpError(
+      409,
+      `cluster ${name} is already registered; replacing it sends every later task (and its credentials) to the new apiserver`,
+      'to replace it on purpose, send PUT /clusters/{name}?replace=true (penetrator cluster add NAME --replace)',
+    );
+  }
+  // The API handler's log context names the caller (the signing IAM identity) on these lines.
+  const fields = { cluster: name, outcome };
+  if (outcome === 'replaced') deps.log.warn('cluster replaced: later tasks go to the new kubeconfig', fields);
+  else deps.log.info('cluster registered', fields);
 }
 
 export async function listClusters(deps: ApiDependencies): Promise<ClusterList> {

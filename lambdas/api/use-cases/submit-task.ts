@@ -1,10 +1,15 @@
 /**
  * POST /tasks: a NodeTask in, an execution started. Every refusal happens before StartExecution, in
  * this order: the document (400, the same problem lines as `penetrator validate`), the cluster
- * (400/404), the task name (409: its task object exists or an execution of it runs), the cluster's
+ * (400/404), the execution input's size (413, Step Functions' limit), the task name (409: its task object exists or an execution of it runs), the cluster's
  * lock (409 naming the running task).
  */
-import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../domain/contracts';
+import {
+  executionInputBytes,
+  LOCK_LEASE_NAME,
+  MAX_EXECUTION_INPUT_BYTES,
+  TASK_NAMESPACE,
+} from '../../domain/contracts';
 import { taskObjectName } from '../../domain/job-names';
 import type { ConfigMapObject, LeaseObject } from '../../domain/k8s-objects';
 import { parseNodeTaskText } from '../../domain/node-task';
@@ -90,12 +95,21 @@ export async function submitTask(deps: ApiDependencies, request: SubmitRequest):
   const { task } = validation;
   const name = task.metadata.name;
   const cluster = await resolveCluster(deps, request.cluster, task.spec.cluster);
+  // The document as validated: names, addresses and public host keys only, never a credential.
+  const input = { nodeTask: task, cluster };
+  const bytes = executionInputBytes(input);
+  if (bytes > MAX_EXECUTION_INPUT_BYTES) {
+    throw new HttpError(
+      413,
+      `the NodeTask makes an execution input of ${bytes} bytes; Step Functions accepts at most ${MAX_EXECUTION_INPUT_BYTES}`,
+      'split the machines over several tasks, or shorten spec.knownHosts and metadata',
+    );
+  }
   await refuseTakenName(deps, cluster, name);
   await refuseBusyCluster(deps, cluster, name);
 
   const executionName = executionNameFor(cluster, name, deps.random);
-  // The document as validated: names, addresses and public host keys only, never a credential.
-  const started = await deps.workflow.start(executionName, { nodeTask: task, cluster });
+  const started = await deps.workflow.start(executionName, input);
   if (started.outcome === 'conflict') {
     throw new HttpError(409, `an execution named ${executionName} exists already`, 'submit the task again');
   }

@@ -252,6 +252,7 @@ describe('Reinstall Nodes events against a real cluster', () => {
       task: 'stuck',
       cluster: CLUSTER,
       credentialSecret: 'deleted',
+      bootstrapToken: 'deleted',
       lock: 'released',
     });
     await expect(
@@ -270,6 +271,7 @@ describe('Reinstall Nodes events against a real cluster', () => {
     // A second delivery (or a FAILED execution that cleaned up itself) finds nothing left to do.
     expect(await executionEnded({ ...deps, workflow: localWorkflow }, event)).toMatchObject({
       credentialSecret: 'absent',
+      bootstrapToken: 'absent',
       lock: 'not-held',
     });
   });

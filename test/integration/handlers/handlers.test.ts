@@ -24,6 +24,8 @@ import {
 } from '../../../lambdas/domain/contracts';
 import { RUN_LABEL, TASK_LABEL, runHash } from '../../../lambdas/domain/job-names';
 import {
+  bootstrapTokenIdFor,
+  bootstrapTokenSecret,
   lockHolder,
   lockLease,
   type ConfigMapObject,
@@ -35,6 +37,7 @@ import {
 } from '../../../lambdas/domain/k8s-objects';
 import { ErrorNames } from '../../../lambdas/errors';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
+import { deleteTaskToken, ensureTaskToken } from '../../../lambdas/use-cases/bootstrap-token';
 import type { Kube } from '../../../lambdas/ports';
 import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
 import { startTestKubelet, type TestKubelet } from '../../../sandbox/kubelet';
@@ -110,6 +113,36 @@ afterAll(async () => {
 });
 
 describe('plan', () => {
+  it('refuses, where the deployment requires known hosts, a target whose host key is not known', async () => {
+    const strict = createLocalHandlers({
+      kubeconfigYaml: cp.kubeconfigYaml,
+      clusterName: 'test',
+      credentialPath: join(dir, 'credential.yaml'),
+      installScriptPath: join(dir, 'install.sh'),
+      settings: { taskDeadlineSeconds: 3600, requireKnownHosts: true },
+    });
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTarget';
+    const spec = { nodeNamePrefix: 'edge', targetMachines: ['198.18.1.10', '198.18.1.11'] };
+    const refused = await strict
+      .plan({
+        input: { nodeTask: nodeTask('strict', { ...spec, knownHosts: `198.18.1.10 ${key}\n` }) },
+        executionId: execution('strict-1'),
+      })
+      .catch((e: unknown) => e as Error);
+    expect(refused).toMatchObject({ name: ErrorNames.InvalidNodeTask });
+    expect((refused as Error).message).toContain(
+      'spec.knownHosts: no host key for 198.18.1.11 in it or in credential edge-root',
+    );
+    expect((refused as Error).message).not.toContain('198.18.1.10');
+
+    const known = `198.18.1.10 ${key}\n198.18.1.11 ${key}\n`;
+    const planned = (await strict.plan({
+      input: { nodeTask: nodeTask('strict', { ...spec, knownHosts: known }) },
+      executionId: execution('strict-2'),
+    })) as PlanOutput;
+    expect(planned.nodes.map((n) => n.ip)).toEqual(['198.18.1.10', '198.18.1.11']);
+  });
+
   it('refuses an invalid document with every problem', async () => {
     const error = await call('plan', {
       input: { nodeTask: { kind: 'NodeTask' } },
@@ -333,6 +366,11 @@ describe('a task from prepare to cleanup', () => {
       name: `bootstrap-token-${token.split('.')[0]}`,
     });
     expect(tokenSecret?.type).toBe('bootstrap.kubernetes.io/token');
+    // One token per execution, named after it, expiring with the task's deadline (1 h here).
+    expect(token.split('.')[0]).toBe(bootstrapTokenIdFor(execution('flow-1')));
+    const expiration = Date.parse(Buffer.from(tokenSecret!.data!.expiration!, 'base64').toString());
+    expect(expiration).toBeGreaterThan(Date.now() + 3000_000);
+    expect(expiration).toBeLessThanOrEqual(Date.now() + 3600_000);
 
     const script = await kube.get<ConfigMapObject>({
       kind: 'ConfigMap',
@@ -464,12 +502,17 @@ describe('a task from prepare to cleanup', () => {
     expect(events.filter((e) => e.reason === 'NodeInstallFailed').map((e) => e.type)).toEqual(['Warning']);
     expect(events.filter((e) => e.reason === 'TaskFailed')).toHaveLength(1);
 
+    const tokenName = `bootstrap-token-${bootstrapTokenIdFor(prepared.executionId)}`;
+    expect(await kube.get({ kind: 'Secret', namespace: 'kube-system', name: tokenName })).toBeDefined();
     expect(await call('cleanup', { task: prepared })).toEqual({
       credentialSecret: 'deleted',
+      bootstrapToken: 'deleted',
       lock: 'released',
     });
+    expect(await kube.get({ kind: 'Secret', namespace: 'kube-system', name: tokenName })).toBeUndefined();
     expect(await call('cleanup', { task: prepared })).toEqual({
       credentialSecret: 'absent',
+      bootstrapToken: 'absent',
       lock: 'not-held',
     });
   });
@@ -535,5 +578,49 @@ describe('a task from prepare to cleanup', () => {
       },
       120_000,
     );
+  });
+});
+
+describe('the join token', () => {
+  const ref = (name: string, run: string) => ({ name, executionId: execution(run) });
+  const tokenOf = (run: string) => ({
+    kind: 'Secret' as const,
+    namespace: 'kube-system',
+    name: `bootstrap-token-${bootstrapTokenIdFor(execution(run))}`,
+  });
+
+  it('is created once per execution, found again by name on a retried Prepare, and deleted by name', async () => {
+    const first = await ensureTaskToken(kube, ref('token-task', 'tok-1'), new Date(), 600);
+    const again = await ensureTaskToken(kube, ref('token-task', 'tok-1'), new Date(), 600);
+    expect(first.reused).toBe(false);
+    expect(again).toMatchObject({ reused: true, token: { id: first.token.id, secret: first.token.secret } });
+    const other = await ensureTaskToken(kube, ref('token-task', 'tok-2'), new Date(), 600);
+    expect(other.token.id).not.toBe(first.token.id);
+
+    expect(await deleteTaskToken(kube, ref('token-task', 'tok-1'))).toBe('deleted');
+    expect(await kube.get(tokenOf('tok-1'))).toBeUndefined();
+    expect(await kube.get(tokenOf('tok-2'))).toBeDefined();
+    expect(await deleteTaskToken(kube, ref('token-task', 'tok-2'))).toBe('deleted');
+  });
+
+  it('neither uses nor deletes a token of that name that another task made', async () => {
+    const id = bootstrapTokenIdFor(execution('tok-foreign'));
+    await kube.create(
+      bootstrapTokenSecret({
+        id,
+        secret: '0123456789abcdef',
+        expires: new Date(Date.now() + 3600_000),
+        taskName: 'someone-else',
+      }),
+    );
+    const error = await ensureTaskToken(kube, ref('token-task', 'tok-foreign'), new Date(), 600).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(error).toMatchObject({ name: ErrorNames.Transient });
+    expect((error as Error).message).toContain('was not created by task token-task');
+    expect((error as Error).message).not.toContain('0123456789abcdef');
+    expect(await deleteTaskToken(kube, ref('token-task', 'tok-foreign'))).toBe('foreign');
+    expect(await kube.get(tokenOf('tok-foreign'))).toBeDefined();
+    expect(await deleteTaskToken(kube, ref('someone-else', 'tok-foreign'))).toBe('deleted');
   });
 });

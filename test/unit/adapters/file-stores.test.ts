@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,9 @@ describe('FileCredentials', () => {
   });
 });
 
+/** Any CA: nothing is dialled. */
+const TEST_CA = readFileSync('test/fixtures/certs/kubernetes-ca.crt').toString('base64');
+
 describe('local clusters', () => {
   it('knows exactly one cluster', async () => {
     const clusters = new SingleClusterDirectory('kubeconfig text', 'lab');
@@ -75,8 +78,7 @@ describe('local clusters', () => {
 
   it('builds one kube client per cluster and does not cache a failure', async () => {
     let reads = 0;
-    const kubeconfig =
-      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n';
+    const kubeconfig = `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", certificate-authority-data: ${TEST_CA}}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`;
     let now = 0;
     const provider = cachedKubeProvider(
       {

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeFromKubeconfig } from '../../../lambdas/adapters/kube';
 import { ErrorNames } from '../../../lambdas/errors';
+
+/** Any CA: the server under test never completes a TLS handshake. */
+const TEST_CA = Buffer.from(readFileSync('test/fixtures/certs/kubernetes-ca.crt', 'utf8')).toString('base64');
 
 /** A loopback server that accepts connections and never says a word: a hung apiserver. */
 let server: Server;
@@ -26,7 +30,10 @@ describe('kube adapter deadline', () => {
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [
-        { name: 'c', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
+        {
+          name: 'c',
+          cluster: { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': TEST_CA },
+        },
       ],
       users: [{ name: 'u', user: { token: 'hung-token' } }],
       contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],

@@ -107,7 +107,7 @@ describe('SecretsManagerWriter', () => {
         },
       ),
     );
-    const error = await writer.putCluster('prod', 'kubeconfig-text').then(
+    const error = await writer.putCluster('prod', 'kubeconfig-text', 'replace').then(
       () => new Error('expected a failure'),
       (e: unknown) => e,
     );

@@ -7,9 +7,11 @@ import {
   CreateSecretCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
+  ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { readFileSync } from 'node:fs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { stringify } from 'yaml';
@@ -29,6 +31,7 @@ const PASSWORD = 'root-pw-never-shown';
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkey-never-shown\n-----END OPENSSH PRIVATE KEY-----\n';
 const TOKEN = 'kube-token-never-shown';
 const SECRETS = [PASSWORD, 'key-never-shown', TOKEN];
+const CA = Buffer.from(readFileSync('test/fixtures/certs/kubernetes-ca.crt', 'utf8')).toString('base64');
 
 let output: string[];
 
@@ -36,7 +39,9 @@ function kubeconfig(overrides: Record<string, unknown> = {}): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'prod', cluster: { server: 'https://198.19.0.1:6443' } }],
+    clusters: [
+      { name: 'prod', cluster: { server: 'https://198.19.0.1:6443', 'certificate-authority-data': CA } },
+    ],
     users: [{ name: 'admin', user: { token: TOKEN } }],
     contexts: [{ name: 'prod', context: { cluster: 'prod', user: 'admin' } }],
     'current-context': 'prod',
@@ -96,6 +101,19 @@ describe('PUT /credentials/{name}', () => {
     expect(output.join('\n')).toContain('credential stored');
   });
 
+  it('stores known hosts with a password too', async () => {
+    sm.on(PutSecretValueCommand).resolves({});
+    const body = { passwd: PASSWORD, knownHosts: '198.18.0.10 ssh-ed25519 AAAAhost' };
+
+    const response = await putCredential(body);
+
+    expect(response.statusCode).toBe(204);
+    expect(sm).toHaveReceivedCommandExactlyOnceWith(PutSecretValueCommand, {
+      SecretId: 'penetrator/credentials/login-secret',
+      SecretString: JSON.stringify(body),
+    });
+  });
+
   it('creates the secret when it does not exist yet, with the key and known hosts', async () => {
     sm.on(PutSecretValueCommand).rejects(notFound());
     sm.on(CreateSecretCommand).resolves({});
@@ -117,7 +135,6 @@ describe('PUT /credentials/{name}', () => {
     ['an unknown field', { passwd: PASSWORD, password: PASSWORD }, /unknown field "password"/],
     ['an empty password', { passwd: '' }, /passwd: is empty/],
     ['a number', { passwd: 1234 }, /passwd: expected a string/],
-    ['known hosts with a password', { passwd: PASSWORD, knownHosts: 'x' }, /unknown field "knownHosts"/],
     ['a password too long', { passwd: `${PASSWORD}${'x'.repeat(2000)}` }, /passwd: is longer than 1024/],
   ])('refuses %s with a 400 that repeats no value', async (_what, body, message) => {
     const response = await putCredential(body);
@@ -160,36 +177,100 @@ describe('PUT /credentials/{name}', () => {
 });
 
 describe('PUT /clusters/{name}', () => {
-  function putCluster(body: unknown, name = 'prod') {
+  function putCluster(body: unknown, query?: Record<string, string>) {
     return clusters(
       apiEvent('PUT', '/clusters/{name}', {
-        path: { name },
+        path: { name: 'prod' },
         body: JSON.stringify(body),
         contentType: 'application/json',
+        ...(query ? { query } : {}),
       }),
     );
   }
 
-  it('stores a kubeconfig that has a server under <prefix>clusters/<name>', async () => {
-    sm.on(PutSecretValueCommand).resolves({});
+  it('creates <prefix>clusters/<name> from a kubeconfig that pins an https apiserver', async () => {
+    sm.on(CreateSecretCommand).resolves({});
     const text = kubeconfig();
 
     const response = await putCluster({ kubeconfig: text });
+
+    expect(response.statusCode).toBe(204);
+    expect(sm).toHaveReceivedCommandExactlyOnceWith(CreateSecretCommand, {
+      Name: 'penetrator/clusters/prod',
+      SecretString: text,
+    });
+    expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  it('answers 409 for a name already registered and writes nothing over it', async () => {
+    sm.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+
+    const response = await putCluster({ kubeconfig: kubeconfig() });
+
+    expect(response.statusCode).toBe(409);
+    expect(JSON.parse(response.body)).toMatchObject({
+      message: expect.stringMatching(/cluster prod is already registered/) as unknown,
+      hint: expect.stringMatching(/replace=true/) as unknown,
+    });
+    expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  it('replaces a registered cluster only with replace=true, and logs the replacement with the caller', async () => {
+    sm.on(PutSecretValueCommand).resolves({});
+    const text = kubeconfig();
+
+    const response = await putCluster({ kubeconfig: text }, { replace: 'true' });
 
     expect(response.statusCode).toBe(204);
     expect(sm).toHaveReceivedCommandExactlyOnceWith(PutSecretValueCommand, {
       SecretId: 'penetrator/clusters/prod',
       SecretString: text,
     });
+    expect(sm).not.toHaveReceivedCommand(CreateSecretCommand);
+    const line = output.find((l) => l.includes('cluster replaced'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      level: 'WARN',
+      caller: 'arn:aws:iam::123456789012:user/operator',
+      cluster: 'prod',
+      outcome: 'replaced',
+    });
+  });
+
+  it('refuses a replace parameter that is not true or false', async () => {
+    const response = await putCluster({ kubeconfig: kubeconfig() }, { replace: 'yes' });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({
+      message: 'query parameter replace must be true or false',
+    });
+    expect(sm).not.toHaveReceivedCommand(CreateSecretCommand);
   });
 
   it.each([
     ['not YAML', '{{{ nope', /not YAML or JSON/],
-    ['without a current context', kubeconfig({ 'current-context': undefined }), /no current-context/],
+    ['without a current context', kubeconfig({ 'current-context': undefined }), /current-context: missing/],
     [
       'without a server',
-      kubeconfig({ clusters: [{ name: 'prod', cluster: {} }] }),
-      /names no cluster with an http\(s\) server/,
+      kubeconfig({ clusters: [{ name: 'prod', cluster: { 'certificate-authority-data': CA } }] }),
+      /clusters\[0\]\.cluster\.server: missing/,
+    ],
+    [
+      'with a plain http server',
+      kubeconfig({ clusters: [{ name: 'prod', cluster: { server: 'http://198.19.0.1:8080' } }] }),
+      /server: must be an https URL/,
+    ],
+    [
+      'with TLS verification off',
+      kubeconfig({
+        clusters: [
+          { name: 'prod', cluster: { server: 'https://198.19.0.1:6443', 'insecure-skip-tls-verify': true } },
+        ],
+      }),
+      /insecure-skip-tls-verify: TLS verification cannot be switched off/,
+    ],
+    [
+      'with a token file',
+      kubeconfig({ users: [{ name: 'admin', user: { tokenFile: '/var/run/token' } }] }),
+      /users\[0\]\.user\.tokenFile: refers to a file/,
     ],
     [
       'with an exec plugin',
@@ -203,6 +284,7 @@ describe('PUT /clusters/{name}', () => {
     expect((JSON.parse(response.body) as { message: string }).message).toMatch(message);
     expectNoSecretIn(response.body);
     expect(sm).not.toHaveReceivedCommand(PutSecretValueCommand);
+    expect(sm).not.toHaveReceivedCommand(CreateSecretCommand);
   });
 
   it('refuses a body with other fields', async () => {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -142,5 +142,41 @@ describe('POST /tasks with an invalid NodeTask', () => {
     expect(JSON.parse(response.body)).toMatchObject({
       message: 'Content-Type application/xml is not accepted',
     });
+  });
+
+  it('answers 413 for a valid task whose execution input exceeds the Step Functions limit, before starting anything', async () => {
+    const ca = readFileSync(join(ROOT, 'test/fixtures/certs/kubernetes-ca.crt')).toString('base64');
+    const kubeconfig = JSON.stringify({
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'certificate-authority-data': ca } }],
+      users: [{ name: 'u', user: { token: 't' } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: kubeconfig });
+    // 1000 proxy nodes of long names and 60 KB of known hosts: each field within its own limit.
+    const proxyNodes = Array.from(
+      { length: 1000 },
+      (_, i) =>
+        `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${String(i).padStart(4, '0')}-${'s'.repeat(55)}`,
+    );
+    const text = task({
+      nodeNamesOverride: { 'edge-a': '172.21.3.1' },
+      sshCredential: 'login',
+      proxyNodes,
+      knownHosts: `172.21.3.1 ssh-ed25519 ${'A'.repeat(60_000)}\n`,
+    });
+
+    const response = await handler(
+      apiEvent('POST', '/tasks', { body: text, contentType: 'application/json', query: { cluster: 'prod' } }),
+    );
+
+    expect(response.statusCode).toBe(413);
+    expect(JSON.parse(response.body)).toMatchObject({
+      message: expect.stringMatching(
+        /^the NodeTask makes an execution input of \d+ bytes; Step Functions accepts at most 262144$/,
+      ) as unknown,
+      hint: expect.stringContaining('split') as unknown,
+    });
+    expect(sfn.calls()).toHaveLength(0);
   });
 });

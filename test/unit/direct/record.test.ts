@@ -2,7 +2,9 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   fingerprint,
+  globMatches,
   hostFieldMatches,
+  targetsWithoutKnownKey,
   hostKeyAlgorithms,
   keysFor,
   verdict,
@@ -157,6 +159,44 @@ describe('known_hosts', () => {
     expect(keysFor(`198.18.1.10 ssh-ed25519 ${b64}`, '198.18.1.10', 22)).toHaveLength(1);
     expect(keysFor(`198.18.1.10 ssh-ed25519 ${b64}`, '198.18.1.10', 2222)).toHaveLength(0);
     expect(keysFor(`[198.18.1.10]:2222 ssh-ed25519 ${b64}`, '198.18.1.10', 2222)).toHaveLength(1);
+  });
+
+  it.each([
+    ['*', '198.18.1.10', true],
+    ['', '', true],
+    ['', 'a', false],
+    ['198.18.*.1?', '198.18.200.10', true],
+    ['198.18.*.1?', '198.18.200.1', false],
+    ['*.*.*.10', '198.18.1.10', true],
+    ['[198.18.1.10]:*', '[198.18.1.10]:2222', true],
+    ['EDGE-?', 'edge-1', true],
+    ['a*b*c', 'aXbYbZc', true],
+    ['a*b*c', 'aXbYbZ', false],
+    ['**a', 'a', true],
+  ])('matches the pattern %j against %j as OpenSSH does: %s', (pattern, name, expected) => {
+    expect(globMatches(pattern, name)).toBe(expected);
+  });
+
+  it('answers a pattern of many stars against a long name without backtracking through every split', () => {
+    // As a regular expression (.*a){20}b this takes longer than the test's timeout.
+    expect(globMatches(`${'*a'.repeat(20)}b`, 'a'.repeat(60))).toBe(false);
+    expect(hostFieldMatches(`${'*1'.repeat(20)}x,198.18.*`, '198.18.1.1111111111111111111111111111')).toBe(
+      true,
+    );
+  });
+
+  it('names the targets known_hosts records no usable key for', () => {
+    const text = [
+      `198.18.1.10 ssh-ed25519 ${b64}`,
+      `[198.18.1.11]:2222 ssh-ed25519 ${b64}`,
+      `@revoked 198.18.1.12 ssh-ed25519 ${b64}`,
+    ].join('\n');
+    expect(targetsWithoutKnownKey(text, ['198.18.1.10', '198.18.1.11', '198.18.1.12'], 22)).toEqual([
+      '198.18.1.11',
+      '198.18.1.12',
+    ]);
+    expect(targetsWithoutKnownKey(text, ['198.18.1.11'], 2222)).toEqual([]);
+    expect(targetsWithoutKnownKey('', ['198.18.1.10'], 22)).toEqual(['198.18.1.10']);
   });
 
   it('understands patterns, negation, hashed names, comments, markers', () => {

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   InstallExit,
@@ -184,6 +184,8 @@ describe('remote.sh under sh -s', () => {
     writeFileSync(
       join(bin, 'edgeadm'),
       '#!/bin/sh\nfor a; do printf "%s\\n" "$a"; done >>"$CALLS"\nprintf -- "--\\n" >>"$CALLS"\n' +
+        // With SEEN set, keep the join configuration file's modes (file, directory) and content.
+        '[ "$1" != join ] || [ -z "${SEEN:-}" ] || { stat -c %a -- "$3" "${3%/*}"; cat -- "$3"; } >"$SEEN"\n' +
         '[ "$1" != join ] || [ -z "${JOIN_FAIL:-}" ] || { echo "error execution phase x: $JOIN_FAIL" >&2; exit 1; }\n',
     );
     chmodSync(join(bin, 'edgeadm'), 0o755);
@@ -234,45 +236,65 @@ describe('remote.sh under sh -s', () => {
     expect(existsSync(victim)).toBe(true);
   });
 
-  it('resets and joins with every value one word, the token read from the here-document', () => {
-    const nodeName = hostile.join('|');
+  it('resets and joins from a private join configuration file, the token read from the here-document', () => {
     const result = remote(
       remoteInput(
         remoteScript,
         {
           action: 'join',
           installer: 'edgeadm',
-          server: '$(touch "$MARKER"):6443',
+          server: '198.18.0.1:6443',
           caHash: CA_HASH,
-          nodeName,
+          nodeName: 'edge-a',
           packagePath: "/tmp/p k'g",
           dir: '',
         },
         TOKEN,
       ),
+      { SEEN: join(dir, 'seen') },
     );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const calls = readFileSync(join(dir, 'calls'), 'utf8').split('--\n');
     expect(calls[0]).toBe('reset\n-f\n');
-    expect(calls[1]).toBe(
-      [
-        'join',
-        '$(touch "$MARKER"):6443',
-        '--token',
-        TOKEN,
-        '--discovery-token-ca-cert-hash',
-        CA_HASH,
-        '--node-name',
-        nodeName,
-        '--install-pkg-path',
-        "/tmp/p k'g",
-      ]
-        .map((a) => `${a}\n`)
-        .join(''),
-    );
-    expect(existsSync(join(dir, 'pwned'))).toBe(false);
+    const [verb, flag, config, ...rest] = calls[1]!.split('\n');
+    expect([verb, flag]).toEqual(['join', '--config']);
+    expect(config).toMatch(/^\/tmp\/penetrator-[A-Za-z0-9]{8}\/join-configuration\.yaml$/);
+    expect(rest).toEqual(['--install-pkg-path', "/tmp/p k'g", '']);
+    expect(calls[1]).not.toContain(TOKEN);
+    const seen = readFileSync(join(dir, 'seen'), 'utf8');
+    expect(seen).toContain(`    token: "${TOKEN}"\n`);
+    expect(seen).toContain('    apiServerEndpoint: "198.18.0.1:6443"\n');
+    expect(seen).toContain('  name: "edge-a"\n');
+    expect(seen).toMatch(/^600\n700\n/);
+    // The directory made for the file is removed with it.
+    expect(existsSync(dirname(config!))).toBe(false);
   });
+
+  it.each([
+    ['server', { server: '$(touch "$MARKER"):6443' }],
+    ['server', { server: '198.18.0.1:6443"\n  x: "y' }],
+    ['CA hash', { caHash: 'sha256:"; x' }],
+    ['node name', { nodeName: hostile.join('|') }],
+  ])(
+    'refuses a join whose %s could not be written into the file as data, before running anything',
+    (_what, bad) => {
+      const call: RemoteCall = {
+        action: 'join',
+        installer: 'edgeadm',
+        server: '198.18.0.1:6443',
+        caHash: CA_HASH,
+        nodeName: 'edge-a',
+        packagePath: '/tmp/p.tgz',
+        dir: '',
+        ...bad,
+      };
+      const result = remote(remoteInput(remoteScript, call, TOKEN));
+      expect(result.status).toBe(15);
+      expect(existsSync(join(dir, 'calls'))).toBe(false);
+      expect(existsSync(join(dir, 'pwned'))).toBe(false);
+    },
+  );
 
   it('reports a failed join with its last line and exit 12, the token redacted', () => {
     const made = remote(remoteInput(remoteScript, { action: 'tmpdir' }));

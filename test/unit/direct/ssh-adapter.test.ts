@@ -43,6 +43,9 @@ interface TestServer {
   connections: Connection[];
   /** Makes the next exec's connection drop once the command has started. */
   dropDuringExec: boolean;
+  /** When set, only keyboard-interactive logs in, with these prompts; the answers are kept. */
+  challenge?: Array<{ prompt: string; echo: boolean }>;
+  answers: string[][];
   close(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ async function startServer(hostKeyPem: string): Promise<TestServer> {
     port: 0,
     connections: [],
     dropDuringExec: false,
+    answers: [],
     close: () => Promise.resolve(),
   };
   const server = new Server({ hostKeys: [hostKeyPem] }, (connection) => {
@@ -78,6 +82,14 @@ async function startServer(hostKeyPem: string): Promise<TestServer> {
     connection.on('error', () => undefined);
     connection.on('authentication', (ctx) => {
       if (ctx.username !== USER) return ctx.reject();
+      const challenge = state.challenge;
+      if (challenge) {
+        if (ctx.method !== 'keyboard-interactive') return ctx.reject(['keyboard-interactive']);
+        return ctx.prompt(challenge, (answers) => {
+          state.answers.push(answers);
+          return answers.length === 1 && answers[0] === PASSWORD ? ctx.accept() : ctx.reject();
+        });
+      }
       if (ctx.method === 'password' && ctx.password === PASSWORD) return ctx.accept();
       if (ctx.method === 'publickey' && sameBuffer(ctx.key.data, publicBlob(clientKey.public))) {
         // Without a signature the client only asks whether the key would do.
@@ -113,6 +125,8 @@ afterEach(() => {
   for (const s of sessions) s.close();
   sessions = [];
   server.dropDuringExec = false;
+  delete server.challenge;
+  server.answers = [];
 });
 
 function login(overrides: Partial<SshLogin> = {}): SshLogin {
@@ -162,6 +176,28 @@ describe('connecting', () => {
   it('accepts a host key that matches known_hosts', async () => {
     const known = knownHostsLine(`[${HOST}]:${server.port}`, hostKey.public);
     await expect(connect({ knownHosts: `# the lab\n${known}\n` })).resolves.toBeDefined();
+  });
+
+  it('answers a single hidden keyboard-interactive prompt with the password', async () => {
+    server.challenge = [{ prompt: 'Password: ', echo: false }];
+    await connect();
+    expect(server.answers).toEqual([[PASSWORD]]);
+  });
+
+  it.each([
+    ['a visible question', [{ prompt: 'Your password, please: ', echo: true }]],
+    [
+      'several questions',
+      [
+        { prompt: 'Password: ', echo: false },
+        { prompt: 'Verification code: ', echo: false },
+      ],
+    ],
+  ])('gives the password to no keyboard-interactive challenge of %s', async (_what, challenge) => {
+    server.challenge = challenge;
+    const failure = await failureOf(connectSsh(login()));
+    expect(failure.kind).toBe('auth');
+    expect(server.answers.flat()).not.toContain(PASSWORD);
   });
 
   it('refuses a wrong password in install.sh words', async () => {

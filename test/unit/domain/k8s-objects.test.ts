@@ -16,6 +16,8 @@ import {
   taskEvent,
   taskObject,
   usableBootstrapToken,
+  bootstrapTokenIdFor,
+  isTaskBootstrapToken,
   type InstallJobInput,
   type PreparedTask,
   type SecretObject,
@@ -427,6 +429,28 @@ describe('lock Lease', () => {
 });
 
 describe('bootstrap token', () => {
+  it('has an id derived from the execution: a valid token id, the same every time, another per execution', () => {
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:penetrator:prod--nodes--abc';
+    expect(bootstrapTokenIdFor(arn)).toMatch(/^[a-z0-9]{6}$/);
+    expect(bootstrapTokenIdFor(arn)).toBe(bootstrapTokenIdFor(arn));
+    const ids = new Set(Array.from({ length: 50 }, (_, i) => bootstrapTokenIdFor(`${arn}-${i}`)));
+    expect(ids.size).toBe(50);
+  });
+
+  it("is the task's only when it carries the task's labels", () => {
+    const ours = bootstrapTokenSecret({
+      id: 'abc123',
+      secret: '0123456789abcdef',
+      expires: new Date('2026-12-01T00:00:00Z'),
+      taskName: 'add-nodes',
+    });
+    expect(isTaskBootstrapToken(ours, 'add-nodes')).toBe(true);
+    expect(isTaskBootstrapToken(ours, 'other')).toBe(false);
+    expect(isTaskBootstrapToken({ ...ours, metadata: { ...ours.metadata, labels: {} } }, 'add-nodes')).toBe(
+      false,
+    );
+  });
+
   const expires = new Date('2026-11-25T10:00:00.000Z');
 
   it('builds the kube-system Secret kubeadm join authenticates with', () => {

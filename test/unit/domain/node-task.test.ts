@@ -284,6 +284,14 @@ describe('hostile input', () => {
     ['42', 'document: got a number; expected a NodeTask object'],
     ['"text"', 'document: got a string; expected a NodeTask object'],
     ['a: 1\na: 2\n', 'document: line 2, column 1: map keys must be unique; expected valid YAML or JSON'],
+    [
+      'spec:\n  x: {b: 1, c: 2}\n  y: 1\n  "y": 2\n',
+      'document: line 4, column 3: map keys must be unique; expected valid YAML or JSON',
+    ],
+    [
+      '{"a": {"b": 1, "b": 2}}',
+      'document: line 1, column 16: map keys must be unique; expected valid YAML or JSON',
+    ],
     ['\0\x01\x02binary', 'document: holds binary data (a NUL byte); expected YAML or JSON text'],
   ])('%j is one clear problem', (text, expected) => {
     expect(textProblems(text)).toEqual([expected]);
@@ -346,5 +354,46 @@ describe('the schema', () => {
     };
     expect(Object.keys(schema.properties.spec.properties)).toContain('nodeNamesOverride');
     expect(schema.properties.spec.additionalProperties).toBe(false);
+  });
+});
+
+describe('metadata', () => {
+  const withMetadata = (metadata: Record<string, unknown>) => ({
+    ...baseTask(),
+    metadata: { name: 'nodes', ...metadata },
+  });
+
+  it('accepts the fields a task read back from a cluster carries', () => {
+    const metadata = {
+      name: 'nodes',
+      namespace: 'default',
+      labels: { team: 'edge' },
+      annotations: { 'example.com/note': 'rack 4' },
+      uid: '0b9a5b1e-7c1e-4a53-9b8e-3f0f4d2a1c11',
+      resourceVersion: '42',
+      generation: 3,
+      creationTimestamp: '2026-11-24T10:00:00Z',
+    };
+    const result = validateNodeTask({ ...baseTask(), metadata });
+    expect(result.ok && result.task.metadata).toEqual(metadata);
+  });
+
+  it('refuses fields a NodeTask does not use', () => {
+    expect(problemsOf(withMetadata({ managedFields: [{}], finalizers: ['x'] })).join('\n')).toMatch(
+      /metadata.*managedFields/,
+    );
+  });
+
+  it('caps labels and annotations in entries and size', () => {
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
+    expect(problemsOf(withMetadata({ labels: many }))).toEqual([
+      'metadata.labels: 65 entries exceed the limit of 64',
+    ]);
+    expect(problemsOf(withMetadata({ annotations: { big: 'x'.repeat(16 * 1024) } }))).toEqual([
+      'metadata.annotations: exceed 16384 bytes in all; keep large data out of the task',
+    ]);
+    expect(problemsOf(withMetadata({ labels: { team: 'e'.repeat(64) } }))).toEqual([
+      'metadata.labels.team: is longer than 63 characters; expected a label value',
+    ]);
   });
 });

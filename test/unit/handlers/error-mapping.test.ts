@@ -2,6 +2,7 @@
  * The Lambda handlers as Step Functions calls them: what they throw must carry the Step Functions
  * error name that Retry/Catch match, and nothing secret may reach their log lines.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import {
   GetSecretValueCommand,
@@ -19,6 +20,9 @@ import { resetAwsDependencies } from '../../../lambdas/handlers/lambda-runtime';
 import { handler as plan } from '../../../lambdas/handlers/plan';
 import { handler as startInstall } from '../../../lambdas/handlers/start-install';
 import { ErrorNames, PenetratorError } from '../../../lambdas/errors';
+
+/** Any CA: the server under test never completes a TLS handshake. */
+const TEST_CA = Buffer.from(readFileSync('test/fixtures/certs/kubernetes-ca.crt', 'utf8')).toString('base64');
 
 // Powertools then writes through the global console, where the test can read its lines.
 vi.hoisted(() => {
@@ -73,7 +77,7 @@ function kubeconfig(server: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'prod', cluster: { server, 'insecure-skip-tls-verify': true } }],
+    clusters: [{ name: 'prod', cluster: { server, 'certificate-authority-data': TEST_CA } }],
     users: [{ name: 'admin', user: { token: KUBE_TOKEN } }],
     contexts: [{ name: 'prod', context: { cluster: 'prod', user: 'admin' } }],
     'current-context': 'prod',

@@ -19,6 +19,23 @@ const TIMEOUT_MS = 20_000;
 const TOKEN = 'abcdef.0123456789abcdef';
 const CA_HASH = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
+/** The kubeadm JoinConfiguration the target's installer reads the token from. */
+function joinConfiguration(node = 'edge-abc123'): string {
+  return [
+    'apiVersion: kubeadm.k8s.io/v1beta3',
+    'kind: JoinConfiguration',
+    'discovery:',
+    '  bootstrapToken:',
+    '    apiServerEndpoint: "198.18.0.1:6443"',
+    `    token: "${TOKEN}"`,
+    '    caCertHashes:',
+    `      - "${CA_HASH}"`,
+    'nodeRegistration:',
+    `  name: "${node}"`,
+    '',
+  ].join('\n');
+}
+
 /** Runs a snippet with the script's functions loaded (PENETRATOR_LIB_ONLY) in POSIX sh. */
 function withFunctions(snippet: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
   return spawnSync('sh', ['-c', `PENETRATOR_LIB_ONLY=1 . "$SCRIPT"; ${snippet}`], {
@@ -247,12 +264,11 @@ describe('install.sh end to end against stub ssh', () => {
     const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8').split('\n');
     expect(calls[0]).toBe('reset -f');
     expect(calls[1]).toMatch(
-      new RegExp(
-        `^join 198\\.18\\.0\\.1:6443 --token ${TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} ` +
-          '--node-name edge-abc123 --install-pkg-path /tmp/penetrator-[A-Za-z0-9]{8}/edgeadm-amd64\\.tgz$',
-      ),
+      /^join --config (\/tmp\/penetrator-[A-Za-z0-9]{8})\/join-configuration\.yaml --install-pkg-path \1\/edgeadm-amd64\.tgz$/,
     );
     expect(readFileSync(join(logDir, 'package.seen'), 'utf8')).toBe('package bytes');
+    expect(readFileSync(join(logDir, 'join-config.seen'), 'utf8')).toBe(joinConfiguration());
+    expect(readFileSync(join(logDir, 'join-config.modes'), 'utf8')).toBe('600\n700\n');
     const remoteDir = /--install-pkg-path (\/tmp\/penetrator-\w+)\//.exec(calls[1]!)![1]!;
     expect(existsSync(remoteDir)).toBe(false);
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
@@ -418,13 +434,27 @@ describe('install.sh end to end against stub ssh', () => {
     );
   });
 
+  it('downloads a package URL over https only, redirects included', () => {
+    writeFileSync(
+      join(dir, 'params'),
+      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/fetched-{arch}.tgz')}\nPACKAGE_URL=https://pkg.example/e.tgz\n`,
+    );
+    const result = run();
+    expect(result.status).toBe(0);
+    const argv = readFileSync(join(logDir, 'curl.argv'), 'utf8').split('\n');
+    expect(argv.slice(0, 5)).toEqual(['-fsSL', '--proto', '=https', '--proto-redir', '=https']);
+    expect(argv).toContain('https://pkg.example/e.tgz');
+    expect(readFileSync(join(logDir, 'package.seen'), 'utf8')).toBe('downloaded bytes');
+  });
+
   it('joins with kubeadm without a package', () => {
     writeFileSync(join(dir, 'params'), `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\n`);
     const result = run({ PENETRATOR_INSTALLER: 'kubeadm' });
     expect(result.status).toBe(0);
     const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8').split('\n');
-    expect(calls[1]).toBe(
-      `join 198.18.0.1:6443 --token ${TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} --node-name edge-abc123`,
-    );
+    expect(calls[1]).toMatch(/^join --config \/tmp\/penetrator-[A-Za-z0-9]{8}\/join-configuration\.yaml$/);
+    expect(readFileSync(join(logDir, 'join-config.seen'), 'utf8')).toBe(joinConfiguration());
+    // The directory made for the file alone is gone too.
+    expect(existsSync(/--config (\/tmp\/penetrator-\w+)\//.exec(calls[1]!)![1]!)).toBe(false);
   });
 });

@@ -120,6 +120,24 @@ describe('runtime settings', () => {
     expect(settingsFromEnv({})).toEqual(settingsDefaults);
   });
 
+  it('takes a package URL over https only', () => {
+    expect(() =>
+      resolveSettings({ packageSource: { kind: 'url', url: 'http://pkg.example/e.tgz' } }),
+    ).toThrow('packageSource.url: received "http://pkg.example/e.tgz"; expected an https URL');
+    expect(
+      resolveSettings({ packageSource: { kind: 'url', url: 'https://pkg.example/e.tgz' } }).packageSource,
+    ).toEqual({ kind: 'url', url: 'https://pkg.example/e.tgz' });
+  });
+
+  it('reads requireKnownHosts as true or false only', () => {
+    expect(settingsDefaults.requireKnownHosts).toBe(false);
+    expect(settingsFromEnv({ PENETRATOR_REQUIRE_KNOWN_HOSTS: 'true' }).requireKnownHosts).toBe(true);
+    expect(settingsFromEnv({ PENETRATOR_REQUIRE_KNOWN_HOSTS: 'false' }).requireKnownHosts).toBe(false);
+    expect(() => settingsFromEnv({ PENETRATOR_REQUIRE_KNOWN_HOSTS: 'yes' })).toThrow(
+      /PENETRATOR_REQUIRE_KNOWN_HOSTS: received "yes"; expected true or false/,
+    );
+  });
+
   it('lists every problem at once', () => {
     expect(() =>
       settingsFromEnv({ PENETRATOR_PACKAGE_SOURCE: 'not json', PENETRATOR_TASK_DEADLINE_SECONDS: 'soon' }),

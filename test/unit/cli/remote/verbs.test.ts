@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addCluster, kubeconfigProblems, listClusters } from '../../../../cli/commands/cluster';
+import { addCluster, listClusters } from '../../../../cli/commands/cluster';
 import { applyNodeTask, EXIT_INTERRUPTED } from '../../../../cli/commands/apply';
 import { putCredential } from '../../../../cli/commands/credential';
 import { deleteNodeTask } from '../../../../cli/commands/delete';
@@ -431,11 +431,22 @@ describe('credential put', () => {
     await expect(putCredential(api, 'login-secret', {}, capture())).rejects.toThrow(
       'give exactly one of --password-stdin and --ssh-key',
     );
-    // The API keeps {passwd} alone: host keys for a password login belong in the NodeTask.
-    await expect(
-      putCredential(api, 'login-secret', { passwordStdin: true, knownHosts: '/dev/null' }, capture()),
-    ).rejects.toThrow('--known-hosts goes with --ssh-key only');
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends a password with known hosts: a password goes only to a host whose key is known', async () => {
+    const known = join(dir, 'known_hosts');
+    writeFileSync(known, '198.18.1.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown\n');
+    server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
+    const io = capture();
+    await putCredential(api, 'login-secret', { passwordStdin: true, knownHosts: known }, io, () =>
+      Promise.resolve('s3cret-value'),
+    );
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+      passwd: 's3cret-value',
+      knownHosts: '198.18.1.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown\n',
+    });
+    expect(io.out).toBe('credential/login-secret stored (password, known hosts)\n');
   });
 
   it('sends a private key with known hosts, and refuses a public key', async () => {
@@ -466,6 +477,7 @@ describe('credential put', () => {
 });
 
 describe('cluster add and list', () => {
+  const ca = Buffer.from(readFileSync('test/fixtures/certs/kubernetes-ca.crt', 'utf8')).toString('base64');
   const good = [
     'apiVersion: v1',
     'kind: Config',
@@ -473,37 +485,55 @@ describe('cluster add and list', () => {
     '- name: prod',
     '  cluster:',
     '    server: https://10.0.0.1:6443',
-    '    certificate-authority-data: LS0tLS1CRUdJTg==',
+    `    certificate-authority-data: ${ca}`,
     'users:',
     '- name: admin',
     '  user:',
     '    token: abc.def',
+    'contexts:',
+    '- name: admin@prod',
+    '  context: {cluster: prod, user: admin}',
+    'current-context: admin@prod',
     '',
   ].join('\n');
 
-  it('registers a self-contained kubeconfig', async () => {
+  it('registers a self-contained kubeconfig, without replacing an existing name', async () => {
     const file = join(dir, 'prod.kubeconfig');
     writeFileSync(file, good);
     server.route('PUT /prod/clusters/prod', () => ({ status: 204 }));
     const io = capture();
     await addCluster(api, 'prod', { kubeconfig: file }, io);
     expect(JSON.parse(server.requests[0]!.body)).toEqual({ kubeconfig: good });
+    expect(server.requests[0]!.query).toEqual({});
     expect(io.out).toBe('cluster/prod registered\n');
   });
 
-  it('refuses a kubeconfig the Lambdas could not use, without quoting it', () => {
-    const local = good
-      .replace(
-        '    certificate-authority-data: LS0tLS1CRUdJTg==',
-        '    certificate-authority: /home/me/ca.crt',
-      )
-      .replace('    token: abc.def', '    exec:\n      command: aws');
-    expect(kubeconfigProblems(local)).toEqual([
-      'clusters prod: certificate-authority refers to a local file',
-      'users admin: uses an exec or auth-provider plugin, which the Lambdas cannot run',
-    ]);
-    expect(kubeconfigProblems('apiVersion: v1\nclusters: []\n')).toEqual(['no cluster in it names a server']);
-    expect(kubeconfigProblems('a: [')).toEqual(['it is not YAML']);
+  it('asks for a replacement only when --replace is given', async () => {
+    const file = join(dir, 'prod.kubeconfig');
+    writeFileSync(file, good);
+    server.route('PUT /prod/clusters/prod', () => ({ status: 204 }));
+    const io = capture();
+    await addCluster(api, 'prod', { kubeconfig: file, replace: true }, io);
+    expect(server.requests[0]!.query).toEqual({ replace: 'true' });
+    expect(io.out).toBe('cluster/prod replaced\n');
+  });
+
+  it('refuses a kubeconfig by the rules the API applies, without quoting it or calling the API', async () => {
+    const file = join(dir, 'local.kubeconfig');
+    writeFileSync(
+      file,
+      good
+        .replace(`    certificate-authority-data: ${ca}`, '    certificate-authority: /home/me/ca.crt')
+        .replace('    token: abc.def', '    exec:\n      command: aws'),
+    );
+    const error = (await addCluster(api, 'prod', { kubeconfig: file }, capture()).catch(
+      (e: unknown) => e,
+    )) as CliError;
+    expect(error.message).toContain('clusters[0].cluster.certificate-authority: refers to a file');
+    expect(error.message).toContain('users[0].user.exec: a credential plugin runs a program');
+    expect(error.message).not.toContain('/home/me');
+    expect(error.hint).toMatch(/--flatten/);
+    expect(server.requests).toHaveLength(0);
   });
 
   it('lists clusters', async () => {
