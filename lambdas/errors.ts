@@ -19,7 +19,7 @@ export const ErrorNames = {
   ProxyNodeNotReady: 'Penetrator.ProxyNodeNotReady',
   /** Another task holds the cluster's lock; the message names it. */
   ClusterBusy: 'Penetrator.ClusterBusy',
-  /** A task with this name exists with a different spec (a task cannot be updated). */
+  /** A task with this name exists already (a task cannot be updated) or runs already. */
   TaskConflict: 'Penetrator.TaskConflict',
   /** The cluster's kube-public/cluster-info is missing or unusable. */
   ClusterInfoInvalid: 'Penetrator.ClusterInfoInvalid',
@@ -80,6 +80,13 @@ export class ClusterBusyError extends PenetratorError {
 export class TaskConflictError extends PenetratorError {
   override readonly name = ErrorNames.TaskConflict;
   readonly retryable = false;
+  constructor(
+    message: string,
+    /** What the caller can do about it, when there is something to say. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
 }
 
 export class ClusterInfoInvalidError extends PenetratorError {
