@@ -22,14 +22,15 @@ import {
   StopExecutionCommand,
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { kubeFromKubeconfig } from '../../../lambdas/adapters/kube';
 import { handler as tasksHandler } from '../../../lambdas/api/handlers/tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
 import { MAX_EXECUTION_NAME } from '../../../lambdas/domain/execution-names';
+import { lockLease } from '../../../lambdas/domain/k8s-objects';
 import { ErrorNames } from '../../../lambdas/errors';
 import { handler as reinstallHandler } from '../../../lambdas/events/reinstall';
 import { startControlPlane, type ControlPlane } from '../../cluster/control-plane';
@@ -61,8 +62,6 @@ interface Execution {
 const executions = new Map<string, Execution>();
 
 let cp: ControlPlane;
-let core: CoreV1Api;
-let coordination: CoordinationV1Api;
 
 function apiEvent(
   method: string,
@@ -184,11 +183,6 @@ function mockAws(): void {
 
 beforeAll(async () => {
   cp = await startControlPlane();
-  const kc = new KubeConfig();
-  kc.loadFromString(cp.kubeconfigYaml);
-  core = kc.makeApiClient(CoreV1Api);
-  coordination = kc.makeApiClient(CoordinationV1Api);
-  await core.createNamespace({ body: { metadata: { name: TASK_NAMESPACE } } });
 });
 
 afterAll(async () => {
@@ -297,19 +291,16 @@ describe('one start path for every door', () => {
   });
 
   it('both doors refuse while another task holds the cluster, naming it, before StartExecution', async () => {
-    const now = new Date();
-    await coordination.createNamespacedLease({
-      namespace: TASK_NAMESPACE,
-      body: {
-        metadata: { name: LOCK_LEASE_NAME },
-        spec: {
-          holderIdentity: 'older/edge--older--abc123',
-          leaseDurationSeconds: 300,
-          acquireTime: now,
-          renewTime: now,
-        },
-      },
-    });
+    // The lock as the workflow's Take cluster lock writes it for a running task.
+    const kube = kubeFromKubeconfig(SHORT_CLUSTER, cp.kubeconfigYaml);
+    await kube.create(
+      lockLease({
+        name: LOCK_LEASE_NAME,
+        holder: 'older/edge--older--abc123',
+        durationSeconds: 300,
+        now: new Date(),
+      }),
+    );
     try {
       const busy = await call(
         apiEvent('POST', '/tasks', { cluster: SHORT_CLUSTER, body: nodeTask('second') }),
@@ -328,7 +319,7 @@ describe('one start path for every door', () => {
       });
       expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
     } finally {
-      await coordination.deleteNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE });
+      await kube.delete({ kind: 'Lease', namespace: TASK_NAMESPACE, name: LOCK_LEASE_NAME });
     }
   });
 });
