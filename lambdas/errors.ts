@@ -31,6 +31,8 @@ export const ErrorNames = {
   AttemptsExhausted: 'Penetrator.AttemptsExhausted',
   /** The apiserver or an AWS API failed transiently; retried at the task level. */
   Transient: 'Penetrator.Transient',
+  /** The NodeTask CRD cannot be installed over the one in the cluster without harm. */
+  CrdRefused: 'Penetrator.CrdRefused',
   /** At least one node could not be installed; raised by the final Fail state. */
   NodesFailed: 'Penetrator.NodesFailed',
 } as const;
@@ -112,6 +114,14 @@ export class AttemptsExhaustedError extends PenetratorError {
 export class TransientError extends PenetratorError {
   override readonly name = ErrorNames.Transient;
   readonly retryable = true;
+}
+
+export class CrdRefusedError extends PenetratorError {
+  override readonly name = ErrorNames.CrdRefused;
+  readonly retryable = false;
+  constructor(readonly problems: readonly string[]) {
+    super(`the NodeTask CRD cannot be installed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
 }
 
 /** Errors whose retry belongs to Step Functions at the level of one Lambda call. */
