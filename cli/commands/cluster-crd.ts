@@ -8,7 +8,6 @@ import { NODE_TASK_CRD_NAME, nodeTaskCrd } from '../../lambdas/domain/node-task-
 import type { Kube } from '../../lambdas/ports';
 import { installNodeTaskCrd, type CrdOutcome } from '../../lambdas/use-cases/install-crd';
 import { CliError, EXIT_USAGE, renderYaml } from '../output';
-import { addExamples } from '../remote/help';
 import { readTextFile } from '../remote/inputs';
 
 export interface CrdOptions {
@@ -29,7 +28,7 @@ const SAID: Record<CrdOutcome, string> = {
   unchanged: 'unchanged',
 };
 
-export function registerCrd(program: Command, cluster: Command): void {
+export function registerCrd(cluster: Command): void {
   const crd = cluster
     .command('crd')
     .description('print the NodeTask CRD for a cluster admin, or --apply it to a cluster')
@@ -42,10 +41,16 @@ export function registerCrd(program: Command, cluster: Command): void {
       });
     });
   crd.exitOverride();
-  addExamples(program, crd, [
-    'penetrator cluster crd | kubectl apply -f -',
-    'penetrator cluster crd --apply --kubeconfig prod.kubeconfig',
-  ]);
+  // Its own help only: the top-level help keeps one examples line per verb.
+  crd.addHelpText(
+    'after',
+    [
+      '\nExamples:',
+      '  $ penetrator cluster crd | kubectl apply -f -',
+      '  $ penetrator cluster crd --apply --kubeconfig prod.kubeconfig',
+      '',
+    ].join('\n'),
+  );
 }
 
 export async function crdCommand(options: CrdOptions, io: CrdIo): Promise<number> {

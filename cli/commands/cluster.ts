@@ -53,7 +53,7 @@ export function register(program: Command): void {
   ).action(async (options: ClusterListOptions) => {
     process.exitCode = await listClusters(connect(options), options, processIo);
   });
-  registerCrd(program, cluster);
+  registerCrd(cluster);
   add.exitOverride();
   list.exitOverride();
   addExamples(program, add, ['penetrator cluster add prod --kubeconfig prod.kubeconfig']);
