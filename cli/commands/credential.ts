@@ -6,6 +6,9 @@
  * the command line (shell history, `ps`): it is read from stdin, without echo, or from a file.
  */
 import type { Command } from 'commander';
+import { kubeFromKubeconfig } from '../../lambdas/adapters/kube';
+import type { Kube } from '../../lambdas/ports';
+import { importCredential } from '../../lambdas/use-cases/import-credential';
 import { CliError, EXIT_USAGE } from '../output';
 import type { CredentialBody } from '../remote/api-types';
 import {
@@ -64,6 +67,68 @@ export function register(program: Command): void {
     'penetrator credential put login-key --ssh-key ~/.ssh/edge_ed25519 --known-hosts site1_known_hosts',
     'penetrator credential put login-secret --from-file=passwd=./passwd',
   ]);
+  const importCommand = withRemoteOptions(
+    credential
+      .command('import')
+      .description(
+        "move the original's in-cluster Secret NAME (passwd or sshkey) into the deployment, then delete it from the cluster",
+      )
+      .argument('<name>', 'the Secret, and the credential name NodeTasks use')
+      .requiredOption('--kubeconfig <file>', 'kubeconfig of the cluster holding the Secret')
+      .option('--namespace <namespace>', "the Secret's namespace", 'edge-system'),
+  ).action(async (name: string, options: CredentialImportOptions) => {
+    const kubeconfig = await readTextFile(options.kubeconfig, 'kubeconfig', MAX_KUBECONFIG_BYTES);
+    process.exitCode = await importCredentialCommand(
+      () => connect(options),
+      kubeFromKubeconfig('source', kubeconfig),
+      name,
+      options,
+      processIo,
+    );
+  });
+  importCommand.exitOverride();
+  // Its own help only: the top-level help keeps one examples line per verb.
+  importCommand.addHelpText(
+    'after',
+    '\nExamples:\n  $ penetrator credential import login-secret --kubeconfig admin.kubeconfig\n',
+  );
+}
+
+export interface CredentialImportOptions extends RemoteFlags {
+  kubeconfig: string;
+  namespace?: string;
+}
+
+const MAX_KUBECONFIG_BYTES = 1024 * 1024;
+
+export async function importCredentialCommand(
+  client: ClientSource,
+  kube: Kube,
+  name: string,
+  options: Pick<CredentialImportOptions, 'namespace'>,
+  io: RemoteIo,
+): Promise<number> {
+  if (!CREDENTIAL_NAME.test(name)) {
+    throw new CliError(
+      `"${name}" is not a credential name`,
+      EXIT_USAGE,
+      'use lower-case letters, digits, "-" and "."',
+    );
+  }
+  const result = await importCredential(
+    kube,
+    (credentialName, credential) => clientFrom(client).putCredential(credentialName, credential),
+    { name, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
+  );
+  io.stdout(`credential/${name} stored (${result.kind}) from secret ${result.secret}\n`);
+  if (result.inCluster === 'kept') {
+    io.stderr(
+      `secret ${result.secret} changed while it was imported: it was kept; check it and delete it yourself\n`,
+    );
+    return 1;
+  }
+  io.stdout(`secret ${result.secret} ${result.inCluster === 'deleted' ? 'deleted' : 'was already gone'}\n`);
+  return 0;
 }
 
 const FROM_FILE_KEYS = ['passwd', 'sshkey', 'knownHosts'] as const;
