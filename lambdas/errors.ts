@@ -19,7 +19,7 @@ export const ErrorNames = {
   ProxyNodeNotReady: 'Penetrator.ProxyNodeNotReady',
   /** Another task holds the cluster's lock; the message names it. */
   ClusterBusy: 'Penetrator.ClusterBusy',
-  /** A task with this name exists with a different spec (a task cannot be updated). */
+  /** A task with this name exists already (a task cannot be updated) or runs already. */
   TaskConflict: 'Penetrator.TaskConflict',
   /** The cluster's kube-public/cluster-info is missing or unusable. */
   ClusterInfoInvalid: 'Penetrator.ClusterInfoInvalid',
@@ -31,6 +31,8 @@ export const ErrorNames = {
   AttemptsExhausted: 'Penetrator.AttemptsExhausted',
   /** The apiserver or an AWS API failed transiently; retried at the task level. */
   Transient: 'Penetrator.Transient',
+  /** The NodeTask CRD cannot be installed over the one in the cluster without harm. */
+  CrdRefused: 'Penetrator.CrdRefused',
   /** At least one node could not be installed; raised by the final Fail state. */
   NodesFailed: 'Penetrator.NodesFailed',
 
@@ -92,6 +94,13 @@ export class ClusterBusyError extends PenetratorError {
 export class TaskConflictError extends PenetratorError {
   override readonly name = ErrorNames.TaskConflict;
   readonly retryable = false;
+  constructor(
+    message: string,
+    /** What the caller can do about it, when there is something to say. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
 }
 
 export class ClusterInfoInvalidError extends PenetratorError {
@@ -117,6 +126,14 @@ export class AttemptsExhaustedError extends PenetratorError {
 export class TransientError extends PenetratorError {
   override readonly name = ErrorNames.Transient;
   readonly retryable = true;
+}
+
+export class CrdRefusedError extends PenetratorError {
+  override readonly name = ErrorNames.CrdRefused;
+  readonly retryable = false;
+  constructor(readonly problems: readonly string[]) {
+    super(`the NodeTask CRD cannot be installed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
 }
 
 /** Errors whose retry belongs to Step Functions at the level of one Lambda call. */

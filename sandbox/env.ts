@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Taint } from '@kubernetes/client-node';
+import { kubeFromKubeconfig } from '../../lambdas/adapters/kube';
+import { installNodeTaskCrd } from '../../lambdas/use-cases/install-crd';
 import { startControlPlane, type ControlPlane } from './control-plane';
 import { grantBootstrapJoin } from './edge';
 import { startTestKubelet, type TestKubelet, type TestNodeSpec } from './kubelet';
@@ -9,8 +11,8 @@ import { createEdgeNetwork, runChecked, type EdgeNetwork, type SiteOptions } fro
 
 /**
  * The whole test world in one call: edge sites of real sshd machines behind a one-way network, a real
- * control plane advertising the cloud address those sites can reach, and one proxy node per site (the
- * test kubelet, running its Pods inside the site's proxy namespace).
+ * control plane advertising the cloud address those sites can reach, with the NodeTask CRD installed,
+ * and one proxy node per site (the test kubelet, running its Pods inside the site's proxy namespace).
  */
 
 export interface TestEnvironmentOptions {
@@ -103,6 +105,8 @@ export async function startTestEnvironment(opts: TestEnvironmentOptions): Promis
     const cp = await startControlPlane({ advertiseAddress: network.cloudAddress });
     undo.push(() => cp.stop());
     await grantBootstrapJoin(cp.kubeconfigPath);
+    // As a cluster admin sets a cluster up for the product: `penetrator cluster crd --apply`.
+    await installNodeTaskCrd(kubeFromKubeconfig('sandbox', cp.kubeconfigYaml));
     const kubelet = await startTestKubelet(cp, { nodes: proxyNodeSpecs(network, opts) });
     undo.push(() => kubelet.stop());
     const pkg = await createInstallPackage();

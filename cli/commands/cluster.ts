@@ -19,6 +19,7 @@ import {
 } from '../remote/connect';
 import { addExamples } from '../remote/help';
 import { readTextFile } from '../remote/inputs';
+import { registerCrd } from './cluster-crd';
 
 export interface ClusterAddOptions extends RemoteFlags {
   kubeconfig: string;
@@ -54,6 +55,7 @@ export function register(program: Command): void {
   ).action(async (options: ClusterListOptions) => {
     process.exitCode = await listClusters(connect(options), options, processIo);
   });
+  registerCrd(cluster);
   add.exitOverride();
   list.exitOverride();
   addExamples(program, add, ['penetrator cluster add prod --kubeconfig prod.kubeconfig']);

@@ -69,6 +69,13 @@ export class PenetratorEvents extends Construct {
       description: 'Starts a reinstall task from a Reinstall Nodes event',
     });
     props.stateMachine.grantStartExecution(this.reinstall.role);
+    // The start path every door shares looks for a running execution of the task first.
+    this.reinstall.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['states:ListExecutions'],
+        resources: [props.stateMachine.stateMachineArn],
+      }),
+    );
     this.executionEnded = this.eventFunction('ExecutionEnded', props, environment, {
       entry: 'lambdas/events/execution-ended.ts',
       description: 'Deletes the credential Secret and releases the lock of an aborted or timed-out execution',

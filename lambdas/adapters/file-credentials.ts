@@ -16,13 +16,20 @@ const EXTENSIONS = ['', '.yaml', '.yml', '.json', '.pem', '.key'];
 /** A credential is a few KiB; refuse anything that is clearly not one before reading it. */
 const MAX_CREDENTIAL_BYTES = 256 * 1024;
 
+/**
+ * A bare PEM file: the key's header opens it. A YAML file holding the key under `sshkey: |` also
+ * contains the header, indented; that one is YAML, not a key.
+ */
 function isPrivateKey(text: string): boolean {
-  return /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text);
+  return /^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text.trimStart());
 }
 
 /** Parses a credential file's text; `where` names it in messages (the text never appears). */
 export function parseCredentialText(name: string, where: string, text: string): SshCredential {
-  if (isPrivateKey(text)) return { sshkey: text.endsWith('\n') ? text : `${text}\n` };
+  if (isPrivateKey(text)) {
+    const key = text.trimStart();
+    return { sshkey: key.endsWith('\n') ? key : `${key}\n` };
+  }
   let value: unknown;
   try {
     value = parse(text, { maxAliasCount: 10 });

@@ -3,7 +3,13 @@
  * Nothing here logs or echoes a request body: bodies may hold passwords, keys and kubeconfigs.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ErrorNames, InvalidNodeTaskError, PenetratorError } from '../errors';
+import {
+  ClusterBusyError,
+  ErrorNames,
+  InvalidNodeTaskError,
+  PenetratorError,
+  TaskConflictError,
+} from '../errors';
 import type { ErrorBody } from './schemas';
 
 /** An answer other than success, with the status it maps to. Its message never holds a secret. */
@@ -92,6 +98,26 @@ const STATUS_BY_ERROR: Record<string, HttpError['status']> = {
   [ErrorNames.ClusterBusy]: 409,
 };
 
+/** The caller's next step is the running task: named in a field, so a client can act on it. */
+function busyResponse(error: ClusterBusyError): APIGatewayProxyResult {
+  return json(409, {
+    message: `cluster ${error.cluster} is busy: task ${error.holder} is running`,
+    runningTask: error.holder,
+    hint: `wait for it to end, or cancel it with DELETE /tasks/${error.holder}?cluster=${error.cluster}`,
+  });
+}
+
+function typedErrorResponse(error: PenetratorError): APIGatewayProxyResult | undefined {
+  if (error instanceof ClusterBusyError) return busyResponse(error);
+  const status = STATUS_BY_ERROR[error.name];
+  const hint = error instanceof TaskConflictError ? error.hint : undefined;
+  if (status !== undefined) return json(status, { message: error.message, ...(hint ? { hint } : {}) });
+  if (error.retryable) {
+    return json(500, { message: error.message, hint: 'a dependency failed transiently; try again' });
+  }
+  return undefined;
+}
+
 /** Any thrown value as the response the client gets. Unexpected errors say only where to look. */
 export function errorResponse(error: unknown, requestId: string): APIGatewayProxyResult {
   if (error instanceof HttpError) {
@@ -107,11 +133,8 @@ export function errorResponse(error: unknown, requestId: string): APIGatewayProx
     return json(409, { message: error.message });
   }
   if (error instanceof PenetratorError) {
-    const status = STATUS_BY_ERROR[error.name];
-    if (status !== undefined) return json(status, { message: error.message });
-    if (error.retryable) {
-      return json(500, { message: error.message, hint: 'a dependency failed transiently; try again' });
-    }
+    const known = typedErrorResponse(error);
+    if (known !== undefined) return known;
   }
   return json(500, {
     message: 'internal error',

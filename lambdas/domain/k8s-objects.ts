@@ -30,11 +30,21 @@ import {
   shortHash,
   taskObjectName,
 } from './job-names';
+import { NODE_TASK_API_VERSION } from './node-task-schema';
 
 // ---------------------------------------------------------------------------------------------------
 // Object shapes
 
-export type ObjectKind = 'ConfigMap' | 'Secret' | 'Job' | 'Lease' | 'Event' | 'Node' | 'Pod';
+export type ObjectKind =
+  | 'ConfigMap'
+  | 'Secret'
+  | 'Job'
+  | 'Lease'
+  | 'Event'
+  | 'Node'
+  | 'Pod'
+  | 'CustomResourceDefinition'
+  | 'NodeTask';
 
 export const API_VERSIONS: Record<ObjectKind, string> = {
   ConfigMap: 'v1',
@@ -44,6 +54,8 @@ export const API_VERSIONS: Record<ObjectKind, string> = {
   Pod: 'v1',
   Job: 'batch/v1',
   Lease: 'coordination.k8s.io/v1',
+  CustomResourceDefinition: 'apiextensions.k8s.io/v1',
+  NodeTask: NODE_TASK_API_VERSION,
 };
 
 export interface OwnerReference {

@@ -135,14 +135,3 @@ export function reinstallNodeTask(input: {
     },
   };
 }
-
-/** Step Functions execution names: at most 80 characters of [A-Za-z0-9_.-] here. */
-const MAX_EXECUTION_NAME = 80;
-
-/** `<cluster>--<task>--<suffix>`; over 80 characters the front is cut and a hash keeps it unique. */
-export function executionNameFor(cluster: string, task: string, suffix: string): string {
-  const name = `${cluster}--${task}--${suffix}`;
-  if (name.length <= MAX_EXECUTION_NAME) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
-  return `${name.slice(0, MAX_EXECUTION_NAME - hash.length - 2 - suffix.length - 2)}--${hash}--${suffix}`;
-}

@@ -4,7 +4,6 @@
  * previous task used, and the resulting NodeTask is validated exactly as a submitted one before the
  * workflow is started. Nothing is started when any of that fails.
  */
-import type { Workflow } from '../api/ports';
 import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { taskObjectName } from '../domain/job-names';
 import {
@@ -14,11 +13,10 @@ import {
   type NodeObject,
 } from '../domain/k8s-objects';
 import { validateNodeTask } from '../domain/node-task';
-import { randomSuffix, type RandomSource } from '../domain/random';
+import type { RandomSource } from '../domain/random';
 import { InvalidNodeTaskError } from '../errors';
 import {
   eventSeededRandom,
-  executionNameFor,
   parseReinstallDetail,
   ReinstallRefusedError,
   reinstallNodeTask,
@@ -27,10 +25,11 @@ import {
 } from '../events/reinstall-detail';
 import type { Dependencies, Kube } from '../ports';
 import { PayloadError, record } from './common';
+import { startTask, type StartTaskDependencies } from './start-task';
 
-export type ReinstallDependencies = Pick<Dependencies, 'kube' | 'log'> & {
-  /** StartExecution in Lambda (adapters/sfn.ts); a local run of the definition in tests. */
-  workflow: Pick<Workflow, 'start'>;
+export type ReinstallDependencies = Pick<Dependencies, 'kube' | 'log' | 'clock'> & {
+  /** Step Functions in Lambda (adapters/sfn.ts); a local run of the definition in tests. */
+  workflow: StartTaskDependencies['workflow'];
   random?: RandomSource;
 };
 
@@ -198,13 +197,17 @@ export async function reinstall(deps: ReinstallDependencies, payload: unknown): 
     proxyNode,
     machines,
   });
-  // The same validation as every other door: an event cannot start what the API would refuse.
+  // The same validation and start as every other door: an event cannot start what the API would refuse.
   const validation = validateNodeTask(nodeTask);
   if (!validation.ok) throw new InvalidNodeTaskError(validation.problems);
 
-  const executionName = executionNameFor(request.cluster, name, randomSuffix(random));
-  const started = await deps.workflow.start(executionName, { nodeTask, cluster: request.cluster });
-  const executionArn = started.outcome === 'started' ? started.arn : undefined;
+  const started = await startTask(deps, {
+    task: validation.task,
+    cluster: request.cluster,
+    ...(random ? { random } : {}),
+  });
+  const { executionName } = started;
+  const executionArn = started.outcome === 'started' ? started.executionArn : undefined;
   deps.log.info(executionArn ? 'reinstall started' : 'reinstall already started by this event', {
     task: name,
     cluster: request.cluster,

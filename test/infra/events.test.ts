@@ -119,13 +119,16 @@ describe('the events and the dashboard', () => {
     ).not.toThrow();
   });
 
-  it('lets the reinstall Lambda start executions of this state machine only', () => {
+  it('lets the reinstall Lambda start and list executions of this state machine only', () => {
     const reinstall = functionId(template, /Reinstall Nodes event/);
     const [[machineId]] = resources(template, 'AWS::StepFunctions::StateMachine') as [[string, Resource]];
-    const start = roleStatements(template, reinstall).filter((s) =>
-      actionsOf(s).includes('states:StartExecution'),
-    );
-    expect(start).toEqual([expect.objectContaining({ Resource: { Ref: machineId } })]);
+    for (const action of ['states:StartExecution', 'states:ListExecutions']) {
+      const granted = roleStatements(template, reinstall).filter((s) => actionsOf(s).includes(action));
+      expect({ action, granted }).toEqual({
+        action,
+        granted: [expect.objectContaining({ Resource: { Ref: machineId } })],
+      });
+    }
   });
 
   it('keeps undeliverable events in an encrypted queue reachable over TLS only', () => {

@@ -16,7 +16,7 @@ import type { ConfigMapObject, JobObject } from '../../domain/k8s-objects';
 import type { Kube } from '../../ports';
 import { cleanup } from '../../use-cases/cleanup';
 import { forEachLimited } from '../../use-cases/common';
-import { executionPrefix } from '../execution-names';
+import { executionPrefix } from '../../domain/execution-names';
 import { HttpError } from '../http';
 import { CANCELLED_ERROR, type ApiDependencies, type ExecutionInfo } from '../ports';
 import type { CancelResponse } from '../schemas';

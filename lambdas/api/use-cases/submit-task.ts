@@ -1,24 +1,17 @@
 /**
  * POST /tasks: a NodeTask in, an execution started. Every refusal happens before StartExecution, in
  * this order: the document (400, the same problem lines as `penetrator validate`), the cluster
- * (400/404), the execution input's size (413, Step Functions' limit), the task name (409: its task object exists or an execution of it runs), the cluster's
- * lock (409 naming the running task).
+ * (400/404), the execution input's size (413, Step Functions' limit), then the checks every door
+ * shares (use-cases/start-task.ts): the task name (409: its task object exists or an execution of it
+ * runs) and the cluster's lock (409 naming the running task).
  */
-import {
-  executionInputBytes,
-  LOCK_LEASE_NAME,
-  MAX_EXECUTION_INPUT_BYTES,
-  TASK_NAMESPACE,
-} from '../../domain/contracts';
-import { taskObjectName } from '../../domain/job-names';
-import type { ConfigMapObject, LeaseObject } from '../../domain/k8s-objects';
+import { executionInputBytes, MAX_EXECUTION_INPUT_BYTES } from '../../domain/contracts';
 import { parseNodeTaskText } from '../../domain/node-task';
-import { now } from '../../use-cases/common';
-import { executionNameFor, executionPrefix } from '../execution-names';
+import { TaskConflictError } from '../../errors';
+import { startTask } from '../../use-cases/start-task';
 import { HttpError } from '../http';
 import type { ApiDependencies } from '../ports';
 import type { SubmitResponse } from '../schemas';
-import { lockHolderTask } from '../task-view';
 import { resolveCluster } from './cluster-choice';
 
 /** Media types read as a NodeTask; YAML parsing reads JSON too, so both go through one parser. */
@@ -39,47 +32,6 @@ export function statusUrl(name: string, cluster: string): string {
   return `/tasks/${name}?cluster=${encodeURIComponent(cluster)}`;
 }
 
-async function refuseTakenName(deps: ApiDependencies, cluster: string, name: string): Promise<void> {
-  const kube = await deps.kube(cluster);
-  const existing = await kube.get<ConfigMapObject>({
-    kind: 'ConfigMap',
-    namespace: TASK_NAMESPACE,
-    name: taskObjectName(name),
-  });
-  if (existing !== undefined) {
-    throw new HttpError(
-      409,
-      `task ${name} already exists in cluster ${cluster}; a task cannot be updated`,
-      `delete it first (DELETE /tasks/${name}?cluster=${cluster}) or submit it under a new name`,
-    );
-  }
-  const running = await deps.workflow.list({ status: 'RUNNING', namePrefix: executionPrefix(cluster, name) });
-  if (running.length > 0) {
-    throw new HttpError(
-      409,
-      `task ${name} is already running in cluster ${cluster} (execution ${running[0]!.name})`,
-    );
-  }
-}
-
-async function refuseBusyCluster(deps: ApiDependencies, cluster: string, name: string): Promise<void> {
-  const kube = await deps.kube(cluster);
-  const lease = await kube.get<LeaseObject>({
-    kind: 'Lease',
-    namespace: TASK_NAMESPACE,
-    name: LOCK_LEASE_NAME,
-  });
-  const holder = lockHolderTask(lease, now(deps));
-  if (holder === undefined) return;
-  if (holder === name) throw new HttpError(409, `task ${name} is already running in cluster ${cluster}`);
-  throw new HttpError(
-    409,
-    `cluster ${cluster} is busy: task ${holder} is running`,
-    `wait for it to end, or cancel it with DELETE /tasks/${holder}?cluster=${cluster}`,
-    { runningTask: holder },
-  );
-}
-
 export async function submitTask(deps: ApiDependencies, request: SubmitRequest): Promise<SubmitResponse> {
   if (request.mediaType !== undefined && !NODE_TASK_MEDIA_TYPES.includes(request.mediaType)) {
     throw new HttpError(
@@ -96,8 +48,7 @@ export async function submitTask(deps: ApiDependencies, request: SubmitRequest):
   const name = task.metadata.name;
   const cluster = await resolveCluster(deps, request.cluster, task.spec.cluster);
   // The document as validated: names, addresses and public host keys only, never a credential.
-  const input = { nodeTask: task, cluster };
-  const bytes = executionInputBytes(input);
+  const bytes = executionInputBytes({ nodeTask: task, cluster });
   if (bytes > MAX_EXECUTION_INPUT_BYTES) {
     throw new HttpError(
       413,
@@ -105,14 +56,13 @@ export async function submitTask(deps: ApiDependencies, request: SubmitRequest):
       'split the machines over several tasks, or shorten spec.knownHosts and metadata',
     );
   }
-  await refuseTakenName(deps, cluster, name);
-  await refuseBusyCluster(deps, cluster, name);
-
-  const executionName = executionNameFor(cluster, name, deps.random);
-  const started = await deps.workflow.start(executionName, input);
-  if (started.outcome === 'conflict') {
-    throw new HttpError(409, `an execution named ${executionName} exists already`, 'submit the task again');
+  const started = await startTask(deps, { task, cluster, ...(deps.random ? { random: deps.random } : {}) });
+  if (started.outcome === 'already-started') {
+    // Fresh random names meet an existing execution only by chance: a new draw settles it.
+    throw new TaskConflictError(
+      `an execution named ${started.executionName} exists already`,
+      'submit the task again',
+    );
   }
-  deps.log.info('task submitted', { task: name, cluster, execution: started.arn });
-  return { name, cluster, executionArn: started.arn, statusUrl: statusUrl(name, cluster) };
+  return { name, cluster, executionArn: started.executionArn, statusUrl: statusUrl(name, cluster) };
 }

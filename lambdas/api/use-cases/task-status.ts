@@ -15,7 +15,7 @@ import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../../domain/node-task-sc
 import type { Kube } from '../../ports';
 import { forEachLimited, now } from '../../use-cases/common';
 import { failureReason } from '../../use-cases/job-status';
-import { executionPrefix, taskOfExecution } from '../execution-names';
+import { executionPrefix, taskOfExecution } from '../../domain/execution-names';
 import { HttpError } from '../http';
 import type { ApiDependencies, ExecutionDetail, ExecutionInfo } from '../ports';
 import type { EventList, NodeDetail, TaskDetail, TaskList, TaskListItem } from '../schemas';

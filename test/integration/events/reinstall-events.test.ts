@@ -12,7 +12,7 @@ import { EventBridgePublisher } from '../../../lambdas/adapters/event-bus';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
 import { SingleClusterDirectory } from '../../../lambdas/adapters/file-clusters';
 import { cachedKubeProvider } from '../../../lambdas/adapters/kube-cache';
-import type { Workflow } from '../../../lambdas/api/ports';
+import type { ExecutionStatus, Workflow } from '../../../lambdas/api/ports';
 import {
   LOCK_LEASE_NAME,
   NODE_TASK_LABEL,
@@ -50,7 +50,18 @@ let coordination: CoordinationV1Api;
 let deps: Dependencies;
 
 /** Executions started through the port, run locally; each is awaited by the test that started it. */
-const runs = new Map<string, { input: WorkflowInput; result: Promise<WorkflowRunResult> }>();
+const runs = new Map<
+  string,
+  { input: WorkflowInput; result: Promise<WorkflowRunResult>; status: ExecutionStatus; startDate: string }
+>();
+
+function track(executionName: string, input: WorkflowInput, result: Promise<WorkflowRunResult>): void {
+  const entry = { input, result, status: 'RUNNING' as ExecutionStatus, startDate: new Date().toISOString() };
+  runs.set(executionName, entry);
+  void result.then((r) => {
+    entry.status = r.status === 'SUCCEEDED' ? 'SUCCEEDED' : r.status === 'ABORTED' ? 'ABORTED' : 'FAILED';
+  });
+}
 
 function run(input: WorkflowInput, executionName: string, signal?: AbortSignal): Promise<WorkflowRunResult> {
   const handlers = createLocalHandlers({
@@ -74,15 +85,25 @@ function run(input: WorkflowInput, executionName: string, signal?: AbortSignal):
 
 const arnOf = (name: string) => `arn:aws:states:local:000000000000:execution:penetrator:${name}`;
 
-const localWorkflow: Pick<Workflow, 'start' | 'describe'> = {
+/** Step Functions as the event Lambda sees it, over the local runs: start, list by prefix, describe. */
+const localWorkflow: Pick<Workflow, 'start' | 'list' | 'describe'> = {
   start(executionName, input) {
     if (runs.has(executionName)) return Promise.resolve({ outcome: 'conflict' });
-    runs.set(executionName, { input, result: run(input, executionName) });
+    track(executionName, input, run(input, executionName));
     return Promise.resolve({
       outcome: 'started',
       arn: arnOf(executionName),
       startDate: new Date().toISOString(),
     });
+  },
+  list(query = {}) {
+    const found = [...runs.entries()]
+      .filter(
+        ([name, r]) =>
+          name.startsWith(query.namePrefix ?? '') && (!query.status || r.status === query.status),
+      )
+      .map(([name, r]) => ({ arn: arnOf(name), name, status: r.status, startDate: r.startDate }));
+    return Promise.resolve(found.reverse());
   },
   describe(executionArn) {
     const name = executionArn.split(':').pop()!;
@@ -91,8 +112,8 @@ const localWorkflow: Pick<Workflow, 'start' | 'describe'> = {
       found && {
         arn: executionArn,
         name,
-        status: 'ABORTED' as const,
-        startDate: new Date().toISOString(),
+        status: found.status,
+        startDate: found.startDate,
         input: found.input,
       },
     );
@@ -227,7 +248,7 @@ describe('Reinstall Nodes events against a real cluster', () => {
     };
     const abort = new AbortController();
     const name = 'stuck-run';
-    runs.set(name, { input, result: run(input, name, abort.signal) });
+    track(name, input, run(input, name, abort.signal));
     // Bounded wait until the task holds the lock and its credential Secret exists.
     const deadline = Date.now() + 60_000;
     for (;;) {

@@ -41,6 +41,23 @@ describe('FileCredentials', () => {
     expect(await store.get('key')).toEqual({ sshkey: `${KEY}\n` });
   });
 
+  it("reads a key in the README's `sshkey: |` form as the key, not the YAML around it", async () => {
+    const indented = KEY.split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n');
+    writeFileSync(
+      join(dir, 'block.yaml'),
+      `sshkey: |\n${indented}\nknownHosts: "198.18.0.10 ssh-ed25519 AAAA"\n`,
+    );
+    writeFileSync(join(dir, 'spaced.pem'), `\n\n${KEY}\n`);
+    const store = new FileCredentials(dir);
+    expect(await store.get('block')).toEqual({
+      sshkey: `${KEY}\n`,
+      knownHosts: '198.18.0.10 ssh-ed25519 AAAA',
+    });
+    expect(await store.get('spaced')).toEqual({ sshkey: `${KEY}\n` });
+  });
+
   it('uses a single file for every credential name', async () => {
     writeFileSync(join(dir, 'one.yaml'), 'passwd: s3cret-pw\n');
     expect(await new FileCredentials(join(dir, 'one.yaml')).get('anything')).toEqual({ passwd: 's3cret-pw' });

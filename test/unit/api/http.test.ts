@@ -28,7 +28,20 @@ describe('errorResponse', () => {
     [new CredentialInvalidError('credential c holds neither passwd nor sshkey'), 400, undefined],
     [new ClusterNotFoundError('cluster x is not registered'), 404, undefined],
     [new TaskConflictError('task t already exists with a different spec'), 409, undefined],
-    [new ClusterBusyError('prod', 'other'), 409, undefined],
+    [
+      new ClusterBusyError('prod', 'other'),
+      409,
+      {
+        message: 'cluster prod is busy: task other is running',
+        runningTask: 'other',
+        hint: 'wait for it to end, or cancel it with DELETE /tasks/other?cluster=prod',
+      },
+    ],
+    [
+      new TaskConflictError('task t already exists in cluster prod', 'delete task t first'),
+      409,
+      { message: 'task t already exists in cluster prod', hint: 'delete task t first' },
+    ],
   ])('maps %s to its status with its own message', (error, status, expected) => {
     const response = errorResponse(error, 'r-1');
     expect(response.statusCode).toBe(status);

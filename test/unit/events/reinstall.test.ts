@@ -1,10 +1,10 @@
-import { SFNClient, StartExecutionCommand, ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StepFunctionsWorkflow } from '../../../lambdas/adapters/sfn';
 import { ErrorNames } from '../../../lambdas/errors';
-import { executionNameFor, parseReinstallDetail } from '../../../lambdas/events/reinstall-detail';
+import { parseReinstallDetail } from '../../../lambdas/events/reinstall-detail';
 import type { Log } from '../../../lambdas/ports';
 import { reinstall, type ReinstallDependencies } from '../../../lambdas/use-cases/reinstall';
 
@@ -44,59 +44,9 @@ beforeEach(() => {
   lines.length = 0;
 });
 
+// Starting (names, pre-checks, the execution input) is tested against a real apiserver in
+// test/integration/api/start-doors.test.ts; here only what is refused before the cluster is read.
 describe('reinstall from a Reinstall Nodes event', () => {
-  it('starts the workflow with exactly the reinstall NodeTask and its cluster, no secret in it', async () => {
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:x`, startDate: new Date(0) });
-    const output = await reinstall(deps(), overrideEvent);
-
-    expect(output.task).toMatch(/^reinstall-[a-z0-9]{6}$/);
-    expect(sfn).toHaveReceivedCommandExactlyOnceWith(StartExecutionCommand, {
-      stateMachineArn: STATE_MACHINE,
-      name: output.executionName,
-      input: JSON.stringify({
-        nodeTask: {
-          apiVersion: 'nodetask.apps.superedge.io/v1beta1',
-          kind: 'NodeTask',
-          metadata: { name: output.task },
-          spec: {
-            cluster: 'edge',
-            nodeNamesOverride: { 'edge-abc123': '198.18.0.10', 'edge-def456': '198.18.0.11' },
-            sshCredential: 'login-secret',
-            proxyNode: 'proxy-0',
-          },
-        },
-        cluster: 'edge',
-      }),
-    });
-    expect(output.executionName).toMatch(new RegExp(`^edge--${output.task}--[a-z0-9]{6}$`));
-    const input = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!;
-    expect(input).not.toMatch(/passwd|sshkey|token|kubeconfig/i);
-  });
-
-  it('gives the same names to the same event, so a re-delivery meets its own execution', async () => {
-    sfn
-      .on(StartExecutionCommand)
-      .resolvesOnce({ executionArn: `${STATE_MACHINE}:x`, startDate: new Date(0) })
-      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
-    const first = await reinstall(deps(), overrideEvent);
-    const again = await reinstall(deps(), overrideEvent);
-    expect(again.task).toBe(first.task);
-    expect(again.executionName).toBe(first.executionName);
-    expect(first.executionArn).toBe(`${STATE_MACHINE}:x`);
-    expect(again.executionArn).toBeUndefined();
-    const other = await reinstall(deps(), { ...overrideEvent, id: 'another-event' });
-    expect(other.task).not.toBe(first.task);
-  });
-
-  it('uses the task name the event gives', async () => {
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:y`, startDate: new Date(0) });
-    const output = await reinstall(deps(), {
-      ...overrideEvent,
-      detail: { ...overrideEvent.detail, taskName: 'rack-7-refresh' },
-    });
-    expect(output.task).toBe('rack-7-refresh');
-  });
-
   it('refuses a NodeTask the API would refuse, with the same problem lines, and starts nothing', async () => {
     const error = await reinstall(deps(), {
       ...overrideEvent,
@@ -151,19 +101,5 @@ describe('parseReinstallDetail', () => {
       'detail: set exactly one of nodes, nodeNamesOverride or labelSelector (got nodes, labelSelector)',
     );
     expect(() => parseReinstallDetail({ cluster: 'c', sshCredential: 's' })).toThrow('(got none)');
-  });
-});
-
-describe('executionNameFor', () => {
-  it('keeps <cluster>--<task>--<suffix> when it fits 80 characters', () => {
-    expect(executionNameFor('edge', 'reinstall-abc123', 'x1y2z3')).toBe('edge--reinstall-abc123--x1y2z3');
-  });
-
-  it('cuts long names to 80 characters, keeping the suffix and a hash that tells them apart', () => {
-    const a = executionNameFor('c'.repeat(63), 't'.repeat(40), 'x1y2z3');
-    const b = executionNameFor('c'.repeat(63), `${'t'.repeat(39)}u`, 'x1y2z3');
-    expect(a).toHaveLength(80);
-    expect(a.endsWith('--x1y2z3')).toBe(true);
-    expect(a).not.toBe(b);
   });
 });

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addCluster, listClusters } from '../../../../cli/commands/cluster';
 import { applyNodeTask, EXIT_INTERRUPTED } from '../../../../cli/commands/apply';
-import { putCredential } from '../../../../cli/commands/credential';
+import { putCredential, type CredentialPutOptions } from '../../../../cli/commands/credential';
 import { deleteNodeTask } from '../../../../cli/commands/delete';
 import { describeNodeTask } from '../../../../cli/commands/describe';
 import { taskEvents } from '../../../../cli/commands/events';
@@ -429,7 +429,7 @@ describe('credential put', () => {
       /a password on the command line is refused/,
     );
     await expect(putCredential(api, 'login-secret', {}, capture())).rejects.toThrow(
-      'give exactly one of --password-stdin and --ssh-key',
+      'give exactly one of --password-stdin, --ssh-key, --from-file=passwd=FILE and --from-file=sshkey=FILE',
     );
     expect(server.requests).toHaveLength(1);
   });
@@ -473,6 +473,49 @@ describe('credential put', () => {
     expect(error.message).toBe(`${pub} is not a private key`);
     expect(error.hint).toMatch(/public key/);
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('credential put --from-file, as the original stores its login-secret', () => {
+  it('sends the password file without its final line break, and the key file as it is', async () => {
+    const passwd = join(dir, 'passwd');
+    const key = join(dir, 'sshkey');
+    const keyText =
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+    writeFileSync(passwd, 's3cret value\n');
+    writeFileSync(key, keyText);
+    server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
+    const io = capture();
+    await putCredential(api, 'login-secret', { fromFile: [`passwd=${passwd}`] }, io, () =>
+      Promise.reject(new Error('stdin must not be read')),
+    );
+    await putCredential(api, 'login-secret', { fromFile: [`sshkey=${key}`] }, io);
+    expect(server.requests.map((r) => JSON.parse(r.body) as unknown)).toEqual([
+      { passwd: 's3cret value' },
+      { sshkey: keyText },
+    ]);
+    expect(io.out).toBe(
+      'credential/login-secret stored (password)\ncredential/login-secret stored (private key)\n',
+    );
+    expect(io.out + io.err).not.toContain('s3cret');
+  });
+
+  it('refuses an unknown key, a key given twice, both a password and a key, and an empty password file', async () => {
+    const passwd = join(dir, 'passwd');
+    const empty = join(dir, 'empty');
+    writeFileSync(passwd, 's3cret\n');
+    writeFileSync(empty, '\n');
+    const refusals: Array<[CredentialPutOptions, string | RegExp]> = [
+      [{ fromFile: ['password=./x'] }, /"password=.\/x" is not KEY=FILE/],
+      [{ fromFile: [`passwd=${passwd}`, `passwd=${passwd}`] }, '--from-file gives passwd twice'],
+      [{ fromFile: [`passwd=${passwd}`], passwordStdin: true }, /give exactly one of/],
+      [{ fromFile: [`passwd=${passwd}`, `sshkey=${passwd}`] }, /give exactly one of/],
+      [{ fromFile: [`passwd=${empty}`] }, `${empty} is empty`],
+    ];
+    for (const [options, message] of refusals) {
+      await expect(putCredential(api, 'login-secret', options, capture())).rejects.toThrow(message);
+    }
+    expect(server.requests).toHaveLength(0);
   });
 });
 

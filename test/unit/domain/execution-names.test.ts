@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { executionNameFor, executionPrefix, taskOfExecution } from '../../../lambdas/api/execution-names';
-import { seededRandom } from '../domain/seeded-random';
+import { executionNameFor, executionPrefix, taskOfExecution } from '../../../lambdas/domain/execution-names';
+import { seededRandom } from './seeded-random';
 
 describe('execution names', () => {
   it('are <cluster>--<task>--<6 random> when that fits', () => {
@@ -27,5 +27,20 @@ describe('execution names', () => {
     const task = 't'.repeat(35);
     expect(executionPrefix(cluster, task)).toBe(`${cluster}--${task}--`);
     expect(executionNameFor(cluster, task)).toHaveLength(80);
+  });
+
+  it('start with their prefix and fit 80 characters for every cluster and task name length', () => {
+    const random = seededRandom(3);
+    for (let c = 1; c <= 63; c++) {
+      for (let t = 1; t <= 56; t++) {
+        const cluster = 'c'.repeat(c);
+        const task = 't'.repeat(t);
+        const name = executionNameFor(cluster, task, random);
+        expect(name.length).toBeLessThanOrEqual(80);
+        expect(name.startsWith(executionPrefix(cluster, task))).toBe(true);
+        // Names that fit uncut are read back; cut ones are matched through their prefix only.
+        expect(taskOfExecution(cluster, name)).toBe(c + t + 10 <= 80 ? task : undefined);
+      }
+    }
   });
 });
