@@ -28,11 +28,10 @@ import 'aws-sdk-client-mock-vitest/extend';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadSynthesizedDefinition } from '../../../cli/local/definition';
+import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { handler } from '../../../lambdas/api/handlers/tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
-import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import { startTestEnvironment, type TestEnvironment } from '../../cluster/env';
 
 vi.hoisted(() => {
@@ -68,6 +67,8 @@ const executions = new Map<string, Execution>();
 
 let env: TestEnvironment;
 let definition: object;
+const runtimes = new LocalRuntimes();
+let workflowRuntime: LocalRuntime;
 let workDir: string;
 let credentialPath: string;
 let core: CoreV1Api;
@@ -166,12 +167,7 @@ function mockStepFunctions(): void {
 
 /** A local run of the synthesized definition, registered as a running execution of that name. */
 function startLocalRun(document: string, executionName: string): Promise<WorkflowRunResult> {
-  const handlers = createLocalHandlers({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
-    clusterName: CLUSTER,
-    credentialPath,
-    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
-  });
+  const { handlers } = workflowRuntime;
   const controller = new AbortController();
   const arn = `arn:aws:states:local:000000000000:execution:penetrator:${executionName}`;
   const input = { nodeTask: JSON.parse(document) as unknown, cluster: CLUSTER };
@@ -235,7 +231,14 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   batch = kc.makeApiClient(BatchV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
-  definition = await loadSynthesizedDefinition();
+  // The workflow behind the mocked StartExecution runs the deployed bundles.
+  workflowRuntime = await runtimes.open({
+    kubeconfigYaml: env.cp.kubeconfigYaml,
+    clusterName: CLUSTER,
+    credentialPath,
+    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+  });
+  definition = workflowRuntime.definition;
   mockSecretsManager(env.cp.kubeconfigYaml);
   mockStepFunctions();
   logLines = [];
@@ -247,6 +250,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await runtimes.dispose();
   vi.restoreAllMocks();
   await env?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });

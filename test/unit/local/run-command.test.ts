@@ -84,16 +84,22 @@ function harness(failing?: string, overrides: Partial<Record<LambdaName, Workflo
     },
     ...overrides,
   };
+  const closed: boolean[] = [];
   const deps: RunDependencies = {
-    createHandlers: (d) => {
+    openRuntime: (d, choice) => {
       created.push(d);
-      return Promise.resolve(handlers);
+      expect(choice).toEqual({ fromSources: false });
+      return Promise.resolve({
+        definition,
+        handlers,
+        artifacts: ['Plan task → the plan stand-in'],
+        close: () => closed.push(true),
+      });
     },
-    loadDefinition: () => Promise.resolve(definition),
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
   };
-  return { deps, created, cleanups, stdout: () => out.join(''), stderr: () => err.join('') };
+  return { deps, created, closed, cleanups, stdout: () => out.join(''), stderr: () => err.join('') };
 }
 
 const base: RunOptions = {
@@ -124,6 +130,8 @@ describe('penetrator run', { timeout: 60_000 }, () => {
         },
       },
     ]);
+    expect(h.stderr()).toMatch(/^runs: Plan task → the plan stand-in$/m);
+    expect(h.closed).toEqual([true]);
     expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] Plan task$/m);
     expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] task nodes on cluster local: 2 to install$/m);
     expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] edge-n0 172\.21\.3\.194 {2}installing \(attempt 1\)$/m);
