@@ -41,6 +41,11 @@ export class LocalRuntimes {
     return this.assembly;
   }
 
+  /** The synthesized template, from the same synthesis as the bundles. */
+  async template(): Promise<SynthesizedAssembly['template']> {
+    return (await this.synthesized()).template;
+  }
+
   /** The deployed state machine definition, from the same synthesis as the bundles. */
   async definition(): Promise<object> {
     return (await this.synthesized()).definition;

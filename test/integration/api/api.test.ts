@@ -29,6 +29,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
+import { apiGatewayRequest, type DeployedRoute, deployedRoutes } from '../../support/api-gateway-events';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { handler } from '../../../lambdas/api/handlers/tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
@@ -67,6 +68,7 @@ const executions = new Map<string, Execution>();
 
 let env: TestEnvironment;
 let definition: object;
+const TASKS_DESCRIPTION = 'HTTP API: submit, list, describe and cancel NodeTasks';
 const runtimes = new LocalRuntimes();
 let workflowRuntime: LocalRuntime;
 let workDir: string;
@@ -76,28 +78,25 @@ let batch: BatchV1Api;
 let coordination: CoordinationV1Api;
 let logLines: string[];
 
+let routes: DeployedRoute[];
+let tasksFunction: string;
+
+/** The request as API Gateway sends it for the deployed route, which must be the tasks function's. */
 function event(
   method: string,
   resource: string,
   options: { name?: string; body?: string; contentType?: string } = {},
 ): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    resource,
-    path: resource.replace('{name}', options.name ?? ''),
-    pathParameters: options.name ? { name: options.name } : null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    headers: options.contentType ? { 'content-type': options.contentType } : {},
-    multiValueHeaders: {},
-    body: options.body ?? null,
-    isBase64Encoded: false,
-    stageVariables: null,
-    requestContext: {
-      requestId: 'it-1',
-      identity: { userArn: 'arn:aws:iam::123456789012:user/op' },
-    } as APIGatewayProxyEvent['requestContext'],
-  };
+  const url = resource.replace('{name}', encodeURIComponent(options.name ?? ''));
+  const request = apiGatewayRequest(routes, method, url, {
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.contentType ? { contentType: options.contentType } : {}),
+    userArn: 'arn:aws:iam::123456789012:user/op',
+  });
+  if (request.route.functionId !== tasksFunction) {
+    throw new Error(`${method} ${resource} is served by ${request.route.functionId}, not the tasks Lambda`);
+  }
+  return request;
 }
 
 async function call(e: APIGatewayProxyEvent): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -239,6 +238,11 @@ beforeAll(async () => {
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
   definition = workflowRuntime.definition;
+  const template = await runtimes.template();
+  routes = deployedRoutes(template);
+  tasksFunction = Object.entries(template.Resources ?? {}).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Description === TASKS_DESCRIPTION,
+  )![0];
   mockSecretsManager(env.cp.kubeconfigYaml);
   mockStepFunctions();
   logLines = [];
