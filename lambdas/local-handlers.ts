@@ -1,15 +1,15 @@
 /**
- * The workflow's handlers for a local run (the CLI and the tests): the same use-cases as in Lambda,
- * wired to a kubeconfig and a credential file instead of Secrets Manager. No AWS is involved.
+ * The workflow's handlers called in-process from the TypeScript sources: the fast developer option
+ * (`penetrator run --from-sources`) and unit-level tests. Local runs and the integration suites run
+ * the deployed bundles instead (cli/local/bundled-handlers.ts); both use the local composition.
+ * No AWS is involved.
  */
 import type { LambdaName, WorkflowHandler } from './domain/contracts';
 import { LambdaNames } from './domain/contracts';
-import { FileCredentials } from './adapters/file-credentials';
 import { LOCAL_CLUSTER_NAME, NamedClusterDirectory, SingleClusterDirectory } from './adapters/file-clusters';
-import { loadInstallerScripts } from './adapters/install-script';
-import { cachedKubeProvider } from './adapters/kube-cache';
 import { connectSsh } from './adapters/ssh';
-import { createLogger, localMetrics, logged, type LogLevel } from './observability';
+import { composeLocal } from './local-composition';
+import { createLogger, logged, type LogLevel } from './observability';
 import type { Dependencies } from './ports';
 import { resolveSettings, type RuntimeSettings } from './settings';
 import { useCases } from './use-cases';
@@ -44,15 +44,15 @@ export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName,
     : new SingleClusterDirectory(deps.kubeconfigYaml, clusterName);
   const logger = createLogger(deps.logLevel ?? 'SILENT');
   const base: Omit<Dependencies, 'log'> = {
-    settings,
-    clusters,
-    credentials: new FileCredentials(deps.credentialPath),
-    kube: cachedKubeProvider(clusters),
-    installScript: () => loadInstallerScripts(deps.installScriptPath, deps.remoteScriptPath),
+    ...composeLocal({
+      settings,
+      clusters,
+      credentialPath: deps.credentialPath,
+      ...(deps.installScriptPath ? { installScriptPath: deps.installScriptPath } : {}),
+      ...(deps.remoteScriptPath ? { remoteScriptPath: deps.remoteScriptPath } : {}),
+    }),
     // Direct mode runs SSH from this machine; nothing limits a local call's time but the attempt's deadline.
     ssh: connectSsh,
-    // No event bus locally: completion is the run's own result. Metrics only with PENETRATOR_METRICS=1.
-    metrics: localMetrics(),
   };
   const handlers = {} as Record<LambdaName, WorkflowHandler>;
   for (const name of LambdaNames) {

@@ -179,3 +179,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeSe
   if (problems.length > 0) throw new SettingsError(problems);
   return resolveSettings(partial);
 }
+
+/** The variables that give settingsFromEnv these settings (the local runner sets them on a bundle). */
+export function settingsToEnv(partial: Partial<RuntimeSettings>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(partial) as Array<[keyof RuntimeSettings, unknown]>) {
+    if (value === undefined) continue;
+    env[SettingsEnv[key]] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return env;
+}

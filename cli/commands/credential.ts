@@ -107,12 +107,8 @@ export async function importCredentialCommand(
   options: Pick<CredentialImportOptions, 'namespace'>,
   io: RemoteIo,
 ): Promise<number> {
-  if (!CREDENTIAL_NAME.test(name)) {
-    throw new CliError(
-      `"${name}" is not a credential name`,
-      EXIT_USAGE,
-      'use lower-case letters, digits, "-" and "."',
-    );
+  if (!isCredentialName(name)) {
+    throw new CliError(`"${name}" is not a credential name`, EXIT_USAGE, `use ${CREDENTIAL_NAME_RULE}`);
   }
   const result = await importCredential(
     kube,

@@ -1,7 +1,9 @@
 /**
  * `penetrator run -f FILE --kubeconfig PATH --credential PATH`: runs a NodeTask through the very
- * state machine definition that is deployed to AWS, executed locally, each Lambda's code called
- * in-process against the given cluster. Progress goes to stderr, the result to stdout.
+ * state machine definition that is deployed to AWS, executed locally, each Task state running its
+ * Lambda's bundle from the synthesized assembly in a warm Node.js process of the deployed runtime
+ * (`--from-sources`: the TypeScript handlers in-process, faster to iterate on). Progress and the
+ * artifact of each state go to stderr, the result to stdout.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -11,6 +13,7 @@ import type { CleanupInput, LambdaName, WorkflowHandler } from '../../lambdas/do
 import { MAX_DOCUMENT_BYTES, parseNodeTaskText } from '../../lambdas/domain/node-task';
 import { extractReason } from '../../lambdas/domain/summary';
 import type { LocalDependencies } from '../../lambdas/local-handlers';
+import { type LocalRuntime, LocalRuntimes, type RuntimeChoice } from '../local/local-runtime';
 import { nodeColumns, ProgressTracker } from '../local/progress';
 import type { WorkflowRunResult } from '../local/run-workflow';
 import { CliError, EXIT_FAILURE, parseOutputFormat, render, type OutputFormat } from '../output';
@@ -25,22 +28,21 @@ export interface RunOptions {
   poll?: number;
   retryInterval?: number;
   output?: string;
+  fromSources?: boolean;
 }
 
-/** What the command needs from outside; tests replace the handlers, nothing else. */
+/** What the command needs from outside; tests replace the runtime (definition and handlers), nothing else. */
 export interface RunDependencies {
-  createHandlers: (deps: LocalDependencies) => Promise<Record<LambdaName, WorkflowHandler>>;
-  loadDefinition: () => Promise<object>;
+  openRuntime: (deps: LocalDependencies, choice: RuntimeChoice) => Promise<LocalRuntime>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   signal?: AbortSignal;
 }
 
+const runtimes = new LocalRuntimes();
+
 const defaultDependencies: RunDependencies = {
-  // Loaded on use: the handlers pull in client-node and the AWS SDK, the definition the CDK, which
-  // other verbs (and --help) never need.
-  createHandlers: async (deps) => (await import('../../lambdas/local-handlers')).createLocalHandlers(deps),
-  loadDefinition: async () => (await import('../local/definition')).loadSynthesizedDefinition(),
+  openRuntime: (deps, choice) => runtimes.open(deps, choice),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
@@ -84,6 +86,10 @@ export function register(program: Command): void {
       seconds('--retry-interval'),
     )
     .option('-o, --output <format>', 'print the result as json or yaml instead of a table')
+    .option(
+      '--from-sources',
+      'run the handlers from the TypeScript sources in-process (fast, for development) instead of the bundles',
+    )
     .action(async (options: RunOptions) => {
       const controller = new AbortController();
       const stop = () => controller.abort();
@@ -92,6 +98,7 @@ export function register(program: Command): void {
         process.exitCode = await runNodeTask(options, { ...defaultDependencies, signal: controller.signal });
       } finally {
         process.off('SIGINT', stop);
+        await runtimes.dispose();
       }
     });
 }
@@ -134,9 +141,24 @@ export async function runNodeTask(
     return EXIT_FAILURE;
   }
   const kubeconfigYaml = await readText(options.kubeconfig, 'kubeconfig', MAX_DOCUMENT_BYTES);
-  const handlers = await deps.createHandlers(localDependencies(options, kubeconfigYaml));
-  const definition = await deps.loadDefinition();
+  const runtime = await deps.openRuntime(localDependencies(options, kubeconfigYaml), {
+    fromSources: options.fromSources === true,
+  });
+  try {
+    return await runOnRuntime(options, format, { taskName: validation.task.metadata.name, text }, runtime, deps);
+  } finally {
+    runtime.close();
+  }
+}
 
+async function runOnRuntime(
+  options: RunOptions,
+  format: OutputFormat,
+  { taskName, text }: { taskName: string; text: string },
+  { definition, handlers, artifacts }: LocalRuntime,
+  deps: RunDependencies,
+): Promise<number> {
+  for (const line of artifacts) deps.stderr(`runs: ${line}\n`);
   const tracker = new ProgressTracker();
   // The local interpreter takes longer to load than every other verb needs to start.
   const { runWorkflowLocally } = await import('../local/run-workflow');
@@ -154,7 +176,7 @@ export async function runNodeTask(
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   if (result.status === 'ABORTED') await releaseAfterInterrupt(tracker, handlers, deps);
-  deps.stdout(report(format, validation.task.metadata.name, result, tracker));
+  deps.stdout(report(format, taskName, result, tracker));
   return result.status === 'SUCCEEDED' ? 0 : EXIT_FAILURE;
 }
 

@@ -55,6 +55,11 @@ function resolvePart(part: unknown, resources: Resources): string {
   );
 }
 
+/** A template value (a string or Ref / Fn::GetAtt / Fn::Join) with intrinsics replaced by placeholders. */
+export function resolveTemplateValue(value: unknown, resources: Resources = {}): string {
+  return resolvePart(value, resources);
+}
+
 function resolveJoin(join: unknown[], resources: Resources): string {
   const [separator, parts] = join;
   if (typeof separator !== 'string' || !Array.isArray(parts)) {
@@ -84,7 +89,7 @@ export function resolveDefinitionString(
   return parsed;
 }
 
-interface Template {
+export interface Template {
   Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }>;
 }
 

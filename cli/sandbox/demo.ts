@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { runNodeTask, type RunDependencies } from '../commands/run';
-import { loadSynthesizedDefinition } from '../local/definition';
+import { LocalRuntimes } from '../local/local-runtime';
 import { CliError, EXIT_FAILURE, printError } from '../output';
 import { buildBinaries } from './binaries';
 import { startInProcess, startSupervised, type DemoSandbox } from './demo-sandbox';
@@ -106,12 +106,10 @@ async function deleteFinishedTask(kubeconfigYaml: string): Promise<void> {
   }
 }
 
-function runDependencies(signal: AbortSignal): RunDependencies {
-  let definition: Promise<object> | undefined;
+/** Both tasks run the deployed artifacts, synthesized once. */
+function runDependencies(signal: AbortSignal, runtimes: LocalRuntimes): RunDependencies {
   return {
-    createHandlers: async (deps) => (await import('../../lambdas/local-handlers')).createLocalHandlers(deps),
-    // Synthesized once for both tasks.
-    loadDefinition: () => (definition ??= loadSynthesizedDefinition()),
+    openRuntime: (deps, choice) => runtimes.open(deps, choice),
     stdout: out,
     stderr: (text) => process.stderr.write(text),
     signal,
@@ -238,7 +236,8 @@ async function demoSteps(
   });
   checkInterrupt();
 
-  const deps = runDependencies(signal);
+  const runtimes = new LocalRuntimes();
+  const deps = runDependencies(signal, runtimes);
   const run = (file: string): Promise<number> =>
     runNodeTask(
       {
@@ -251,28 +250,35 @@ async function demoSteps(
       deps,
     );
 
-  await steps.run(`nodetask/${TASK_NAME}: add ${machines.join(', ')} (examples/add-nodes.yaml)`, async () => {
-    if ((await run(ADD_EXAMPLE)) !== 0) throw taskFailure('add-nodes.yaml', signal);
-    out(`\n${renderNodeListing(await listNodes(sandbox.kubeconfigYaml))}`);
-  });
-  checkInterrupt();
+  try {
+    await steps.run(
+      `nodetask/${TASK_NAME}: add ${machines.join(', ')} (examples/add-nodes.yaml)`,
+      async () => {
+        if ((await run(ADD_EXAMPLE)) !== 0) throw taskFailure('add-nodes.yaml', signal);
+        out(`\n${renderNodeListing(await listNodes(sandbox.kubeconfigYaml))}`);
+      },
+    );
+    checkInterrupt();
 
-  await steps.run(
-    `nodetask/${TASK_NAME}: reinstall ${machines[0]} as edge-1mokvl (examples/reinstall-nodes.yaml)`,
-    async () => {
-      out(
-        `deleting finished nodetask/${TASK_NAME} before the reinstall (${TASK_NAMESPACE}/${TASK_OBJECT} and what it owns)\n`,
-      );
-      await deleteFinishedTask(sandbox.kubeconfigYaml);
-      checkInterrupt();
-      if ((await run(REINSTALL_EXAMPLE)) !== 0) throw taskFailure('reinstall-nodes.yaml', signal);
-    },
-  );
-  checkInterrupt();
+    await steps.run(
+      `nodetask/${TASK_NAME}: reinstall ${machines[0]} as edge-1mokvl (examples/reinstall-nodes.yaml)`,
+      async () => {
+        out(
+          `deleting finished nodetask/${TASK_NAME} before the reinstall (${TASK_NAMESPACE}/${TASK_OBJECT} and what it owns)\n`,
+        );
+        await deleteFinishedTask(sandbox.kubeconfigYaml);
+        checkInterrupt();
+        if ((await run(REINSTALL_EXAMPLE)) !== 0) throw taskFailure('reinstall-nodes.yaml', signal);
+      },
+    );
+    checkInterrupt();
 
-  await steps.run('nodes of the cluster', async () => {
-    out(renderNodeListing(await listNodes(sandbox.kubeconfigYaml)));
-  });
+    await steps.run('nodes of the cluster', async () => {
+      out(renderNodeListing(await listNodes(sandbox.kubeconfigYaml)));
+    });
+  } finally {
+    await runtimes.dispose();
+  }
   return sandbox;
 }
 

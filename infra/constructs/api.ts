@@ -206,15 +206,12 @@ export class PenetratorApi extends Construct {
     // Only kubeconfigs are ever read back; SSH credentials are read by the workflow alone.
     tasks.role.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        actions: ['secretsmanager:GetSecretValue'],
         resources: [this.secretArn(props.secretPrefix, 'clusters')],
       }),
     );
-    const write = [
-      'secretsmanager:CreateSecret',
-      'secretsmanager:PutSecretValue',
-      'secretsmanager:DescribeSecret',
-    ];
+    // Update, else create (adapters/secrets.ts putSecretString); nothing else, never a read.
+    const write = ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'];
     credentials.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: write, resources: [this.secretArn(props.secretPrefix, 'credentials')] }),
     );

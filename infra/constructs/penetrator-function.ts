@@ -24,10 +24,18 @@ export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
  */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 
-// @kubernetes/client-node 2.x is ESM-only, so the bundle is ESM; CommonJS dependencies inside it
-// still call require() for Node built-ins, which ESM lacks unless the bundle defines it.
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as penetratorCreateRequire } from 'node:module'; const require = penetratorCreateRequire(import.meta.url);";
+// @kubernetes/client-node 2.x is ESM-only, so the bundle is ESM. CommonJS code inside it still
+// expects the globals of a CommonJS module: require() for Node built-ins, and __dirname and
+// __filename (ssh2's WebAssembly loader reads __dirname as soon as it is imported). An ES module has
+// none of them, so the bundle defines them, from its own URL, before any of its code runs.
+export const ESM_CJS_GLOBALS_BANNER = [
+  "import { createRequire as penetratorCreateRequire } from 'node:module';",
+  "import { fileURLToPath as penetratorFileURLToPath } from 'node:url';",
+  "import { dirname as penetratorDirname } from 'node:path';",
+  'const require = penetratorCreateRequire(import.meta.url);',
+  'const __filename = penetratorFileURLToPath(import.meta.url);',
+  'const __dirname = penetratorDirname(__filename);',
+].join(' ');
 
 /**
  * Left out of every bundle: the AWS SDK (the runtime has it), and ssh2's optional native add-ons
@@ -111,7 +119,7 @@ export class PenetratorFunction extends Construct {
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
         externalModules: BUNDLE_EXTERNAL_MODULES,
-        banner: ESM_REQUIRE_BANNER,
+        banner: ESM_CJS_GLOBALS_BANNER,
         // Error names are literals, but keepNames keeps stack traces and logs readable.
         keepNames: true,
         minify: true,

@@ -1,5 +1,6 @@
 /** One cluster for local runs: the kubeconfig the CLI was given, registered under one name. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ClusterNotFoundError } from '../errors';
 import type { ClusterDirectory } from '../ports';
 
@@ -63,5 +64,37 @@ export class NamedClusterDirectory implements ClusterDirectory {
       );
     }
     return Promise.resolve(yaml);
+  }
+}
+
+const CLUSTER_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * Clusters as files of one directory, each named after its cluster and holding its kubeconfig: how
+ * the local runner hands clusters to the bundled Lambdas (they run in processes of their own).
+ */
+export class KubeconfigDirectory implements ClusterDirectory {
+  constructor(private readonly dir: string) {}
+
+  async list(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((name) => CLUSTER_FILE_NAME.test(name)).sort();
+  }
+
+  async kubeconfig(name: string): Promise<string> {
+    // A name is a file name here: nothing that could step out of the directory.
+    if (!CLUSTER_FILE_NAME.test(name)) {
+      throw new ClusterNotFoundError(`cluster ${JSON.stringify(name.slice(0, 100))} is not a cluster name`);
+    }
+    try {
+      return await readFile(join(this.dir, name), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw new ClusterNotFoundError(
+          `cluster ${name} is not registered; registered: ${(await this.list()).join(', ')}`,
+        );
+      }
+      throw new ClusterNotFoundError(`cluster ${name}: its kubeconfig cannot be read (${code ?? 'error'})`);
+    }
   }
 }

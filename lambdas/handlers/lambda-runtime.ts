@@ -2,16 +2,17 @@
  * What the seven handler files share: dependencies built once per Lambda container from its
  * environment (the Secrets Manager client, kube clients cached per cluster), and a wrapper that logs
  * each call with its task keys and rethrows the typed errors unchanged, so Step Functions matches
- * their names.
+ * their names. SSH is not among them: only the handler that needs it (start-install) brings it, so
+ * ssh2 is bundled into that one Lambda alone.
  */
 import type { Context } from 'aws-lambda';
 import type { LambdaName } from '../domain/contracts';
 import { loadInstallerScripts } from '../adapters/install-script';
 import { cachedKubeProvider } from '../adapters/kube-cache';
-import { connectSsh } from '../adapters/ssh';
 import { EventBridgePublisher } from '../adapters/event-bus';
 import { SecretsManagerClusters, SecretsManagerCredentials } from '../adapters/secrets';
 import { EVENT_BUS_ENV } from '../events/product-events';
+import { localCompositionFromEnv } from '../local-composition';
 import { asLog, createLogger, createMetrics, logged } from '../observability';
 import type { Dependencies } from '../ports';
 import { settingsFromEnv } from '../settings';
@@ -21,9 +22,19 @@ export const logger = createLogger();
 
 let dependencies: Dependencies | undefined;
 
-/** Built on first use, not at import: a wrong setting then fails the call with its message, visibly. */
+/**
+ * Built on first use, not at import: a wrong setting then fails the call with its message, visibly.
+ * In AWS: Secrets Manager, EventBridge, Powertools metrics. When the local runner runs this bundle it
+ * sets the local composition's variables (local-composition.ts, refused inside Lambda) and the same
+ * bundle gets file stores instead.
+ */
 export function awsDependencies(): Dependencies {
   if (dependencies) return dependencies;
+  const local = localCompositionFromEnv(process.env);
+  if (local) {
+    dependencies = { ...local, log: asLog(logger) };
+    return dependencies;
+  }
   const settings = settingsFromEnv();
   const clusters = new SecretsManagerClusters(settings.secretPrefix);
   dependencies = {
@@ -32,7 +43,6 @@ export function awsDependencies(): Dependencies {
     credentials: new SecretsManagerCredentials(settings.secretPrefix),
     kube: cachedKubeProvider(clusters),
     installScript: () => loadInstallerScripts(),
-    ssh: connectSsh,
     log: asLog(logger),
     metrics: createMetrics(),
   };
@@ -47,9 +57,11 @@ export function resetAwsDependencies(): void {
   dependencies = undefined;
 }
 
+/** `extra`: what only this handler needs on top of the shared dependencies (start-install's SSH). */
 export function lambdaHandler(
   name: LambdaName,
   useCase: UseCase,
+  extra: Partial<Pick<Dependencies, 'ssh'>> = {},
 ): (event: unknown, context?: Context) => Promise<unknown> {
   return (event, context) => {
     // Request id, cold start and function name on every line of this invocation.
@@ -58,7 +70,7 @@ export function lambdaHandler(
       const deps = awsDependencies();
       // Direct mode installs within the invocation and must stop before Lambda stops it.
       const remainingTimeMs = context ? () => context.getRemainingTimeInMillis() : undefined;
-      return useCase({ ...deps, log, ...(remainingTimeMs ? { remainingTimeMs } : {}) }, event);
+      return useCase({ ...deps, ...extra, log, ...(remainingTimeMs ? { remainingTimeMs } : {}) }, event);
     });
   };
 }

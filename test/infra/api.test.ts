@@ -183,7 +183,6 @@ describe('the HTTP API', () => {
       const writes = statements.filter((s) => actions(s).includes('secretsmanager:PutSecretValue'));
       expect(writes.flatMap(actions).sort()).toEqual([
         'secretsmanager:CreateSecret',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:PutSecretValue',
       ]);
       expect(writes.flatMap(resources).map(arnText)).toEqual([

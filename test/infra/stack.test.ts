@@ -255,10 +255,7 @@ describe('the Penetrator stack', () => {
       );
       expect(statements.length).toBeGreaterThan(0);
       for (const statement of statements) {
-        expect(actions(statement).sort()).toEqual([
-          'secretsmanager:DescribeSecret',
-          'secretsmanager:GetSecretValue',
-        ]);
+        expect(actions(statement).sort()).toEqual(['secretsmanager:GetSecretValue']);
         for (const arn of resources(statement).map(arnText)) {
           expect(arn).not.toBe('*');
           expect(arn).toMatch(
@@ -286,7 +283,6 @@ describe('the Penetrator stack', () => {
       'xray:PutTraceSegments',
       'xray:PutTelemetryRecords',
       'secretsmanager:GetSecretValue',
-      'secretsmanager:DescribeSecret',
       'secretsmanager:ListSecrets',
       // Summarize publishes the task's completion event (scope: test/infra/events.test.ts).
       'events:PutEvents',

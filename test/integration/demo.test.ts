@@ -92,6 +92,10 @@ describe('penetrator demo (npm start)', () => {
 
       expect(run).toMatchObject({ status: 0 });
       expect(run.output).toContain('deleting finished nodetask/nodes before the reinstall');
+      // Each state ran its Lambda's bundle from the synthesized assembly, under Node.js 24.
+      expect(run.output).toMatch(
+        /^runs: Start install → StartInstallFunction\w+ asset\.[0-9a-f]{64}\/index\.mjs \(nodejs24\.x, Node\.js v24\./m,
+      );
       const rows = finalListing(run.output).map((line) => line.split(/\s+/));
       const reinstalled = rows.find((r) => r[0] === 'edge-1mokvl');
       expect(reinstalled).toEqual([

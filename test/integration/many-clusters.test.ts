@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSynthesizedDefinition } from '../../cli/local/definition';
+import { LocalRuntimes } from '../../cli/local/local-runtime';
 import { runWorkflowLocally } from '../../cli/local/run-workflow';
 import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
-import { createLocalHandlers } from '../../lambdas/local-handlers';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 import { nodeTask } from '../support/node-task';
 
@@ -48,10 +47,14 @@ beforeAll(async () => {
   }
   workDir = mkdtempSync(join(tmpdir(), 'penetrator-clusters-'));
   writeFileSync(join(workDir, 'login-secret.yaml'), `passwd: ${PASSWORD}\n`, { mode: 0o600 });
-  definition = await loadSynthesizedDefinition();
+  definition = await runtimes.definition();
 });
 
+/** The deployed artifacts: each Lambda's bundle in warm Node.js 24 processes. */
+const runtimes = new LocalRuntimes();
+
 afterAll(async () => {
+  await runtimes.dispose();
   for (const env of envs.values()) await env.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
@@ -60,7 +63,7 @@ describe('one deployment, many clusters', () => {
   it('runs a task on each cluster at the same time, each under its own cluster lock', async () => {
     const east = envs.get('east')!;
     const west = envs.get('west')!;
-    const handlers = createLocalHandlers({
+    const { handlers } = await runtimes.open({
       kubeconfigYaml: east.cp.kubeconfigYaml,
       clusterName: 'east',
       moreClusters: { west: west.cp.kubeconfigYaml },
@@ -124,7 +127,7 @@ describe('one deployment, many clusters', () => {
 
   it('refuses a task naming a cluster that is not registered, listing the registered ones', async () => {
     const east = envs.get('east')!;
-    const handlers = createLocalHandlers({
+    const { handlers } = await runtimes.open({
       kubeconfigYaml: east.cp.kubeconfigYaml,
       clusterName: 'east',
       moreClusters: { west: envs.get('west')!.cp.kubeconfigYaml },

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSynthesizedDefinition } from '../../cli/local/definition';
+import { LocalRuntimes } from '../../cli/local/local-runtime';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
 import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
-import { createLocalHandlers } from '../../lambdas/local-handlers';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
+import { stateLambda } from '../../statemachine/state-names';
 
 /**
  * The synthesized state machine definition, run locally, against a real control plane, a test
@@ -45,20 +45,30 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
   };
 }
 
+/** The deployed artifacts: each Lambda's bundle in warm Node.js 24 processes. */
+const runtimes = new LocalRuntimes();
+const artifacts: string[] = [];
+
 async function run(document: unknown, executionName?: string): Promise<WorkflowRunResult> {
-  const handlers = createLocalHandlers({
+  const runtime = await runtimes.open({
     kubeconfigYaml: env.cp.kubeconfigYaml,
     credentialPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
-  return runWorkflowLocally({
-    definition,
-    input: { nodeTask: document },
-    handlers,
-    executionName,
-    pollSeconds: 0.5,
-    retryIntervalSeconds: 0.5,
-  });
+  if (artifacts.length === 0) console.info(`the workflow runs:\n${runtime.artifacts.join('\n')}`);
+  artifacts.splice(0, artifacts.length, ...runtime.artifacts);
+  try {
+    return await runWorkflowLocally({
+      definition,
+      input: { nodeTask: document },
+      handlers: runtime.handlers,
+      executionName,
+      pollSeconds: 0.5,
+      retryIntervalSeconds: 0.5,
+    });
+  } finally {
+    runtime.close();
+  }
 }
 
 async function nodes(): Promise<V1Node[]> {
@@ -120,10 +130,11 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   batch = kc.makeApiClient(BatchV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
-  definition = await loadSynthesizedDefinition();
+  definition = await runtimes.definition();
 });
 
 afterAll(async () => {
+  await runtimes.dispose();
   await env?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
@@ -141,6 +152,14 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
     for (const node of joined) expect(node.metadata?.name).toMatch(/^edge-[a-z0-9]{6}$/);
     expect(result.output).toMatchObject({ summary: { nodetaskStatus: 'ready', installed: 2, failed: 0 } });
     await expectNothingLeftBehind('nodes');
+    // Every Task state ran its function's bundle from the assembly, on the deployed runtime.
+    expect(artifacts).toEqual(
+      Object.keys(stateLambda).map((state): unknown =>
+        expect.stringMatching(
+          new RegExp(`^${state} → \\w+ asset\\.[0-9a-f]{64}/index\\.mjs \\(nodejs24\\.x, Node\\.js v24\\.`),
+        ),
+      ),
+    );
   });
 
   it('skips installed nodes when the same task runs again', async () => {

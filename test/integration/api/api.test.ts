@@ -28,11 +28,11 @@ import 'aws-sdk-client-mock-vitest/extend';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadSynthesizedDefinition } from '../../../cli/local/definition';
+import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
+import { apiGatewayRequest, type DeployedRoute, deployedRoutes } from '../../support/api-gateway-events';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { handler } from '../../../lambdas/api/handlers/tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
-import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
 
 vi.hoisted(() => {
@@ -68,6 +68,9 @@ const executions = new Map<string, Execution>();
 
 let env: TestEnvironment;
 let definition: object;
+const TASKS_DESCRIPTION = 'HTTP API: submit, list, describe and cancel NodeTasks';
+const runtimes = new LocalRuntimes();
+let workflowRuntime: LocalRuntime;
 let workDir: string;
 let credentialPath: string;
 let core: CoreV1Api;
@@ -75,28 +78,25 @@ let batch: BatchV1Api;
 let coordination: CoordinationV1Api;
 let logLines: string[];
 
+let routes: DeployedRoute[];
+let tasksFunction: string;
+
+/** The request as API Gateway sends it for the deployed route, which must be the tasks function's. */
 function event(
   method: string,
   resource: string,
   options: { name?: string; body?: string; contentType?: string } = {},
 ): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    resource,
-    path: resource.replace('{name}', options.name ?? ''),
-    pathParameters: options.name ? { name: options.name } : null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    headers: options.contentType ? { 'content-type': options.contentType } : {},
-    multiValueHeaders: {},
-    body: options.body ?? null,
-    isBase64Encoded: false,
-    stageVariables: null,
-    requestContext: {
-      requestId: 'it-1',
-      identity: { userArn: 'arn:aws:iam::123456789012:user/op' },
-    } as APIGatewayProxyEvent['requestContext'],
-  };
+  const url = resource.replace('{name}', encodeURIComponent(options.name ?? ''));
+  const request = apiGatewayRequest(routes, method, url, {
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.contentType ? { contentType: options.contentType } : {}),
+    userArn: 'arn:aws:iam::123456789012:user/op',
+  });
+  if (request.route.functionId !== tasksFunction) {
+    throw new Error(`${method} ${resource} is served by ${request.route.functionId}, not the tasks Lambda`);
+  }
+  return request;
 }
 
 async function call(e: APIGatewayProxyEvent): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -166,12 +166,7 @@ function mockStepFunctions(): void {
 
 /** A local run of the synthesized definition, registered as a running execution of that name. */
 function startLocalRun(document: string, executionName: string): Promise<WorkflowRunResult> {
-  const handlers = createLocalHandlers({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
-    clusterName: CLUSTER,
-    credentialPath,
-    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
-  });
+  const { handlers } = workflowRuntime;
   const controller = new AbortController();
   const arn = `arn:aws:states:local:000000000000:execution:penetrator:${executionName}`;
   const input = { nodeTask: JSON.parse(document) as unknown, cluster: CLUSTER };
@@ -235,7 +230,19 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   batch = kc.makeApiClient(BatchV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
-  definition = await loadSynthesizedDefinition();
+  // The workflow behind the mocked StartExecution runs the deployed bundles.
+  workflowRuntime = await runtimes.open({
+    kubeconfigYaml: env.cp.kubeconfigYaml,
+    clusterName: CLUSTER,
+    credentialPath,
+    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+  });
+  definition = workflowRuntime.definition;
+  const template = await runtimes.template();
+  routes = deployedRoutes(template);
+  tasksFunction = Object.entries(template.Resources ?? {}).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Description === TASKS_DESCRIPTION,
+  )![0];
   mockSecretsManager(env.cp.kubeconfigYaml);
   mockStepFunctions();
   logLines = [];
@@ -247,6 +254,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await runtimes.dispose();
   vi.restoreAllMocks();
   await env?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { utils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSynthesizedDefinition } from '../../../cli/local/definition';
+import { LocalRuntimes } from '../../../cli/local/local-runtime';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
 import { SingleClusterDirectory } from '../../../lambdas/adapters/file-clusters';
@@ -33,7 +33,6 @@ import {
   directRecordName,
 } from '../../../lambdas/domain/direct-record';
 import { ErrorNames } from '../../../lambdas/errors';
-import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import type { Dependencies } from '../../../lambdas/ports';
 import { resolveSettings } from '../../../lambdas/settings';
 import { startInstall } from '../../../lambdas/use-cases/start-install';
@@ -76,22 +75,30 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
   };
 }
 
-function handlers(): ReturnType<typeof createLocalHandlers> {
-  return createLocalHandlers({
+/** The deployed artifacts: each Lambda's bundle (ssh2 in start-install's) in warm Node.js 24 processes. */
+const runtimes = new LocalRuntimes();
+
+function openRuntime(): ReturnType<LocalRuntimes['open']> {
+  return runtimes.open({
     kubeconfigYaml: env.cp.kubeconfigYaml,
     credentialPath: join(workDir, 'credentials'),
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
 }
 
-function run(document: unknown): Promise<WorkflowRunResult> {
-  return runWorkflowLocally({
-    definition,
-    input: { nodeTask: document },
-    handlers: handlers(),
-    pollSeconds: 0.5,
-    retryIntervalSeconds: 0.5,
-  });
+async function run(document: unknown): Promise<WorkflowRunResult> {
+  const runtime = await openRuntime();
+  try {
+    return await runWorkflowLocally({
+      definition,
+      input: { nodeTask: document },
+      handlers: runtime.handlers,
+      pollSeconds: 0.5,
+      retryIntervalSeconds: 0.5,
+    });
+  } finally {
+    runtime.close();
+  }
 }
 
 async function labelAt(ip: string): Promise<string | undefined> {
@@ -197,10 +204,11 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   batch = kc.makeApiClient(BatchV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
-  definition = await loadSynthesizedDefinition();
+  definition = await runtimes.definition();
 });
 
 afterAll(async () => {
+  await runtimes.dispose();
   await env?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
@@ -334,7 +342,8 @@ describe('direct mode through the synthesized workflow', () => {
 
   it('follows an install under way instead of starting a second one, and stays within the Lambda’s time', async () => {
     const target = machine(0, TWICE);
-    const local = handlers();
+    // Closed with the others after the file.
+    const local = (await openRuntime()).handlers;
     const call = async <O>(name: keyof typeof local, payload: unknown): Promise<O> =>
       (await local[name](JSON.parse(JSON.stringify(payload)))) as O;
     const planned = await call<PlanOutput>('plan', {

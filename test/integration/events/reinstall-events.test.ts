@@ -6,7 +6,7 @@ import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from '@kubernet
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSynthesizedDefinition } from '../../../cli/local/definition';
+import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { EventBridgePublisher } from '../../../lambdas/adapters/event-bus';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
@@ -19,7 +19,6 @@ import {
   TASK_NAMESPACE,
   type WorkflowInput,
 } from '../../../lambdas/domain/contracts';
-import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import { asLog, createLogger } from '../../../lambdas/observability';
 import type { Dependencies } from '../../../lambdas/ports';
 import { resolveSettings } from '../../../lambdas/settings';
@@ -43,6 +42,8 @@ const CLUSTER = 'local';
 
 let env: TestEnvironment;
 let definition: object;
+const runtimes = new LocalRuntimes();
+let workflowRuntime: LocalRuntime;
 let workDir: string;
 let credentialPath: string;
 let core: CoreV1Api;
@@ -64,14 +65,12 @@ function track(executionName: string, input: WorkflowInput, result: Promise<Work
 }
 
 function run(input: WorkflowInput, executionName: string, signal?: AbortSignal): Promise<WorkflowRunResult> {
-  const handlers = createLocalHandlers({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
-    clusterName: CLUSTER,
-    credentialPath,
-    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
-  });
-  // Summarize as in Lambda, where the stack gives it the bus: it publishes the completion event.
-  handlers.summarize = (payload) => summarize({ ...deps, events: publisher }, payload);
+  const handlers = {
+    ...workflowRuntime.handlers,
+    // Summarize in-process, with the bus Lambda's stack gives it (mocked here): it publishes the
+    // completion event this file checks. A local bundle has no bus; every other state runs its bundle.
+    summarize: (payload: unknown) => summarize({ ...deps, events: publisher }, payload),
+  };
   return runWorkflowLocally({
     definition,
     input,
@@ -150,7 +149,13 @@ beforeAll(async () => {
   kc.loadFromString(env.cp.kubeconfigYaml);
   core = kc.makeApiClient(CoreV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
-  definition = await loadSynthesizedDefinition();
+  workflowRuntime = await runtimes.open({
+    kubeconfigYaml: env.cp.kubeconfigYaml,
+    clusterName: CLUSTER,
+    credentialPath,
+    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+  });
+  definition = workflowRuntime.definition;
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
   const clusters = new SingleClusterDirectory(env.cp.kubeconfigYaml, CLUSTER);
   deps = {
@@ -164,6 +169,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await runtimes.dispose();
   await env?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });

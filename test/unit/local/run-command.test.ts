@@ -18,6 +18,7 @@ import type {
 import { summarize } from '../../../lambdas/domain/summary';
 import { InstallFailedError } from '../../../lambdas/errors';
 import type { LocalDependencies } from '../../../lambdas/local-handlers';
+import type { RuntimeChoice } from '../../../cli/local/local-runtime';
 
 // The command is run end to end on the synthesized definition and the seed example; the handlers are
 // plain functions in place of the Lambdas' code (which needs a cluster), summarize is the real one.
@@ -84,16 +85,23 @@ function harness(failing?: string, overrides: Partial<Record<LambdaName, Workflo
     },
     ...overrides,
   };
+  const closed: boolean[] = [];
+  const choices: RuntimeChoice[] = [];
   const deps: RunDependencies = {
-    createHandlers: (d) => {
+    openRuntime: (d, choice) => {
       created.push(d);
-      return Promise.resolve(handlers);
+      choices.push(choice);
+      return Promise.resolve({
+        definition,
+        handlers,
+        artifacts: ['Plan task → the plan stand-in'],
+        close: () => closed.push(true),
+      });
     },
-    loadDefinition: () => Promise.resolve(definition),
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
   };
-  return { deps, created, cleanups, stdout: () => out.join(''), stderr: () => err.join('') };
+  return { deps, created, closed, choices, cleanups, stdout: () => out.join(''), stderr: () => err.join('') };
 }
 
 const base: RunOptions = {
@@ -124,6 +132,10 @@ describe('penetrator run', { timeout: 60_000 }, () => {
         },
       },
     ]);
+    // The deployed bundles by default; the runtime is closed when the run ends.
+    expect(h.choices).toEqual([{ fromSources: false }]);
+    expect(h.stderr()).toMatch(/^runs: Plan task → the plan stand-in$/m);
+    expect(h.closed).toEqual([true]);
     expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] Plan task$/m);
     expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] task nodes on cluster local: 2 to install$/m);
     expect(h.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] edge-n0 172\.21\.3\.194 {2}installing \(attempt 1\)$/m);
@@ -137,6 +149,12 @@ describe('penetrator run', { timeout: 60_000 }, () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('runs the handlers from the sources only when asked (--from-sources)', async () => {
+    const h = harness();
+    expect(await runNodeTask({ ...base, fromSources: true }, h.deps)).toBe(0);
+    expect(h.choices).toEqual([{ fromSources: true }]);
   });
 
   it('exits 1 and reports the failed node with its reason, retried up to the ceiling', async () => {
