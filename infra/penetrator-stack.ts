@@ -19,6 +19,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { type LambdaName, LambdaNames } from '../lambdas/domain/contracts';
+import { SECRETS_KEY_ID_ENV } from '../lambdas/api/environment';
 import { SettingsEnv } from '../lambdas/settings';
 import { PenetratorWorkflow } from '../statemachine/definition';
 import type { PenetratorConfig } from './config';
@@ -26,6 +27,7 @@ import { PenetratorApi } from './constructs/api';
 import { PenetratorDashboard } from './constructs/dashboard';
 import { PenetratorEvents } from './constructs/events';
 import { PenetratorFunction, type PenetratorFunctionProps } from './constructs/penetrator-function';
+import { SecretsKey } from './constructs/secrets-key';
 
 export interface PenetratorStackProps extends StackProps {
   readonly config: PenetratorConfig;
@@ -73,10 +75,13 @@ export class PenetratorStack extends Stack {
   readonly api: PenetratorApi;
   readonly events: PenetratorEvents;
   readonly dashboard: PenetratorDashboard;
+  readonly secretsKey: SecretsKey;
 
   constructor(scope: Construct, id: string, props: PenetratorStackProps) {
     super(scope, id, props);
     const { config } = props;
+
+    this.secretsKey = new SecretsKey(this, 'SecretsKey', { aliasName: this.stackName });
 
     const vpc = config.vpc
       ? {
@@ -165,6 +170,7 @@ export class PenetratorStack extends Stack {
     }
     // Like Plan, it may have to find the only registered cluster.
     this.grantClusterListing(this.events.executionEnded);
+    this.grantSecretsKey();
 
     const observed: Record<string, PenetratorFunction> = {
       ...functions,
@@ -178,6 +184,22 @@ export class PenetratorStack extends Stack {
       functions: Object.fromEntries(Object.entries(observed).map(([name, fn]) => [name, fn.function])),
       logGroups: Object.values(observed).map((fn) => fn.logGroup),
     });
+  }
+
+  /** Every role that reads a product secret may decrypt it; only the API's writers make data keys. */
+  private grantSecretsKey(): void {
+    for (const fn of [
+      ...Object.values(this.functions),
+      this.events.reinstall,
+      this.events.executionEnded,
+      this.api.functions.tasks,
+    ]) {
+      this.secretsKey.grant(fn.role, 'read');
+    }
+    for (const fn of [this.api.functions.credentials, this.api.functions.clusters]) {
+      this.secretsKey.grant(fn.role, 'write');
+      fn.function.addEnvironment(SECRETS_KEY_ID_ENV, this.secretsKey.key.keyArn);
+    }
   }
 
   private grantSecretRead(

@@ -6,6 +6,7 @@
  */
 import {
   CreateSecretCommand,
+  type CreateSecretCommandInput,
   GetSecretValueCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
@@ -164,6 +165,7 @@ export async function putSecretString(
   secretId: string,
   value: string,
   description: string,
+  kmsKeyId?: string,
 ): Promise<'created' | 'updated'> {
   const update = () => client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: value }));
   try {
@@ -173,9 +175,7 @@ export async function putSecretString(
     if (errorName(error) !== 'ResourceNotFoundException') throw writeError(secretId, error);
   }
   try {
-    await client.send(
-      new CreateSecretCommand({ Name: secretId, SecretString: value, Description: description }),
-    );
+    await client.send(new CreateSecretCommand(createRequest(secretId, value, description, kmsKeyId)));
     return 'created';
   } catch (error) {
     if (errorName(error) !== 'ResourceExistsException') throw writeError(secretId, error);
@@ -186,6 +186,25 @@ export async function putSecretString(
   } catch (error) {
     throw writeError(secretId, error);
   }
+}
+
+/**
+ * A new secret is encrypted with the product's own key when one is configured: only the product's
+ * roles may use that key (infra/constructs/secrets-key.ts), so a reader needs both grants.
+ * PutSecretValue keeps the key the secret was created with.
+ */
+function createRequest(
+  secretId: string,
+  value: string,
+  description: string,
+  kmsKeyId: string | undefined,
+): CreateSecretCommandInput {
+  return {
+    Name: secretId,
+    SecretString: value,
+    Description: description,
+    ...(kmsKeyId ? { KmsKeyId: kmsKeyId } : {}),
+  };
 }
 
 /** A failed write, named by secret id and SDK error only (the request held the value). */
@@ -210,19 +229,21 @@ export class SecretsManagerWriter implements SecretWriter {
   constructor(
     private readonly prefix: string,
     private readonly client: Client = secretsManagerClient,
+    /** The product's KMS key for new secrets; undefined: Secrets Manager's AWS-managed key. */
+    private readonly kmsKeyId?: string,
   ) {}
 
   async putCluster(name: string, kubeconfig: string, mode: 'create' | 'replace'): Promise<ClusterWrite> {
     const secretId = `${this.prefix}clusters/${name}`;
     const description = `Penetrator: kubeconfig of cluster ${name}`;
     if (mode === 'replace') {
-      const outcome = await putSecretString(this.client, secretId, kubeconfig, description);
+      const outcome = await putSecretString(this.client, secretId, kubeconfig, description, this.kmsKeyId);
       return outcome === 'updated' ? 'replaced' : 'created';
     }
     // Create only: an existing cluster is never repointed at another apiserver by accident.
     try {
       await this.client.send(
-        new CreateSecretCommand({ Name: secretId, SecretString: kubeconfig, Description: description }),
+        new CreateSecretCommand(createRequest(secretId, kubeconfig, description, this.kmsKeyId)),
       );
       return 'created';
     } catch (error) {
@@ -243,6 +264,7 @@ export class SecretsManagerWriter implements SecretWriter {
       `${this.prefix}credentials/${name}`,
       JSON.stringify(value),
       `Penetrator: SSH credential ${name}`,
+      this.kmsKeyId,
     );
   }
 }

@@ -2,12 +2,12 @@
  * The API Lambdas' dependencies in AWS: the workflow Lambdas' own (Secrets Manager, kube clients
  * cached per cluster), plus Step Functions and the secret writer. Built on first use.
  */
-import { SecretsManagerWriter } from '../adapters/secrets';
+import { SecretsManagerWriter, secretsManagerClient } from '../adapters/secrets';
 import { StepFunctionsWorkflow } from '../adapters/sfn';
 import { awsDependencies } from '../handlers/lambda-runtime';
 import type { ApiDependencies, Workflow } from './ports';
 
-import { STATE_MACHINE_ARN_ENV } from './environment';
+import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './environment';
 
 export { STATE_MACHINE_ARN_ENV } from './environment';
 
@@ -28,7 +28,11 @@ export function awsApiDependencies(env: NodeJS.ProcessEnv = process.env): ApiDep
   dependencies = {
     ...base,
     workflow: arn ? new StepFunctionsWorkflow(arn) : unavailableWorkflow(),
-    secrets: new SecretsManagerWriter(base.settings.secretPrefix),
+    secrets: new SecretsManagerWriter(
+      base.settings.secretPrefix,
+      secretsManagerClient,
+      env[SECRETS_KEY_ID_ENV] || undefined,
+    ),
   };
   return dependencies;
 }

@@ -2,6 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ContextKeys } from '../../infra/config';
 import { createApp } from '../../infra/create-app';
+import { SECRETS_KEY_ID_ENV } from '../../lambdas/api/environment';
 import { attemptErrorNames, ErrorNames, transientErrorNames } from '../../lambdas/errors';
 import { StateNames } from '../../statemachine/state-names';
 import {
@@ -286,6 +287,8 @@ describe('the Penetrator stack', () => {
       'secretsmanager:ListSecrets',
       // Summarize publishes the task's completion event (scope: test/infra/events.test.ts).
       'events:PutEvents',
+      // The product's secrets key, through Secrets Manager only (scope: 'the secrets key' below).
+      'kms:Decrypt',
     ]);
     const statements = [
       /^Validates a NodeTask/,
@@ -441,6 +444,119 @@ describe('cdk-nag AwsSolutions', () => {
       }),
     );
     expect(() => app.synth()).toThrow();
+  });
+});
+
+describe('the secrets key', () => {
+  type KeyStatement = Statement & { Condition?: Record<string, Record<string, unknown>> };
+  let template: Template;
+
+  beforeAll(() => {
+    template = synthTemplate();
+  });
+
+  function theKey(): { id: string; key: Resource; statements: KeyStatement[] } {
+    const keys = resourcesOfType(template, 'AWS::KMS::Key');
+    if (keys.length !== 1) throw new Error(`expected one KMS key, found ${keys.length}`);
+    const [id, key] = keys[0]!;
+    return { id, key, statements: (key.Properties.KeyPolicy as { Statement: KeyStatement[] }).Statement };
+  }
+
+  /** Each Lambda's role id with the statements of its policies. */
+  function lambdaRoles(): Array<{ description: string; roleId: string; statements: KeyStatement[] }> {
+    return resourcesOfType(template, 'AWS::Lambda::Function').map(([, fn]) => {
+      const description = String(fn.Properties.Description);
+      const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const exact = new RegExp(`^${description.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+      return { description, roleId, statements: lambdaStatements(template, exact) };
+    });
+  }
+  const uses = (statements: Statement[], action: string) =>
+    statements.some((s) => actions(s).includes(action));
+  const readers = () =>
+    lambdaRoles().filter((r) => uses(r.statements, 'secretsmanager:GetSecretValue'));
+  const writers = () =>
+    lambdaRoles().filter((r) => uses(r.statements, 'secretsmanager:PutSecretValue'));
+  const kmsOf = (statements: KeyStatement[]) =>
+    statements.filter((s) => actions(s).some((a) => a.startsWith('kms:')));
+
+  it('is customer-managed, rotated and kept when the stack is deleted', () => {
+    const { key } = theKey();
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect((key as unknown as { DeletionPolicy: string }).DeletionPolicy).toBe('Retain');
+  });
+
+  it('refuses the key for data to every principal but the roles that use product secrets', () => {
+    const { statements } = theKey();
+    const deny = statements.filter((s) => s.Effect === 'Deny');
+    expect(deny).toHaveLength(1);
+    expect(actions(deny[0]!)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
+    expect(deny[0]!.Resource).toBe('*');
+    const admitted = (
+      deny[0]!.Condition!.ArnNotEquals!['aws:PrincipalArn'] as Array<{ 'Fn::GetAtt': string[] }>
+    ).map((arn) => arn['Fn::GetAtt'][0]);
+    const secretUsers = [...readers(), ...writers()].map((r) => r.roleId);
+    expect(secretUsers.length).toBeGreaterThan(9);
+    expect(new Set(admitted)).toEqual(new Set(secretUsers));
+    // The key policy allows no data use itself: only the account's administration of the key.
+    const allowData = statements.filter(
+      (s) => s.Effect === 'Allow' && actions(s).some((a) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey'),
+    );
+    expect(allowData).toEqual([]);
+  });
+
+  it('lets readers decrypt through Secrets Manager only', () => {
+    const { id } = theKey();
+    const viaSecretsManager = {
+      'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+    };
+    const grants = readers().map((r) => kmsOf(r.statements).map((s) => ({ ...s, Sid: undefined })));
+    expect(grants.length).toBeGreaterThan(8);
+    for (const grant of grants) {
+      expect(grant).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+          Condition: { StringEquals: { 'kms:ViaService': viaSecretsManager } },
+        }),
+      ]);
+    }
+  });
+
+  it('lets only the API writers make data keys, through Secrets Manager', () => {
+    const { id } = theKey();
+    expect(writers()).toHaveLength(2);
+    for (const writer of writers()) {
+      const [grant, ...others] = kmsOf(writer.statements);
+      expect(others).toEqual([]);
+      expect(actions(grant!).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(grant!.Resource).toEqual({ 'Fn::GetAtt': [id, 'Arn'] });
+      expect(Object.keys(grant!.Condition!.StringEquals!)).toEqual(['kms:ViaService']);
+    }
+    const makingKeys = lambdaRoles().filter((r) =>
+      kmsOf(r.statements).some((s) => actions(s).includes('kms:GenerateDataKey')),
+    );
+    expect(makingKeys.map((r) => r.roleId).sort()).toEqual(writers().map((r) => r.roleId).sort());
+    const others = lambdaRoles().filter(
+      (r) =>
+        !uses(r.statements, 'secretsmanager:GetSecretValue') &&
+        !uses(r.statements, 'secretsmanager:PutSecretValue'),
+    );
+    expect(others.flatMap((r) => kmsOf(r.statements))).toEqual([]);
+  });
+
+  it('tells the API writers, and no other Lambda, to create secrets with the key', () => {
+    const { id } = theKey();
+    const keyEnv = resourcesOfType(template, 'AWS::Lambda::Function')
+      .map(([, fn]) => ({
+        description: String(fn.Properties.Description),
+        value: (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+          ?.Variables?.[SECRETS_KEY_ID_ENV],
+      }))
+      .filter((f) => f.value !== undefined);
+    expect(keyEnv.map((f) => f.description).sort()).toEqual(writers().map((w) => w.description).sort());
+    expect(keyEnv.map((f) => f.value)).toEqual(keyEnv.map(() => ({ 'Fn::GetAtt': [id, 'Arn'] })));
   });
 });
 

@@ -1,5 +1,7 @@
 import {
+  CreateSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   ListSecretsCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -10,6 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   SecretsManagerClusters,
   SecretsManagerCredentials,
+  SecretsManagerWriter,
   secretsManagerClient,
 } from '../../../lambdas/adapters/secrets';
 import { ErrorNames } from '../../../lambdas/errors';
@@ -160,5 +163,47 @@ describe('SecretsManagerClusters', () => {
   it('turns a failing ListSecrets into Transient when the service is unavailable', async () => {
     sm.on(ListSecretsCommand).rejects(sdkError('InternalServiceError', 500));
     expect(await failure(clusters.list())).toMatchObject({ name: ErrorNames.Transient });
+  });
+});
+
+describe('SecretsManagerWriter and the product key', () => {
+  const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  beforeEach(() => sm.reset());
+
+  it('creates a cluster secret encrypted with the configured key', async () => {
+    sm.on(CreateSecretCommand).resolves({});
+    const writer = new SecretsManagerWriter('penetrator/', secretsManagerClient, KEY_ARN);
+    await expect(writer.putCluster('edge', 'kubeconfig-text', 'create')).resolves.toBe('created');
+    expect(sm).toHaveReceivedCommandTimes(CreateSecretCommand, 1);
+    expect(sm).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: 'penetrator/clusters/edge',
+      SecretString: 'kubeconfig-text',
+      Description: 'Penetrator: kubeconfig of cluster edge',
+      KmsKeyId: KEY_ARN,
+    });
+  });
+
+  it('creates a credential secret encrypted with the configured key when none exists', async () => {
+    sm.on(PutSecretValueCommand).rejects(notFound());
+    sm.on(CreateSecretCommand).resolves({});
+    const writer = new SecretsManagerWriter('penetrator/', secretsManagerClient, KEY_ARN);
+    await expect(writer.putCredential('root', { passwd: 'pw' })).resolves.toBe('created');
+    expect(sm).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: 'penetrator/credentials/root',
+      SecretString: '{"passwd":"pw"}',
+      Description: 'Penetrator: SSH credential root',
+      KmsKeyId: KEY_ARN,
+    });
+  });
+
+  it('names no key when none is configured (Secrets Manager picks its own)', async () => {
+    sm.on(CreateSecretCommand).resolves({});
+    await new SecretsManagerWriter('penetrator/').putCluster('edge', 'k', 'create');
+    const [call] = sm.commandCalls(CreateSecretCommand);
+    expect(call?.args[0].input).toEqual({
+      Name: 'penetrator/clusters/edge',
+      SecretString: 'k',
+      Description: 'Penetrator: kubeconfig of cluster edge',
+    });
   });
 });
