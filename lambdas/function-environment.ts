@@ -5,7 +5,7 @@
  * POWERTOOLS_*): Lambda adds many variables of its own.
  */
 import { z } from 'zod';
-import { STATE_MACHINE_ARN_ENV } from './api/environment';
+import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './api/environment';
 import { EVENT_BUS_ENV } from './events/product-events';
 import { LocalEnv } from './local-composition';
 import { SettingsEnv, SettingsError, settingsFromEnv } from './settings';
@@ -31,6 +31,7 @@ const settings = {
   [SettingsEnv.defaultCluster]: text.optional(),
   [SettingsEnv.jobTtlSecondsAfterFinished]: text.optional(),
   [SettingsEnv.imagePullPolicy]: text.optional(),
+  [SettingsEnv.requireKnownHosts]: text.optional(),
 };
 
 /** Set only by the local runner (never by the stack), so optional everywhere. */
@@ -49,8 +50,8 @@ export const FunctionEnvironments = {
   summarize: z.strictObject({ ...common, [EVENT_BUS_ENV]: text }),
   /** The tasks routes start, list, describe and stop executions. */
   tasksApi: z.strictObject({ ...common, [STATE_MACHINE_ARN_ENV]: text }),
-  /** The credentials and clusters routes. */
-  api: z.strictObject(common),
+  /** The credentials and clusters routes write secrets under the product's own KMS key. */
+  api: z.strictObject({ ...common, [SECRETS_KEY_ID_ENV]: text }),
   /** Reinstall and execution-ended start or inspect executions. */
   events: z.strictObject({ ...common, [STATE_MACHINE_ARN_ENV]: text }),
 } as const;
