@@ -21,6 +21,11 @@ export const ErrorNames = {
   ClusterBusy: 'Penetrator.ClusterBusy',
   /** A task with this name exists with a different spec (a task cannot be updated). */
   TaskConflict: 'Penetrator.TaskConflict',
+  /**
+   * A target is not the task's to install: a proxy or control-plane node, another site's Node, a
+   * machine another task is installing. Raised by Plan before anything is created or deleted.
+   */
+  TargetRefused: 'Penetrator.TargetRefused',
   /** The cluster's kube-public/cluster-info is missing or unusable. */
   ClusterInfoInvalid: 'Penetrator.ClusterInfoInvalid',
   /** One install attempt on one node failed; retried by the per-node Retry. */
@@ -80,6 +85,14 @@ export class ClusterBusyError extends PenetratorError {
 export class TaskConflictError extends PenetratorError {
   override readonly name = ErrorNames.TaskConflict;
   readonly retryable = false;
+}
+
+export class TargetRefusedError extends PenetratorError {
+  override readonly name = ErrorNames.TargetRefused;
+  readonly retryable = false;
+  constructor(readonly problems: readonly string[]) {
+    super(`refused before anything was deleted:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
 }
 
 export class ClusterInfoInvalidError extends PenetratorError {

@@ -406,22 +406,18 @@ async function finish(
   );
 }
 
-export type DeleteOldNodes = (kube: Kube, node: NodeWork, log: Dependencies['log']) => Promise<void>;
-
 interface AttemptContext {
   deps: Dependencies;
   kube: Kube;
   task: PreparedTask;
   node: NodeWork;
-  deleteOldNodes: DeleteOldNodes;
 }
 
-/** One claimed attempt: delete the old Node when reinstalling, install, record the outcome. */
+/** One claimed attempt: install, record the outcome. Old Nodes go in Check install, after the join. */
 async function attempt(context: AttemptContext, claimed: LeaseObject, budgetSeconds: number): Promise<void> {
   const { deps, kube, task, node } = context;
   let outcome: InstallFailure | undefined;
   try {
-    if (node.reinstall) await context.deleteOldNodes(kube, node, deps.log);
     outcome = await installOnce(deps, kube, task, node, budgetSeconds);
   } catch (error) {
     // Recorded as the attempt's failure rather than left running until the record expires.
@@ -442,7 +438,6 @@ export async function startDirectInstall(
   deps: Dependencies,
   task: PreparedTask,
   node: NodeWork,
-  deleteOldNodes: DeleteOldNodes,
 ): Promise<AttemptRef> {
   const kube = await deps.kube(task.cluster);
   const name = directRecordName(task.name, node.name);
@@ -477,7 +472,7 @@ export async function startDirectInstall(
       ...(previous ? { previous } : {}),
     });
     if (await claim(kube, lease, previous)) {
-      await attempt({ deps, kube, task, node, deleteOldNodes }, lease, budgetSeconds);
+      await attempt({ deps, kube, task, node }, lease, budgetSeconds);
       return { job: name, number: next.attempt };
     }
   }

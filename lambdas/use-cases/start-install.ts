@@ -1,19 +1,13 @@
 /**
  * Start install: one attempt of one node. An attempt already under way (or done) is adopted, never
  * doubled: two installs on one machine at once would corrupt it. Otherwise the next attempt's Job is
- * created, after deleting the old Node when the machine is being reinstalled.
+ * created. Nothing is deleted here: old Nodes go only once the machine has joined (Check install).
  */
-import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput, type NodeWork } from '../domain/contracts';
+import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput } from '../domain/contracts';
 import { RUN_LABEL, nodeJobsSelector, runHash } from '../domain/job-names';
-import {
-  installJob,
-  nodeInternalIps,
-  type JobObject,
-  type NodeObject,
-  type PreparedTask,
-} from '../domain/k8s-objects';
+import { installJob, type JobObject, type PreparedTask } from '../domain/k8s-objects';
 import { AttemptsExhaustedError } from '../errors';
-import type { Dependencies, Kube, Log } from '../ports';
+import type { Dependencies } from '../ports';
 import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
 import { startDirectInstall } from './direct-install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
@@ -39,29 +33,12 @@ function byAttemptDescending(a: JobObject, b: JobObject): number {
   return jobAttempt(b) - jobAttempt(a);
 }
 
-/**
- * Deletes the Nodes standing for this machine: the one with its name and any with its address, so
- * the machine can join afresh. The proxy node is never deleted, whatever the addresses say.
- */
-export async function deleteOldNodes(kube: Kube, node: NodeWork, log: Log): Promise<void> {
-  const nodes = await kube.list<NodeObject>({ kind: 'Node' });
-  const old = nodes.filter(
-    (n) =>
-      n.metadata.name !== node.proxyNode &&
-      (n.metadata.name === node.name || nodeInternalIps(n).includes(node.ip)),
-  );
-  for (const n of old) {
-    const outcome = await kube.delete({ kind: 'Node', name: n.metadata.name });
-    log.info('deleted the old Node before reinstalling', { oldNode: n.metadata.name, outcome });
-  }
-}
-
 export async function startInstall(deps: Dependencies, payload: unknown): Promise<AttemptRef> {
   const input = parseNodeStepInput(payload);
   const task: PreparedTask = requirePrepared(input.task);
   const { node } = input;
   // Direct mode installs from here, now; it keeps its own record instead of Jobs.
-  if (task.mode === 'direct') return startDirectInstall(deps, task, node, deleteOldNodes);
+  if (task.mode === 'direct') return startDirectInstall(deps, task, node);
   const kube = await deps.kube(task.cluster);
 
   const jobs = (
@@ -93,7 +70,6 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     );
   }
 
-  if (node.reinstall) await deleteOldNodes(kube, node, deps.log);
   const number = done + 1;
   const job = installJob({
     task,

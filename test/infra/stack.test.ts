@@ -134,6 +134,7 @@ describe('the Penetrator stack', () => {
       'name.$': '$[0].node.name',
       'ip.$': '$[0].node.ip',
       state: 'installed',
+      'replaced.$': '$[0].check.replaced',
     });
   });
 

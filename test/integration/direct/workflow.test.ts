@@ -368,7 +368,7 @@ describe('direct mode through the synthesized workflow', () => {
     expect(await startInstall(deps, step)).toEqual(first);
     expect(logins(target) - before).toBe(1);
     const attempt: AttemptRef = first;
-    expect(await call('checkInstall', { ...(step as object), attempt })).toEqual({ phase: 'Succeeded' });
+    expect(await call('checkInstall', { ...(step as object), attempt })).toEqual({ phase: 'Succeeded', replaced: [] });
     expect(await labelAt(target.ip)).toBe(task.labelValue);
     await call('cleanup', { task });
     await expectNoJobsAndNothingLeftBehind('twice');

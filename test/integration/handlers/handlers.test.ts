@@ -402,6 +402,7 @@ describe('a task from prepare to cleanup', () => {
     expect(await call<AttemptRef>('startInstall', nodeInput('edge-ok'))).toEqual(attempt);
     expect(await call<CheckOutput>('checkInstall', nodeInput('edge-ok', attempt))).toEqual({
       phase: 'Succeeded',
+      replaced: [],
     });
     const node = await kube.get<NodeObject>({ kind: 'Node', name: 'edge-ok' });
     expect(node?.metadata.labels?.[NODE_TASK_LABEL]).toBe(planned.task.labelValue);
