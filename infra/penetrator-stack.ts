@@ -94,7 +94,7 @@ export class PenetratorStack extends Stack {
       [SettingsEnv.secretPrefix]: config.secretPrefix,
       [SettingsEnv.installerImage]: config.installerImage,
       [SettingsEnv.packageSource]: JSON.stringify(config.packageSource),
-      // The lock Lease and the bootstrap token live as long as an execution may.
+      // The bootstrap token lives as long as an execution may; the lock Lease is short and renewed.
       [SettingsEnv.taskDeadlineSeconds]: String(config.executionTimeoutHours * 3600),
       ...(config.defaultCluster ? { [SettingsEnv.defaultCluster]: config.defaultCluster } : {}),
     };

@@ -13,12 +13,14 @@ import {
   type PreparedTask,
 } from '../domain/k8s-objects';
 import { installedNodePatch } from '../domain/ownership';
-import { InstallFailedError, NodeNotRegisteredError, TransientError } from '../errors';
+import { attemptFailedError, InstallFailedError, NodeNotRegisteredError, TransientError } from '../errors';
+import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube } from '../ports';
 import { now, PayloadError, requirePrepared } from './common';
 import { directAttemptPhase } from './direct-install';
 import { failureReason, jobPhase } from './job-status';
 import { parseNodeStepInput } from './start-install';
+import { holdLock } from './lock';
 
 /** Seconds from the Job's start to its completion, as the Job controller recorded them. */
 export function installDurationSeconds(job: JobObject): number | undefined {
@@ -57,8 +59,10 @@ async function jobSettled(kube: Kube, node: NodeWork, attempt: AttemptRef): Prom
   const phase = jobPhase(job);
   if (phase === 'Running') return 'Running';
   if (phase === 'Failed') {
-    throw new InstallFailedError(
-      `node ${node.name} (${node.ip}) attempt ${attempt.number}: ${await failureReason(kube, job)}`,
+    const reason = await failureReason(kube, job);
+    throw attemptFailedError(
+      `node ${node.name} (${node.ip}) attempt ${attempt.number}: ${reason}`,
+      finalFailureOf(reason),
     );
   }
   const durationSeconds = installDurationSeconds(job);
@@ -91,7 +95,10 @@ async function deleteReplacedNodes(
       continue;
     }
     const rv = old.metadata.resourceVersion;
-    const outcome = await kube.delete({ kind: 'Node', name }, rv === undefined ? {} : { resourceVersion: rv });
+    const outcome = await kube.delete(
+      { kind: 'Node', name },
+      rv === undefined ? {} : { resourceVersion: rv },
+    );
     if (outcome === 'conflict') throw new TransientError(`Node ${name} changed while it was being replaced`);
     gone.push(name);
     await kube.create(
@@ -114,6 +121,7 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   const { node, attempt } = input;
   if (!attempt) throw new PayloadError('payload.attempt: expected the AttemptRef of Start install');
   const kube = await deps.kube(task.cluster);
+  await holdLock(deps, kube, task);
 
   const settled =
     task.mode === 'direct'

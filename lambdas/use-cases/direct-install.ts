@@ -53,7 +53,8 @@ import {
   type PreparedTask,
   type SecretObject,
 } from '../domain/k8s-objects';
-import { AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
+import { attemptFailedError, AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
+import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube, SshConnector, SshSession } from '../ports';
 import { now } from './common';
 
@@ -508,9 +509,12 @@ export async function directAttemptPhase(
       throw new InstallFailedError(
         `node ${node.name} (${node.ip}) attempt ${state.attempt}: ${expiredReason(state)}`,
       );
-    case 'failed':
-      throw new InstallFailedError(
-        `node ${node.name} (${node.ip}) attempt ${state.attempt}: ${state.reason ?? 'no reason recorded'}`,
+    case 'failed': {
+      const reason = state.reason ?? 'no reason recorded';
+      throw attemptFailedError(
+        `node ${node.name} (${node.ip}) attempt ${state.attempt}: ${reason}`,
+        finalFailureOf(reason),
       );
+    }
   }
 }

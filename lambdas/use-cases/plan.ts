@@ -120,7 +120,10 @@ export interface WorkList {
 }
 
 /** The field path that named each machine, for messages: an override entry or a targetMachines item. */
-export function targetPaths(task: NodeTask, assignment: ReadonlyArray<{ name: string; ip: string }>): PlannedTarget[] {
+export function targetPaths(
+  task: NodeTask,
+  assignment: ReadonlyArray<{ name: string; ip: string }>,
+): PlannedTarget[] {
   const machines = (task.spec.targetMachines ?? []).map((ip) => (isIP(ip) ? normaliseIp(ip) : ip));
   const overrideIps = new Map(
     Object.entries(task.spec.nodeNamesOverride ?? {}).map(([name, ip]) => [normaliseIp(ip), name]),
@@ -146,7 +149,9 @@ export function buildWorkList(
   labelValue: string,
 ): WorkList {
   const byName = new Map(ownership.nodes.map((n) => [n.metadata.name, n]));
-  const pending = targets.filter((t) => byName.get(t.name)?.metadata.labels?.[NODE_TASK_LABEL] !== labelValue);
+  const pending = targets.filter(
+    (t) => byName.get(t.name)?.metadata.labels?.[NODE_TASK_LABEL] !== labelValue,
+  );
   const skipped = targets.filter((t) => !pending.includes(t)).map(({ name, ip }) => ({ name, ip }));
   const { judgements, problems } = judgeTargets(pending, ownership);
   const proxies = ownership.site.proxyNodes;

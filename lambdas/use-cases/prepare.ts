@@ -24,6 +24,7 @@ import { defaultRandom, randomSuffix, type RandomSource } from '../domain/random
 import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../errors';
 import type { Dependencies, Kube, SshCredential } from '../ports';
 import { now, parseList, parseNamed, parseNodeWork, parseTaskRef, record } from './common';
+import { holdLock } from './lock';
 
 const MAX_ROUNDS = 5;
 /**
@@ -164,6 +165,7 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
   const input = parsePrepareInput(payload);
   const { task } = input;
   const kube = await deps.kube(task.cluster);
+  await holdLock(deps, kube, task);
 
   const owner = await ensureTaskObject(kube, input);
   const prepared: PreparedTask = {

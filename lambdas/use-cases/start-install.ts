@@ -3,14 +3,21 @@
  * doubled: two installs on one machine at once would corrupt it. Otherwise the next attempt's Job is
  * created. Nothing is deleted here: old Nodes go only once the machine has joined (Check install).
  */
-import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput } from '../domain/contracts';
+import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput, type NodeWork } from '../domain/contracts';
 import { RUN_LABEL, nodeJobsSelector, runHash } from '../domain/job-names';
-import { installJob, type JobObject, type PreparedTask } from '../domain/k8s-objects';
+import {
+  installJob,
+  nodeInternalIps,
+  type JobObject,
+  type NodeObject,
+  type PreparedTask,
+} from '../domain/k8s-objects';
 import { AttemptsExhaustedError } from '../errors';
-import type { Dependencies } from '../ports';
+import type { Dependencies, Kube } from '../ports';
 import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
 import { startDirectInstall } from './direct-install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
+import { holdLock } from './lock';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
@@ -33,13 +40,33 @@ function byAttemptDescending(a: JobObject, b: JobObject): number {
   return jobAttempt(b) - jobAttempt(a);
 }
 
+/**
+ * An earlier run of this task whose install Job succeeded, when the machine's Node stands registered
+ * under the node's name at its address: the run died before labelling it. That Job is followed
+ * (Check install labels the Node) instead of resetting and joining the machine again.
+ */
+async function joinedByEarlierRun(
+  kube: Kube,
+  jobs: readonly JobObject[],
+  ours: readonly JobObject[],
+  node: NodeWork,
+): Promise<JobObject | undefined> {
+  // Only before this run's first attempt: after it, this run's own Jobs tell the story.
+  if (ours.length > 0) return undefined;
+  const succeeded = jobs.find((j) => jobPhase(j) === 'Succeeded');
+  if (succeeded === undefined) return undefined;
+  const registered = await kube.get<NodeObject>({ kind: 'Node', name: node.name });
+  return registered && nodeInternalIps(registered).includes(node.ip) ? succeeded : undefined;
+}
+
 export async function startInstall(deps: Dependencies, payload: unknown): Promise<AttemptRef> {
   const input = parseNodeStepInput(payload);
   const task: PreparedTask = requirePrepared(input.task);
   const { node } = input;
+  const kube = await deps.kube(task.cluster);
+  await holdLock(deps, kube, task);
   // Direct mode installs from here, now; it keeps its own record instead of Jobs.
   if (task.mode === 'direct') return startDirectInstall(deps, task, node);
-  const kube = await deps.kube(task.cluster);
 
   const jobs = (
     await kube.list<JobObject>({
@@ -51,14 +78,19 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   const run = runHash(task.executionId);
   const ours = jobs.filter((j) => j.metadata.labels?.[RUN_LABEL] === run);
   // This run's attempt, running or done, is the one to follow. An earlier run's Job is followed only
-  // while it still runs (two installs on one machine must never overlap); a finished one proves
-  // nothing about the machine now, so a new attempt starts.
+  // while it still runs (two installs on one machine must never overlap), or when it succeeded and
+  // the Node stands registered at the machine's address; otherwise a new attempt starts.
   const live =
     ours.find((j) => jobPhase(j) !== 'Failed') ??
     jobs.find((j) => !ours.includes(j) && jobPhase(j) === 'Running');
   if (live) {
     deps.log.info('adopted an existing install Job', { adopted: live.metadata.name, phase: jobPhase(live) });
     return { job: live.metadata.name, number: jobAttempt(live) };
+  }
+  const joined = await joinedByEarlierRun(kube, jobs, ours, node);
+  if (joined) {
+    deps.log.info('adopted the Node an earlier run joined', { adopted: joined.metadata.name });
+    return { job: joined.metadata.name, number: jobAttempt(joined) };
   }
 
   const last = ours[0];

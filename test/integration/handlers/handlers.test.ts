@@ -35,6 +35,8 @@ import {
 } from '../../../lambdas/domain/k8s-objects';
 import { ErrorNames } from '../../../lambdas/errors';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
+import { resolveSettings } from '../../../lambdas/settings';
+import { holdLock } from '../../../lambdas/use-cases/lock';
 import type { Kube } from '../../../lambdas/ports';
 import { startControlPlane, type ControlPlane } from '../../cluster/control-plane';
 import { startTestKubelet, type TestKubelet } from '../../cluster/kubelet';
@@ -99,7 +101,7 @@ beforeAll(async () => {
     clusterName: 'test',
     credentialPath: join(dir, 'credential.yaml'),
     installScriptPath: join(dir, 'install.sh'),
-    settings: { jobTtlSecondsAfterFinished: 3600, taskDeadlineSeconds: 3600 },
+    settings: { jobTtlSecondsAfterFinished: 3600, taskDeadlineSeconds: 3600, lockLeaseSeconds: 120 },
   });
 });
 
@@ -208,6 +210,8 @@ describe('lock', () => {
     }).catch((e: unknown) => e);
     expect(busy).toMatchObject({ name: ErrorNames.ClusterBusy });
     expect((busy as Error).message).toContain('task lock-task is running');
+    // Who, since when, and until when: enough to tell a live task from the lock of a run that died.
+    expect((busy as Error).message).toMatch(/\(holding the lock since \S+Z, until \S+Z unless renewed\)/);
 
     expect(await call('cleanup', { task: { ...task('two'), name: 'other-task' } })).toMatchObject({
       lock: 'not-held',
@@ -235,6 +239,27 @@ describe('lock', () => {
     expect(await lease()).toBeUndefined();
   });
 
+  it('is renewed by its holder once a third of its duration has passed, and held only by it', async () => {
+    const holder = task('renewing');
+    await call('lock', { action: 'acquire', task: holder });
+    const taken = (await lease())!.spec.renewTime!;
+    const at = (seconds: number) => ({
+      settings: resolveSettings({ lockLeaseSeconds: 120 }),
+      clock: () => new Date(Date.parse(taken) + seconds * 1000),
+    });
+
+    await holdLock(at(30), kube, holder);
+    expect((await lease())!.spec.renewTime).toBe(taken);
+    await holdLock(at(50), kube, holder);
+    expect(Date.parse((await lease())!.spec.renewTime!)).toBe(Date.parse(taken) + 50_000);
+    await expect(
+      holdLock(at(60), kube, { ...holder, executionId: execution('other') }),
+    ).rejects.toMatchObject({
+      name: ErrorNames.LockLost,
+    });
+    await call('cleanup', { task: holder });
+  });
+
   it('takes over a lock whose holder stopped renewing it', async () => {
     const stale = lockLease({
       name: LOCK_LEASE_NAME,
@@ -250,7 +275,7 @@ describe('lock', () => {
     expect(taken?.spec).toMatchObject({
       holderIdentity: 'lock-task/after-crash',
       leaseTransitions: 1,
-      leaseDurationSeconds: 3600,
+      leaseDurationSeconds: 120,
     });
     await call('cleanup', { task: task('after-crash') });
   });
@@ -476,15 +501,34 @@ describe('a task from prepare to cleanup', () => {
   });
 
   it("follows an earlier run's attempt while it runs, but not once it has finished", async () => {
+    await call('lock', { action: 'acquire', task: prepared });
     const slow = { name: 'slow-edge', ip: '198.18.1.12', proxyNode: PROXY, reinstall: false };
     const first = await call<AttemptRef>('startInstall', { task: prepared, node: slow });
-    const laterRun = { ...prepared, executionId: execution('flow-9') };
-    expect(await call<AttemptRef>('startInstall', { task: laterRun, node: slow })).toEqual(first);
-
     const finished = await call<AttemptRef>('startInstall', nodeInput('edge-ok'));
+    // The earlier run ends; a later run of the same task takes the lock.
+    await call('cleanup', { task: prepared });
+    const laterRun = { ...prepared, executionId: execution('flow-9') };
+    await call('lock', { action: 'acquire', task: laterRun });
+
+    expect(await call<AttemptRef>('startInstall', { task: laterRun, node: slow })).toEqual(first);
     const fresh = await call<AttemptRef>('startInstall', { task: laterRun, node: nodeInput('edge-ok').node });
     expect(fresh.number).toBe(1);
     expect(fresh.job).not.toBe(finished.job);
+  });
+
+  it('stops a run that no longer holds the lock before it writes anything, naming the holder', async () => {
+    const jobs = async () => (await kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE })).length;
+    const before = await jobs();
+    const other = { name: 'late-edge', ip: '198.18.1.13', proxyNode: PROXY, reinstall: false };
+
+    const lost = await call('startInstall', { task: prepared, node: other }).catch((e: unknown) => e);
+
+    expect(lost).toMatchObject({ name: ErrorNames.LockLost });
+    expect((lost as Error).message).toMatch(
+      /^task t-flow no longer holds the lock of cluster test: task t-flow holds it now \(since \S+Z, until \S+Z unless renewed\); stopped before writing$/,
+    );
+    expect(await jobs()).toBe(before);
+    await call('cleanup', { task: { ...prepared, executionId: execution('flow-9') } });
   });
 
   it('continues a re-submitted task where it stopped, and refuses a changed one', async () => {
