@@ -201,6 +201,28 @@ describe('ownership before any deletion, on two sites sharing one subnet', () =>
     expect(joinState(machine(1, SHARED_IP))).toContain(siteB.metadata!.name!);
   });
 
+  it('adopts a Node its own earlier run joined but never labelled, instead of joining the machine again', async () => {
+    // As if the run died between the join and the label: the label goes, the Job and the Node stay.
+    const node = await nodeAt(SHARED_IP, PROXY_B);
+    await core.patchNode(
+      { name: node.metadata!.name!, body: { metadata: { labels: { [NODE_TASK_LABEL]: null } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const jobs = await jobCount();
+    const state = joinState(machine(1, SHARED_IP));
+
+    const result = await run(
+      nodeTask('site-b', PROXY_B, { nodeNamePrefix: 'b', targetMachines: [SHARED_IP] }),
+    );
+
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    expect(await jobCount()).toBe(jobs);
+    expect(joinState(machine(1, SHARED_IP))).toBe(state);
+    const adopted = await nodeAt(SHARED_IP, PROXY_B);
+    expect(adopted.metadata?.uid).toBe(node.metadata?.uid);
+    expect(adopted.metadata?.labels?.[NODE_TASK_LABEL]).toBe(node.metadata?.labels?.[NODE_TASK_LABEL]);
+  });
+
   it('refuses the task’s proxy node by name and by address, with the field path, touching nothing', async () => {
     expect(
       await refusal(nodeTask('proxy-name', PROXY_A, { nodeNamesOverride: { [PROXY_A]: A_SECOND } })),
