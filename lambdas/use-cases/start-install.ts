@@ -10,9 +10,10 @@ import {
   nodeInternalIps,
   type JobObject,
   type NodeObject,
+  type PodObject,
   type PreparedTask,
 } from '../domain/k8s-objects';
-import { AttemptsExhaustedError } from '../errors';
+import { AttemptsExhaustedError, TransientError } from '../errors';
 import type { Dependencies, Kube } from '../ports';
 import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
 import { startDirectInstall } from './direct-install';
@@ -59,6 +60,30 @@ async function joinedByEarlierRun(
   return registered && nodeInternalIps(registered).includes(node.ip) ? succeeded : undefined;
 }
 
+/**
+ * A next attempt starts only once every earlier attempt's Pod has ended: the Job controller marks a
+ * Job failed (FailureTarget) while its Pod may still be terminating, its ssh session still open, and
+ * two installs on one machine must never overlap. Transient: the retry waits for the Pod.
+ */
+async function requireEarlierPodsEnded(kube: Kube, task: PreparedTask, node: NodeWork): Promise<void> {
+  const pods = await kube.list<PodObject>({
+    kind: 'Pod',
+    namespace: TASK_NAMESPACE,
+    labelSelector: nodeJobsSelector(task.name, node.name),
+  });
+  const live = pods.find(
+    (p) => p.metadata.deletionTimestamp !== undefined || !ENDED_PHASES.has(p.status?.phase ?? ''),
+  );
+  if (live === undefined) return;
+  const state =
+    live.metadata.deletionTimestamp === undefined ? (live.status?.phase ?? 'Pending') : 'terminating';
+  throw new TransientError(
+    `node ${node.name} (${node.ip}): Pod ${live.metadata.name} of an earlier attempt is still ${state}; the next attempt waits for it to end`,
+  );
+}
+
+const ENDED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
 export async function startInstall(deps: Dependencies, payload: unknown): Promise<AttemptRef> {
   const input = parseNodeStepInput(payload);
   const task: PreparedTask = requirePrepared(input.task);
@@ -102,6 +127,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     );
   }
 
+  await requireEarlierPodsEnded(kube, task, node);
   const number = done + 1;
   const job = installJob({
     task,

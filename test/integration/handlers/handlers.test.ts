@@ -22,13 +22,21 @@ import {
   type TaskRef,
   type WorkflowHandler,
 } from '../../../lambdas/domain/contracts';
-import { RUN_LABEL, TASK_LABEL, runHash } from '../../../lambdas/domain/job-names';
+import {
+  NODE_HASH_LABEL,
+  RUN_LABEL,
+  TASK_LABEL,
+  nodeHash,
+  nodeJobsSelector,
+  runHash,
+} from '../../../lambdas/domain/job-names';
 import {
   lockHolder,
   lockLease,
   type ConfigMapObject,
   type EventObject,
   type JobObject,
+  type PodObject,
   type LeaseObject,
   type NodeObject,
   type SecretObject,
@@ -529,6 +537,43 @@ describe('a task from prepare to cleanup', () => {
     );
     expect(await jobs()).toBe(before);
     await call('cleanup', { task: { ...prepared, executionId: execution('flow-9') } });
+  });
+
+  it('starts a next attempt only once every earlier attempt’s Pod has ended', async () => {
+    await call('lock', { action: 'acquire', task: prepared });
+    const node = { name: 'linger-edge', ip: '198.18.1.14', proxyNode: PROXY, reinstall: false };
+    // An earlier attempt's Pod that has not ended (never scheduled here, so it stays Pending).
+    await kube.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'linger-edge-earlier',
+        namespace: TASK_NAMESPACE,
+        labels: { [TASK_LABEL]: 't-flow', [NODE_HASH_LABEL]: nodeHash('linger-edge') },
+      },
+      spec: {
+        nodeSelector: { 'penetrator.test/nowhere': 'true' },
+        containers: [{ name: 'c', image: 'none' }],
+      },
+    } as unknown as PodObject);
+    const jobsOf = () =>
+      kube.list<JobObject>({
+        kind: 'Job',
+        namespace: TASK_NAMESPACE,
+        labelSelector: nodeJobsSelector('t-flow', 'linger-edge'),
+      });
+
+    const waiting = await call('startInstall', { task: prepared, node }).catch((e: unknown) => e);
+
+    expect(waiting).toMatchObject({ name: ErrorNames.Transient });
+    expect((waiting as Error).message).toContain(
+      'Pod linger-edge-earlier of an earlier attempt is still Pending; the next attempt waits for it to end',
+    );
+    expect(await jobsOf()).toEqual([]);
+    await kube.delete({ kind: 'Pod', namespace: TASK_NAMESPACE, name: 'linger-edge-earlier' });
+    expect(await call<AttemptRef>('startInstall', { task: prepared, node })).toMatchObject({ number: 1 });
+    expect(await jobsOf()).toHaveLength(1);
+    await call('cleanup', { task: prepared });
   });
 
   it('continues a re-submitted task where it stopped, and refuses a changed one', async () => {
