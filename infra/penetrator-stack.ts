@@ -8,21 +8,17 @@ import {
   type StackProps,
   Validations,
 } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { type LambdaName, LambdaNames } from '../lambdas/domain/contracts';
 import { SECRETS_KEY_ID_ENV } from '../lambdas/api/environment';
 import { SettingsEnv } from '../lambdas/settings';
 import { PenetratorWorkflow } from '../statemachine/definition';
 import type { PenetratorConfig } from './config';
+import { PenetratorAlarms } from './constructs/alarms';
 import { PenetratorApi } from './constructs/api';
 import { PenetratorDashboard } from './constructs/dashboard';
 import { PenetratorEvents } from './constructs/events';
@@ -99,7 +95,7 @@ export class PenetratorStack extends Stack {
       [SettingsEnv.secretPrefix]: config.secretPrefix,
       [SettingsEnv.installerImage]: config.installerImage,
       [SettingsEnv.packageSource]: JSON.stringify(config.packageSource),
-      // The lock Lease and the bootstrap token live as long as an execution may.
+      // The bootstrap token lives as long as an execution may; the lock Lease is short and renewed.
       [SettingsEnv.taskDeadlineSeconds]: String(config.executionTimeoutHours * 3600),
       ...(config.defaultCluster ? { [SettingsEnv.defaultCluster]: config.defaultCluster } : {}),
       [SettingsEnv.requireKnownHosts]: String(config.requireKnownHosts),
@@ -144,8 +140,6 @@ export class PenetratorStack extends Stack {
     });
     this.acknowledgeWorkflowPolicy();
 
-    if (config.alarmEmail) this.addFailureAlarm(config.alarmEmail);
-
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
 
     this.api = new PenetratorApi(this, 'Api', {
@@ -171,6 +165,12 @@ export class PenetratorStack extends Stack {
     // Like Plan, it may have to find the only registered cluster.
     this.grantClusterListing(this.events.executionEnded);
     this.grantSecretsKey();
+
+    new PenetratorAlarms(this, 'Alarms', {
+      stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.events.deadLetterQueue,
+      ...(config.alarmEmail ? { email: config.alarmEmail } : {}),
+    });
 
     const observed: Record<string, PenetratorFunction> = {
       ...functions,
@@ -270,24 +270,5 @@ export class PenetratorStack extends Stack {
           'CDK grants invoke on the function and its versions; the wildcard only covers versions of this function.',
       });
     }
-  }
-
-  private addFailureAlarm(email: string): void {
-    const topic = new Topic(this, 'AlarmTopic', {
-      displayName: 'Penetrator alarms',
-      enforceSSL: true,
-      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
-    });
-    topic.addSubscription(new EmailSubscription(email));
-    const alarm = new Alarm(this, 'FailedExecutions', {
-      alarmDescription:
-        'A Penetrator task failed, timed out or was aborted; see the execution in the Step Functions console.',
-      metric: this.workflow.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    alarm.addAlarmAction(new SnsAction(topic));
   }
 }

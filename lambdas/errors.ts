@@ -8,6 +8,8 @@
  * that cannot succeed as submitted. Messages must never contain secret material.
  */
 
+import type { FinalFailure } from './domain/final-failures';
+
 export const ErrorNames = {
   /** The NodeTask document is invalid; the message lists every problem with its field path. */
   InvalidNodeTask: 'Penetrator.InvalidNodeTask',
@@ -17,14 +19,30 @@ export const ErrorNames = {
   CredentialInvalid: 'Penetrator.CredentialInvalid',
   /** A proxy node is absent or not Ready. */
   ProxyNodeNotReady: 'Penetrator.ProxyNodeNotReady',
-  /** Another task holds the cluster's lock; the message names it. */
+  /** Another task holds the cluster's lock; the message names it, since when, and when it expires. */
   ClusterBusy: 'Penetrator.ClusterBusy',
+  /**
+   * The task no longer holds the cluster's lock (its Lease expired and another task took it, or it
+   * was deleted): the step stopped before writing anything. Not retried.
+   */
+  LockLost: 'Penetrator.LockLost',
   /** A task with this name exists already (a task cannot be updated) or runs already. */
   TaskConflict: 'Penetrator.TaskConflict',
+  /**
+   * A target is not the task's to install: a proxy or control-plane node, another site's Node, a
+   * machine another task is installing. Raised by Plan before anything is created or deleted.
+   */
+  TargetRefused: 'Penetrator.TargetRefused',
   /** The cluster's kube-public/cluster-info is missing or unusable. */
   ClusterInfoInvalid: 'Penetrator.ClusterInfoInvalid',
   /** One install attempt on one node failed; retried by the per-node Retry. */
   InstallFailed: 'Penetrator.InstallFailed',
+  /** The machine's architecture is not amd64 or arm64: the node fails at once, no retry. */
+  UnsupportedArchitecture: 'Penetrator.UnsupportedArchitecture',
+  /** The machine refused the SSH credential: the node fails at once, no retry. */
+  LoginRefused: 'Penetrator.LoginRefused',
+  /** The machine's host key is not the one in known_hosts: the node fails at once, no retry. */
+  HostKeyRejected: 'Penetrator.HostKeyRejected',
   /** The install Job succeeded but the Node did not register in time; retried like InstallFailed. */
   NodeNotRegistered: 'Penetrator.NodeNotRegistered',
   /** The task's own attempt limit (spec.maxAttempts) is reached; not retried, carries the last reason. */
@@ -80,15 +98,38 @@ export class ProxyNodeNotReadyError extends PenetratorError {
   readonly retryable = false;
 }
 
+/** When a lock Lease was taken and when it runs out unless renewed (ISO times), for messages. */
+export interface LockTimes {
+  since?: string;
+  expires?: string;
+}
+
+function lockTimesText(times: LockTimes): string {
+  const parts = [
+    ...(times.since ? [`since ${times.since}`] : []),
+    ...(times.expires ? [`until ${times.expires} unless renewed`] : []),
+  ];
+  return parts.length > 0 ? ` (holding the lock ${parts.join(', ')})` : '';
+}
+
 export class ClusterBusyError extends PenetratorError {
   override readonly name = ErrorNames.ClusterBusy;
   readonly retryable = false;
   constructor(
     readonly cluster: string,
     readonly holder: string,
+    readonly times: LockTimes = {},
   ) {
-    super(`cluster ${cluster} is busy: task ${holder} is running; wait for it or cancel it`);
+    super(
+      `cluster ${cluster} is busy: task ${holder} is running${lockTimesText(times)}; wait for it to end, ` +
+        'or, if its run died, for the lock to expire',
+    );
   }
+}
+
+export class LockLostError extends PenetratorError {
+  override readonly name = ErrorNames.LockLost;
+  readonly retryable = false;
 }
 
 export class TaskConflictError extends PenetratorError {
@@ -103,6 +144,14 @@ export class TaskConflictError extends PenetratorError {
   }
 }
 
+export class TargetRefusedError extends PenetratorError {
+  override readonly name = ErrorNames.TargetRefused;
+  readonly retryable = false;
+  constructor(readonly problems: readonly string[]) {
+    super(`refused before anything was deleted:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
 export class ClusterInfoInvalidError extends PenetratorError {
   override readonly name = ErrorNames.ClusterInfoInvalid;
   readonly retryable = false;
@@ -111,6 +160,36 @@ export class ClusterInfoInvalidError extends PenetratorError {
 export class InstallFailedError extends PenetratorError {
   override readonly name = ErrorNames.InstallFailed;
   readonly retryable = true;
+}
+
+/** An attempt failed in a way no retry changes (domain/final-failures.ts). */
+export class UnsupportedArchitectureError extends PenetratorError {
+  override readonly name = ErrorNames.UnsupportedArchitecture;
+  readonly retryable = false;
+}
+
+export class LoginRefusedError extends PenetratorError {
+  override readonly name = ErrorNames.LoginRefused;
+  readonly retryable = false;
+}
+
+export class HostKeyRejectedError extends PenetratorError {
+  override readonly name = ErrorNames.HostKeyRejected;
+  readonly retryable = false;
+}
+
+/** The error for a failed attempt: a final one when no retry can change it, else InstallFailed. */
+export function attemptFailedError(message: string, kind: FinalFailure | undefined): PenetratorError {
+  switch (kind) {
+    case 'UnsupportedArchitecture':
+      return new UnsupportedArchitectureError(message);
+    case 'LoginRefused':
+      return new LoginRefusedError(message);
+    case 'HostKeyRejected':
+      return new HostKeyRejectedError(message);
+    default:
+      return new InstallFailedError(message);
+  }
 }
 
 export class NodeNotRegisteredError extends PenetratorError {

@@ -19,10 +19,16 @@ export interface RuntimeSettings {
   /** Finished install Jobs are deleted this long after they end (their Pods with them). */
   jobTtlSecondsAfterFinished: number;
   /**
-   * How long a task may run at most: the lock Lease's duration (a crashed run's lock expires after
-   * it) and the bootstrap token's lifetime. Matches the state machine's timeout by default.
+   * How long a task may run at most: the bootstrap token's lifetime. Matches the state machine's
+   * timeout by default.
    */
   taskDeadlineSeconds: number;
+  /**
+   * The cluster lock Lease's duration. Every writing step renews it, so it only runs out when the
+   * task's run has died: the cluster is free again at most this long after (ADR 0008). It must
+   * outlast the longest pause between two steps (the attempt retry's maxDelay, 10 min by default).
+   */
+  lockLeaseSeconds: number;
   /** Cluster used when neither the execution input nor the NodeTask names one. */
   defaultCluster?: string;
   /** Install Jobs' image pull policy; `Never` fits clusters that preload the image. */
@@ -40,6 +46,7 @@ export const settingsDefaults: RuntimeSettings = {
   packageSource: { kind: 'image', path: '/opt/penetrator/package' },
   jobTtlSecondsAfterFinished: 86_400,
   taskDeadlineSeconds: 86_400,
+  lockLeaseSeconds: 900,
   imagePullPolicy: 'IfNotPresent',
   requireKnownHosts: false,
 };
@@ -52,6 +59,7 @@ export const SettingsEnv = {
   defaultCluster: 'PENETRATOR_DEFAULT_CLUSTER',
   jobTtlSecondsAfterFinished: 'PENETRATOR_JOB_TTL_SECONDS',
   taskDeadlineSeconds: 'PENETRATOR_TASK_DEADLINE_SECONDS',
+  lockLeaseSeconds: 'PENETRATOR_LOCK_LEASE_SECONDS',
   imagePullPolicy: 'PENETRATOR_IMAGE_PULL_POLICY',
   requireKnownHosts: 'PENETRATOR_REQUIRE_KNOWN_HOSTS',
 } as const;
@@ -115,6 +123,7 @@ export function resolveSettings(partial: Partial<RuntimeSettings> = {}): Runtime
   checkPackageSource(settings.packageSource, problems);
   checkInteger('jobTtlSecondsAfterFinished', settings.jobTtlSecondsAfterFinished, 0, 30 * 86_400, problems);
   checkInteger('taskDeadlineSeconds', settings.taskDeadlineSeconds, 60, 365 * 86_400, problems);
+  checkInteger('lockLeaseSeconds', settings.lockLeaseSeconds, 1, 86_400, problems);
   if (settings.defaultCluster !== undefined && !isClusterName(settings.defaultCluster)) {
     problems.push(
       `defaultCluster: received ${JSON.stringify(settings.defaultCluster)}; expected a registered cluster name`,
@@ -166,6 +175,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeSe
   }
   partial.jobTtlSecondsAfterFinished = integerFromEnv(env, SettingsEnv.jobTtlSecondsAfterFinished, problems);
   partial.taskDeadlineSeconds = integerFromEnv(env, SettingsEnv.taskDeadlineSeconds, problems);
+  partial.lockLeaseSeconds = integerFromEnv(env, SettingsEnv.lockLeaseSeconds, problems);
   const requireKnownHosts = text(SettingsEnv.requireKnownHosts);
   if (requireKnownHosts !== undefined) {
     if (requireKnownHosts === 'true' || requireKnownHosts === 'false') {

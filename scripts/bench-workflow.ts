@@ -76,7 +76,7 @@ function handlers(count: number, resultBytes: { value: number }): Record<LambdaN
       const name = (p as NodeStepInput).node.name;
       const done = polled.has(name);
       polled.add(name);
-      return Promise.resolve<CheckOutput>({ phase: done ? 'Succeeded' : 'Running' });
+      return Promise.resolve<CheckOutput>(done ? { phase: 'Succeeded', replaced: [] } : { phase: 'Running' });
     },
     summarize: (p) => {
       const input = p as SummarizeInput;

@@ -75,6 +75,7 @@ export class InstallNode extends StateMachineFragment {
         name: JsonPath.stringAt('$[0].node.name'),
         ip: JsonPath.stringAt('$[0].node.ip'),
         state: 'installed',
+        replaced: JsonPath.listAt('$[0].check.replaced'),
       },
     });
     installNode.branch(startInstall);

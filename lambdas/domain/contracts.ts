@@ -40,8 +40,13 @@ export interface NodeWork {
   ip: string;
   /** The proxy node whose Job installs this machine (empty in direct mode). */
   proxyNode: string;
-  /** True when a Node with this name or address already exists and must be deleted first. */
+  /** True when the machine is being reinstalled: a Node under its name, or one it replaces, exists. */
   reinstall: boolean;
+  /**
+   * Old Nodes of this machine under other names (same address, same site, or listed in
+   * spec.replaceNodes). Deleted by Check install once the machine has joined again, never before.
+   */
+  replaces?: string[];
 }
 
 /** Everything a per-node Lambda needs about its task; produced by Plan, completed by Prepare. */
@@ -104,9 +109,10 @@ export interface AttemptRef {
 }
 
 /** Output of Check install; a failed attempt is thrown as InstallFailedError instead. */
-export interface CheckOutput {
-  phase: 'Running' | 'Succeeded';
-}
+export type CheckOutput =
+  | { phase: 'Running' }
+  /** replaced: old Nodes deleted (or found gone) once the machine joined again, for the node's result. */
+  | { phase: 'Succeeded'; replaced: string[] };
 
 /** One node's outcome, as the Map collects it. Reason is one line, at most 256 characters. */
 export interface NodeResult {
@@ -116,6 +122,8 @@ export interface NodeResult {
   /** Step Functions error name of the last failure (failed nodes only). */
   error?: string;
   reason?: string;
+  /** Old Nodes of the machine deleted after it joined again (installed nodes only). */
+  replaced?: string[];
 }
 
 /** Input of Summarize. */

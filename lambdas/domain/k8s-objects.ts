@@ -73,6 +73,8 @@ export interface ObjectMeta {
   uid?: string;
   resourceVersion?: string;
   creationTimestamp?: string;
+  /** Set while the object is being deleted (a terminating Pod still runs its processes). */
+  deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
@@ -820,7 +822,12 @@ export function usableBootstrapToken(secret: SecretObject, validUntil: Date): Bo
 // ---------------------------------------------------------------------------------------------------
 // Events
 
-export type EventReason = 'NodeInstalled' | 'NodeInstallFailed' | 'TaskSucceeded' | 'TaskFailed';
+export type EventReason =
+  | 'NodeInstalled'
+  | 'NodeReplaced'
+  | 'NodeInstallFailed'
+  | 'TaskSucceeded'
+  | 'TaskFailed';
 
 const WARNING_REASONS: ReadonlySet<EventReason> = new Set(['NodeInstallFailed', 'TaskFailed']);
 /** The apiserver refuses Event messages above 1 KiB-ish in practice; keep them short and readable. */
@@ -882,9 +889,4 @@ export function nodeReady(node: NodeObject): boolean {
 
 export function nodeTaskLabel(node: NodeObject): string | undefined {
   return node.metadata.labels?.[NODE_TASK_LABEL];
-}
-
-/** The merge patch that marks a Node as installed by the task. */
-export function nodeLabelPatch(labelValue: string): Record<string, unknown> {
-  return { metadata: { labels: { [NODE_TASK_LABEL]: labelValue } } };
 }

@@ -19,6 +19,9 @@
  *   maxAttempts           install attempts per node, first included (default 3)
  *   attemptTimeoutSeconds deadline of one attempt (default 900)
  *   pollSeconds           seconds between two checks of a running attempt (default 15)
+ *   replaceNodes          existing Nodes the task may replace although they are not its own: a Node
+ *                         of another site or of no recorded site at a target's address, or a
+ *                         control-plane node (docs/operator-guide.md, "Which Nodes a task replaces")
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -173,6 +176,10 @@ export const nodeTaskSpecSchema = z.strictObject(
     maxAttempts: boundedInteger('maxAttempts').optional(),
     attemptTimeoutSeconds: boundedInteger('attemptTimeoutSeconds').optional(),
     pollSeconds: boundedInteger('pollSeconds').optional(),
+    replaceNodes: z
+      .array(nodeName, { error: typeError('a list of node names') })
+      .max(MAX_MACHINES, { error: `lists too many nodes; expected at most ${MAX_MACHINES}` })
+      .optional(),
   },
   { error: typeError('an object holding the task spec') },
 );

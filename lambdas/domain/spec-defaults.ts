@@ -22,6 +22,8 @@ export interface ResolvedSpec {
   maxAttempts: number;
   attemptTimeoutSeconds: number;
   pollSeconds: number;
+  /** spec.replaceNodes: Nodes the task may replace deliberately (see domain/ownership.ts). */
+  replaceNodes: string[];
 }
 
 /** Expects a task that passed validateNodeTask. */
@@ -39,6 +41,7 @@ export function resolveSpec(task: NodeTask): ResolvedSpec {
     maxAttempts: numeric(spec, 'maxAttempts'),
     attemptTimeoutSeconds: numeric(spec, 'attemptTimeoutSeconds'),
     pollSeconds: numeric(spec, 'pollSeconds'),
+    replaceNodes: [...new Set(spec.replaceNodes ?? [])],
   };
   if (spec.cluster !== undefined) resolved.cluster = spec.cluster;
   if (spec.knownHosts !== undefined) resolved.knownHosts = spec.knownHosts;

@@ -1,16 +1,26 @@
 /**
  * Check install: how the attempt's Job stands (in direct mode, the attempt's record). A finished
  * install is not enough: the Node must have registered; it then gets the task's label (how
- * completion is judged) and an Event, in both modes alike.
+ * completion is judged) and its site, the machine's old Nodes under other names are deleted, and an
+ * Event records it, in both modes alike.
  */
 import { TASK_NAMESPACE, type AttemptRef, type CheckOutput, type NodeWork } from '../domain/contracts';
-import { nodeLabelPatch, taskEvent, type JobObject, type NodeObject } from '../domain/k8s-objects';
-import { InstallFailedError, NodeNotRegisteredError } from '../errors';
+import {
+  nodeInternalIps,
+  taskEvent,
+  type JobObject,
+  type NodeObject,
+  type PreparedTask,
+} from '../domain/k8s-objects';
+import { installedNodePatch } from '../domain/ownership';
+import { attemptFailedError, InstallFailedError, NodeNotRegisteredError, TransientError } from '../errors';
+import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube } from '../ports';
 import { now, PayloadError, requirePrepared } from './common';
 import { directAttemptPhase } from './direct-install';
 import { failureReason, jobPhase } from './job-status';
 import { parseNodeStepInput } from './start-install';
+import { holdLock } from './lock';
 
 /** Seconds from the Job's start to its completion, as the Job controller recorded them. */
 export function installDurationSeconds(job: JobObject): number | undefined {
@@ -49,8 +59,10 @@ async function jobSettled(kube: Kube, node: NodeWork, attempt: AttemptRef): Prom
   const phase = jobPhase(job);
   if (phase === 'Running') return 'Running';
   if (phase === 'Failed') {
-    throw new InstallFailedError(
-      `node ${node.name} (${node.ip}) attempt ${attempt.number}: ${await failureReason(kube, job)}`,
+    const reason = await failureReason(kube, job);
+    throw attemptFailedError(
+      `node ${node.name} (${node.ip}) attempt ${attempt.number}: ${reason}`,
+      finalFailureOf(reason),
     );
   }
   const durationSeconds = installDurationSeconds(job);
@@ -60,12 +72,56 @@ async function jobSettled(kube: Kube, node: NodeWork, attempt: AttemptRef): Prom
   };
 }
 
+/**
+ * Deletes the machine's old Nodes under other names, now that it has been reached, authenticated,
+ * checked and joined again. A Node that no longer stands at the machine's address is left alone:
+ * it changed since Plan judged it. Each deletion is an Event and part of the node's result.
+ */
+async function deleteReplacedNodes(
+  deps: Dependencies,
+  kube: Kube,
+  task: PreparedTask,
+  node: NodeWork,
+): Promise<string[]> {
+  const gone: string[] = [];
+  for (const name of node.replaces ?? []) {
+    const old = await kube.get<NodeObject>({ kind: 'Node', name });
+    if (old === undefined) {
+      gone.push(name);
+      continue;
+    }
+    if (name === node.name || !nodeInternalIps(old).includes(node.ip)) {
+      deps.log.warn('kept an old Node that no longer stands at the machine address', { oldNode: name });
+      continue;
+    }
+    const rv = old.metadata.resourceVersion;
+    const outcome = await kube.delete(
+      { kind: 'Node', name },
+      rv === undefined ? {} : { resourceVersion: rv },
+    );
+    if (outcome === 'conflict') throw new TransientError(`Node ${name} changed while it was being replaced`);
+    gone.push(name);
+    await kube.create(
+      taskEvent({
+        task,
+        reason: 'NodeReplaced',
+        message: `deleted Node ${name} (${node.ip}): the machine joined again as ${node.name}${node.proxyNode ? ` through ${node.proxyNode}` : ''}`,
+        key: `replaced-${name}`,
+        now: now(deps),
+      }),
+    );
+    deps.log.info('deleted the old Node after the machine joined again', { oldNode: name, outcome });
+  }
+  return gone;
+}
+
 export async function checkInstall(deps: Dependencies, payload: unknown): Promise<CheckOutput> {
   const input = parseNodeStepInput(payload);
   const task = requirePrepared(input.task);
   const { node, attempt } = input;
   if (!attempt) throw new PayloadError('payload.attempt: expected the AttemptRef of Start install');
   const kube = await deps.kube(task.cluster);
+  await holdLock(deps, kube, task);
 
   const settled =
     task.mode === 'direct'
@@ -75,13 +131,14 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
 
   const patched = await kube.mergePatch<NodeObject>(
     { kind: 'Node', name: node.name },
-    nodeLabelPatch(task.labelValue),
+    installedNodePatch(task.labelValue, node.proxyNode),
   );
   if (patched === 'absent') {
     throw new NodeNotRegisteredError(
       `node ${node.name} (${node.ip}): the ${settled.what} succeeded but no Node ${node.name} registered yet`,
     );
   }
+  const replaced = await deleteReplacedNodes(deps, kube, task, node);
   const event = taskEvent({
     task,
     reason: 'NodeInstalled',
@@ -92,5 +149,5 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   await kube.create(event);
   recordInstallMetrics(deps, task.cluster, settled.durationSeconds, attempt.number);
   deps.log.info('node installed', { attempt: attempt.number });
-  return { phase: 'Succeeded' };
+  return { phase: 'Succeeded', replaced };
 }

@@ -54,6 +54,7 @@ export function parseNodeWork(value: unknown, what = 'node'): NodeWork {
   text(node.ip, `${what}.ip`);
   text(node.proxyNode, `${what}.proxyNode`, true);
   if (typeof node.reinstall !== 'boolean') throw new PayloadError(`${what}.reinstall: expected a boolean`);
+  if (node.replaces !== undefined) parseList(node.replaces, `${what}.replaces`, (v, w) => text(v, w));
   return node as unknown as NodeWork;
 }
 

@@ -53,7 +53,8 @@ import {
   type PreparedTask,
   type SecretObject,
 } from '../domain/k8s-objects';
-import { AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
+import { attemptFailedError, AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
+import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube, SshConnector, SshSession } from '../ports';
 import { now } from './common';
 
@@ -406,22 +407,18 @@ async function finish(
   );
 }
 
-export type DeleteOldNodes = (kube: Kube, node: NodeWork, log: Dependencies['log']) => Promise<void>;
-
 interface AttemptContext {
   deps: Dependencies;
   kube: Kube;
   task: PreparedTask;
   node: NodeWork;
-  deleteOldNodes: DeleteOldNodes;
 }
 
-/** One claimed attempt: delete the old Node when reinstalling, install, record the outcome. */
+/** One claimed attempt: install, record the outcome. Old Nodes go in Check install, after the join. */
 async function attempt(context: AttemptContext, claimed: LeaseObject, budgetSeconds: number): Promise<void> {
   const { deps, kube, task, node } = context;
   let outcome: InstallFailure | undefined;
   try {
-    if (node.reinstall) await context.deleteOldNodes(kube, node, deps.log);
     outcome = await installOnce(deps, kube, task, node, budgetSeconds);
   } catch (error) {
     // Recorded as the attempt's failure rather than left running until the record expires.
@@ -442,7 +439,6 @@ export async function startDirectInstall(
   deps: Dependencies,
   task: PreparedTask,
   node: NodeWork,
-  deleteOldNodes: DeleteOldNodes,
 ): Promise<AttemptRef> {
   const kube = await deps.kube(task.cluster);
   const name = directRecordName(task.name, node.name);
@@ -477,7 +473,7 @@ export async function startDirectInstall(
       ...(previous ? { previous } : {}),
     });
     if (await claim(kube, lease, previous)) {
-      await attempt({ deps, kube, task, node, deleteOldNodes }, lease, budgetSeconds);
+      await attempt({ deps, kube, task, node }, lease, budgetSeconds);
       return { job: name, number: next.attempt };
     }
   }
@@ -513,9 +509,12 @@ export async function directAttemptPhase(
       throw new InstallFailedError(
         `node ${node.name} (${node.ip}) attempt ${state.attempt}: ${expiredReason(state)}`,
       );
-    case 'failed':
-      throw new InstallFailedError(
-        `node ${node.name} (${node.ip}) attempt ${state.attempt}: ${state.reason ?? 'no reason recorded'}`,
+    case 'failed': {
+      const reason = state.reason ?? 'no reason recorded';
+      throw attemptFailedError(
+        `node ${node.name} (${node.ip}) attempt ${state.attempt}: ${reason}`,
+        finalFailureOf(reason),
       );
+    }
   }
 }

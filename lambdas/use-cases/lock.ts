@@ -1,12 +1,13 @@
 /**
  * The per-cluster lock: the Lease edge-system/penetrator-lock, held by `<task>/<execution name>`.
  * Every write carries the resourceVersion it was based on, so of two racers exactly one wins and
- * the other re-reads and sees the winner.
+ * the other re-reads and sees the winner. The Lease is short (settings.lockLeaseSeconds) and kept
+ * alive by the task's own writing steps (holdLock), so a dead run frees the cluster soon (ADR 0008).
  */
 import { LOCK_LEASE_NAME, TASK_NAMESPACE, type LockInput, type TaskRef } from '../domain/contracts';
 import { executionName } from '../domain/job-names';
 import { holderTask, leaseExpired, lockHolder, lockLease, type LeaseObject } from '../domain/k8s-objects';
-import { ClusterBusyError, TransientError } from '../errors';
+import { ClusterBusyError, LockLostError, TransientError, type LockTimes } from '../errors';
 import type { Dependencies, Kube, Log } from '../ports';
 import { now, parseTaskRef, PayloadError, record } from './common';
 
@@ -29,10 +30,25 @@ export function holderOf(task: Pick<TaskRef, 'name' | 'executionId'>): string {
 
 export type LockOutcome = 'acquired' | 'renewed' | 'taken-over' | 'released' | 'not-held';
 
+/** When the Lease was taken and when it runs out unless renewed. */
+export function lockTimes(lease: LeaseObject): LockTimes {
+  const times: LockTimes = {};
+  if (lease.spec.acquireTime) times.since = new Date(Date.parse(lease.spec.acquireTime)).toISOString();
+  const renewed = Date.parse(lease.spec.renewTime ?? lease.spec.acquireTime ?? '');
+  const duration = lease.spec.leaseDurationSeconds;
+  if (!Number.isNaN(renewed) && duration !== undefined)
+    times.expires = new Date(renewed + duration * 1000).toISOString();
+  return times;
+}
+
 /** Someone else's Lease may only be taken over once it has expired (and never by a renewal). */
 function refuseUnlessExpired(current: LeaseObject, task: TaskRef, at: Date, renewOnly: boolean): void {
   if (!renewOnly && leaseExpired(current, at)) return;
-  throw new ClusterBusyError(task.cluster, holderTask(current.spec.holderIdentity ?? '') || '(unknown)');
+  throw new ClusterBusyError(
+    task.cluster,
+    holderTask(current.spec.holderIdentity ?? '') || '(unknown)',
+    lockTimes(current),
+  );
 }
 
 /** Takes the lock (or renews it, when this execution holds it already). Throws ClusterBusyError. */
@@ -85,11 +101,59 @@ export async function releaseLock(kube: Kube, task: TaskRef): Promise<LockOutcom
   );
 }
 
+/**
+ * Checks that `task` still holds the cluster lock, renewing the Lease once a third of its duration
+ * has passed (so the many steps of a large task write it rarely). Every step that writes calls this
+ * first: a task whose lock expired and was taken, or deleted, stops before writing anything.
+ */
+export async function holdLock(
+  deps: Pick<Dependencies, 'settings' | 'clock'>,
+  kube: Kube,
+  task: TaskRef,
+): Promise<void> {
+  const holder = holderOf(task);
+  const duration = deps.settings.lockLeaseSeconds;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const at = now(deps);
+    const current = await kube.get<LeaseObject>(LEASE_REF);
+    // Still ours though expired: nobody took it over (that changes the holder), so it is renewed.
+    if (current === undefined || current.spec.holderIdentity !== holder) throw lockLost(task, current);
+    if (recentlyRenewed(current, at, duration)) return;
+    const written = await kube.replace(
+      lockLease({ name: LOCK_LEASE_NAME, holder, durationSeconds: duration, now: at, previous: current }),
+    );
+    if (written !== 'conflict' && written !== 'absent') return;
+  }
+  throw new TransientError(
+    `cluster ${task.cluster}: the lock Lease changed ${MAX_ROUNDS} times while renewing it; try again`,
+  );
+}
+
+function recentlyRenewed(lease: LeaseObject, at: Date, durationSeconds: number): boolean {
+  const renewed = Date.parse(lease.spec.renewTime ?? '');
+  return !Number.isNaN(renewed) && at.getTime() - renewed < (durationSeconds * 1000) / 3;
+}
+
+function lockLost(task: TaskRef, current: LeaseObject | undefined): LockLostError {
+  const what =
+    current === undefined
+      ? 'its Lease is gone'
+      : `task ${holderTask(current.spec.holderIdentity ?? '') || '(unknown)'} holds it now${lockTimesText(current)}`;
+  return new LockLostError(
+    `task ${task.name} no longer holds the lock of cluster ${task.cluster}: ${what}; stopped before writing`,
+  );
+}
+
+function lockTimesText(lease: LeaseObject): string {
+  const { since, expires } = lockTimes(lease);
+  return ` (since ${since ?? '(unknown)'}, until ${expires ?? '(unknown)'} unless renewed)`;
+}
+
 export async function lock(deps: Dependencies, payload: unknown): Promise<{ lock: LockOutcome }> {
   const { action, task } = parseLockInput(payload);
   const kube = await deps.kube(task.cluster);
   const clock = () => now(deps);
-  const duration = deps.settings.taskDeadlineSeconds;
+  const duration = deps.settings.lockLeaseSeconds;
   let outcome: LockOutcome;
   if (action === 'release') outcome = await releaseLock(kube, task);
   else outcome = await acquireLock(kube, task, duration, clock, deps.log, action === 'renew');

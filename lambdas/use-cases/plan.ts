@@ -1,31 +1,42 @@
 /**
  * Plan task: validates the NodeTask, resolves its cluster, checks proxy nodes and credential, and
- * decides which machine joins under which name, through which proxy, and whether an old Node must go
- * first. Read-only: nothing is created in the cluster.
+ * decides which machine joins under which name, through which proxy, and which old Nodes it replaces.
+ * Targets the task does not own are refused here, all at once. Read-only: nothing is created or
+ * deleted in the cluster.
  */
 import { knownHostsName, targetsWithoutKnownKey } from '../domain/direct-known-hosts';
 import type { NodeWork, PlanInput, PlanOutput, TaskRef } from '../domain/contracts';
 import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
-import { taskObjectName } from '../domain/job-names';
+import { isIP } from 'node:net';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, taskObjectName } from '../domain/job-names';
 import {
   TaskObjectKeys,
-  nodeInternalIps,
   nodeReady,
   specDigest,
   type ConfigMapObject,
+  type JobObject,
   type NodeObject,
 } from '../domain/k8s-objects';
 import { assignNodeNames, taskLabelValue } from '../domain/names';
-import { validateNodeTask, type NodeTask, type Target } from '../domain/node-task';
+import { formatPath, normaliseIp, validateNodeTask, type NodeTask, type Target } from '../domain/node-task';
+import {
+  busyMachineOf,
+  judgeTargets,
+  type BusyMachine,
+  type OwnershipInput,
+  type PlannedTarget,
+} from '../domain/ownership';
 import { resolveSpec, type ResolvedSpec } from '../domain/spec-defaults';
 import {
   ClusterNotFoundError,
   InvalidNodeTaskError,
   ProxyNodeNotReadyError,
+  TargetRefusedError,
   TaskConflictError,
 } from '../errors';
-import type { Dependencies } from '../ports';
+import type { Dependencies, Kube } from '../ports';
 import { PayloadError, record } from './common';
+import { jobPhase } from './job-status';
 
 export function parsePlanInput(payload: unknown): PlanInput {
   const body = record(payload, 'payload');
@@ -102,50 +113,74 @@ function previousRun(
   return labelValue ? { labelValue, namesByIp } : undefined;
 }
 
-interface NodeIndex {
-  byName: Map<string, NodeObject>;
-  byIp: Map<string, NodeObject[]>;
-}
-
-function indexNodes(nodes: readonly NodeObject[]): NodeIndex {
-  const byName = new Map<string, NodeObject>();
-  const byIp = new Map<string, NodeObject[]>();
-  for (const node of nodes) {
-    byName.set(node.metadata.name, node);
-    for (const ip of nodeInternalIps(node)) byIp.set(ip, [...(byIp.get(ip) ?? []), node]);
-  }
-  return { byName, byIp };
-}
-
 export interface WorkList {
   nodes: NodeWork[];
   skipped: Array<{ name: string; ip: string }>;
+  /** `<field path>: <reason>` for every target the task may not touch. */
+  problems: string[];
+}
+
+/** The field path that named each machine, for messages: an override entry or a targetMachines item. */
+export function targetPaths(
+  task: NodeTask,
+  assignment: ReadonlyArray<{ name: string; ip: string }>,
+): PlannedTarget[] {
+  const machines = (task.spec.targetMachines ?? []).map((ip) => (isIP(ip) ? normaliseIp(ip) : ip));
+  const overrideIps = new Map(
+    Object.entries(task.spec.nodeNamesOverride ?? {}).map(([name, ip]) => [normaliseIp(ip), name]),
+  );
+  return assignment.map(({ name, ip }) => {
+    const overridden = overrideIps.get(ip);
+    const path =
+      overridden !== undefined
+        ? formatPath(['spec', 'nodeNamesOverride', overridden])
+        : formatPath(['spec', 'targetMachines', Math.max(0, machines.indexOf(ip))]);
+    return { name, ip, path };
+  });
 }
 
 /**
- * Splits the assignment into work and skipped machines. A Node that already carries this task's
- * label is done. Any other Node under the same name or address is an older install: it is deleted
- * before the machine joins again (reinstall). Proxy nodes are dealt out round-robin.
+ * Splits the targets into work and skipped machines, and refuses those the task does not own
+ * (domain/ownership.ts). A Node that already carries this task's label is done. Proxy nodes are
+ * dealt out round-robin.
  */
 export function buildWorkList(
-  assignment: ReadonlyArray<{ name: string; ip: string }>,
-  index: NodeIndex,
+  targets: readonly PlannedTarget[],
+  ownership: OwnershipInput,
   labelValue: string,
-  proxyNodes: readonly string[],
 ): WorkList {
+  const byName = new Map(ownership.nodes.map((n) => [n.metadata.name, n]));
+  const pending = targets.filter(
+    (t) => byName.get(t.name)?.metadata.labels?.[NODE_TASK_LABEL] !== labelValue,
+  );
+  const skipped = targets.filter((t) => !pending.includes(t)).map(({ name, ip }) => ({ name, ip }));
+  const { judgements, problems } = judgeTargets(pending, ownership);
+  const proxies = ownership.site.proxyNodes;
   const nodes: NodeWork[] = [];
-  const skipped: WorkList['skipped'] = [];
-  for (const { name, ip } of assignment) {
-    const sameName = index.byName.get(name);
-    if (sameName?.metadata.labels?.[NODE_TASK_LABEL] === labelValue) {
-      skipped.push({ name, ip });
-      continue;
-    }
-    const sameIp = index.byIp.get(ip) ?? [];
-    const proxyNode = proxyNodes.length === 0 ? '' : proxyNodes[nodes.length % proxyNodes.length]!;
-    nodes.push({ name, ip, proxyNode, reinstall: sameName !== undefined || sameIp.length > 0 });
-  }
-  return { nodes, skipped };
+  pending.forEach(({ name, ip }, i) => {
+    const judgement = judgements[i]!;
+    if ('refused' in judgement) return;
+    const proxyNode = proxies.length === 0 ? '' : proxies[nodes.length % proxies.length]!;
+    const { replaces, sameName } = judgement;
+    nodes.push({
+      name,
+      ip,
+      proxyNode,
+      reinstall: sameName || replaces.length > 0,
+      ...(replaces.length > 0 ? { replaces } : {}),
+    });
+  });
+  return { nodes, skipped, problems };
+}
+
+/** Running install Jobs: another task's may not be joined by a second install on the same machine. */
+async function busyMachines(kube: Kube): Promise<BusyMachine[]> {
+  const jobs = await kube.list<JobObject>({
+    kind: 'Job',
+    namespace: TASK_NAMESPACE,
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+  });
+  return jobs.filter((j) => jobPhase(j) === 'Running').flatMap((j) => busyMachineOf(j) ?? []);
 }
 
 function taskRef(
@@ -205,8 +240,9 @@ export async function plan(deps: Dependencies, payload: unknown): Promise<PlanOu
   }
 
   const kube = await deps.kube(cluster);
-  const index = indexNodes(await kube.list<NodeObject>({ kind: 'Node' }));
-  checkProxyNodes(spec, index.byName, cluster);
+  const allNodes = await kube.list<NodeObject>({ kind: 'Node' });
+  const byName = new Map(allNodes.map((n) => [n.metadata.name, n]));
+  checkProxyNodes(spec, byName, cluster);
 
   const digest = specDigest(task.spec);
   const existing = await kube.get<ConfigMapObject>({
@@ -225,10 +261,22 @@ export async function plan(deps: Dependencies, payload: unknown): Promise<PlanOu
   const assignment = assignNodeNames(
     named,
     task.spec.nodeNamePrefix ?? '',
-    new Set(index.byName.keys()),
+    new Set(byName.keys()),
     deps.random,
   );
-  const work = buildWorkList(assignment, index, labelValue, spec.proxyNodes);
+  const work = buildWorkList(
+    targetPaths(task, assignment),
+    {
+      taskName: task.metadata.name,
+      site: { mode: spec.mode, proxyNodes: spec.proxyNodes },
+      nodes: allNodes,
+      busy: await busyMachines(kube),
+      replaceNodes: new Set(spec.replaceNodes),
+    },
+    labelValue,
+  );
+  // Nothing has been created or deleted yet: a refused target refuses the whole task, every reason listed.
+  if (work.problems.length > 0) throw new TargetRefusedError(work.problems);
 
   deps.log.info('planned', {
     cluster,

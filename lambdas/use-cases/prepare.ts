@@ -18,6 +18,7 @@ import { ensureTaskToken } from './bootstrap-token';
 import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../errors';
 import type { Dependencies, Kube, SshCredential } from '../ports';
 import { now, parseList, parseNamed, parseNodeWork, parseTaskRef, record } from './common';
+import { holdLock } from './lock';
 
 const MAX_ROUNDS = 5;
 
@@ -119,6 +120,7 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
   const input = parsePrepareInput(payload);
   const { task } = input;
   const kube = await deps.kube(task.cluster);
+  await holdLock(deps, kube, task);
 
   const owner = await ensureTaskObject(kube, input);
   const prepared: PreparedTask = {

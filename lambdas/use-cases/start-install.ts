@@ -1,7 +1,7 @@
 /**
  * Start install: one attempt of one node. An attempt already under way (or done) is adopted, never
  * doubled: two installs on one machine at once would corrupt it. Otherwise the next attempt's Job is
- * created, after deleting the old Node when the machine is being reinstalled.
+ * created. Nothing is deleted here: old Nodes go only once the machine has joined (Check install).
  */
 import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput, type NodeWork } from '../domain/contracts';
 import { RUN_LABEL, nodeJobsSelector, runHash } from '../domain/job-names';
@@ -10,13 +10,15 @@ import {
   nodeInternalIps,
   type JobObject,
   type NodeObject,
+  type PodObject,
   type PreparedTask,
 } from '../domain/k8s-objects';
-import { AttemptsExhaustedError } from '../errors';
-import type { Dependencies, Kube, Log } from '../ports';
+import { AttemptsExhaustedError, TransientError } from '../errors';
+import type { Dependencies, Kube } from '../ports';
 import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
 import { startDirectInstall } from './direct-install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
+import { holdLock } from './lock';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
@@ -40,29 +42,56 @@ function byAttemptDescending(a: JobObject, b: JobObject): number {
 }
 
 /**
- * Deletes the Nodes standing for this machine: the one with its name and any with its address, so
- * the machine can join afresh. The proxy node is never deleted, whatever the addresses say.
+ * An earlier run of this task whose install Job succeeded, when the machine's Node stands registered
+ * under the node's name at its address: the run died before labelling it. That Job is followed
+ * (Check install labels the Node) instead of resetting and joining the machine again.
  */
-export async function deleteOldNodes(kube: Kube, node: NodeWork, log: Log): Promise<void> {
-  const nodes = await kube.list<NodeObject>({ kind: 'Node' });
-  const old = nodes.filter(
-    (n) =>
-      n.metadata.name !== node.proxyNode &&
-      (n.metadata.name === node.name || nodeInternalIps(n).includes(node.ip)),
-  );
-  for (const n of old) {
-    const outcome = await kube.delete({ kind: 'Node', name: n.metadata.name });
-    log.info('deleted the old Node before reinstalling', { oldNode: n.metadata.name, outcome });
-  }
+async function joinedByEarlierRun(
+  kube: Kube,
+  jobs: readonly JobObject[],
+  ours: readonly JobObject[],
+  node: NodeWork,
+): Promise<JobObject | undefined> {
+  // Only before this run's first attempt: after it, this run's own Jobs tell the story.
+  if (ours.length > 0) return undefined;
+  const succeeded = jobs.find((j) => jobPhase(j) === 'Succeeded');
+  if (succeeded === undefined) return undefined;
+  const registered = await kube.get<NodeObject>({ kind: 'Node', name: node.name });
+  return registered && nodeInternalIps(registered).includes(node.ip) ? succeeded : undefined;
 }
+
+/**
+ * A next attempt starts only once every earlier attempt's Pod has ended: the Job controller marks a
+ * Job failed (FailureTarget) while its Pod may still be terminating, its ssh session still open, and
+ * two installs on one machine must never overlap. Transient: the retry waits for the Pod.
+ */
+async function requireEarlierPodsEnded(kube: Kube, task: PreparedTask, node: NodeWork): Promise<void> {
+  const pods = await kube.list<PodObject>({
+    kind: 'Pod',
+    namespace: TASK_NAMESPACE,
+    labelSelector: nodeJobsSelector(task.name, node.name),
+  });
+  const live = pods.find(
+    (p) => p.metadata.deletionTimestamp !== undefined || !ENDED_PHASES.has(p.status?.phase ?? ''),
+  );
+  if (live === undefined) return;
+  const state =
+    live.metadata.deletionTimestamp === undefined ? (live.status?.phase ?? 'Pending') : 'terminating';
+  throw new TransientError(
+    `node ${node.name} (${node.ip}): Pod ${live.metadata.name} of an earlier attempt is still ${state}; the next attempt waits for it to end`,
+  );
+}
+
+const ENDED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 
 export async function startInstall(deps: Dependencies, payload: unknown): Promise<AttemptRef> {
   const input = parseNodeStepInput(payload);
   const task: PreparedTask = requirePrepared(input.task);
   const { node } = input;
-  // Direct mode installs from here, now; it keeps its own record instead of Jobs.
-  if (task.mode === 'direct') return startDirectInstall(deps, task, node, deleteOldNodes);
   const kube = await deps.kube(task.cluster);
+  await holdLock(deps, kube, task);
+  // Direct mode installs from here, now; it keeps its own record instead of Jobs.
+  if (task.mode === 'direct') return startDirectInstall(deps, task, node);
 
   const jobs = (
     await kube.list<JobObject>({
@@ -74,14 +103,19 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   const run = runHash(task.executionId);
   const ours = jobs.filter((j) => j.metadata.labels?.[RUN_LABEL] === run);
   // This run's attempt, running or done, is the one to follow. An earlier run's Job is followed only
-  // while it still runs (two installs on one machine must never overlap); a finished one proves
-  // nothing about the machine now, so a new attempt starts.
+  // while it still runs (two installs on one machine must never overlap), or when it succeeded and
+  // the Node stands registered at the machine's address; otherwise a new attempt starts.
   const live =
     ours.find((j) => jobPhase(j) !== 'Failed') ??
     jobs.find((j) => !ours.includes(j) && jobPhase(j) === 'Running');
   if (live) {
     deps.log.info('adopted an existing install Job', { adopted: live.metadata.name, phase: jobPhase(live) });
     return { job: live.metadata.name, number: jobAttempt(live) };
+  }
+  const joined = await joinedByEarlierRun(kube, jobs, ours, node);
+  if (joined) {
+    deps.log.info('adopted the Node an earlier run joined', { adopted: joined.metadata.name });
+    return { job: joined.metadata.name, number: jobAttempt(joined) };
   }
 
   const last = ours[0];
@@ -93,7 +127,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     );
   }
 
-  if (node.reinstall) await deleteOldNodes(kube, node, deps.log);
+  await requireEarlierPodsEnded(kube, task, node);
   const number = done + 1;
   const job = installJob({
     task,

@@ -17,6 +17,7 @@ import {
   record,
   requirePrepared,
 } from './common';
+import { holdLock } from './lock';
 
 /** Events written at once: enough to be quick, few enough not to flood the apiserver. */
 const EVENT_CONCURRENCY = 8;
@@ -69,6 +70,7 @@ export async function summarize(deps: Dependencies, payload: unknown): Promise<T
   const task = requirePrepared(input.task);
   const summary = summarizeResults(input);
   const kube = await deps.kube(task.cluster);
+  await holdLock(deps, kube, task);
 
   const status = canonicalJson({ nodetaskStatus: summary.nodetaskStatus, nodeStatus: summary.nodeStatus });
   const patched = await kube.mergePatch(

@@ -71,7 +71,7 @@ export async function createEdgeNetwork(opts: EdgeNetworkOptions): Promise<EdgeN
 function validate(opts: EdgeNetworkOptions): void {
   if (opts.sites.length === 0)
     throw new Error('createEdgeNetwork: at least one site is required (received 0)');
-  const subnets = new Set<string>();
+  const subnets = new Map<string, boolean>();
   opts.sites.forEach((site, index) => {
     if (site.machines.length > MAX_MACHINES_PER_SITE) {
       throw new Error(
@@ -80,9 +80,14 @@ function validate(opts: EdgeNetworkOptions): void {
     }
     if (site.subnet === undefined) return;
     const base = parseSubnet24(site.subnet);
-    if (subnets.has(base)) throw new Error(`createEdgeNetwork: sites share the subnet ${site.subnet}`);
-    subnets.add(base);
-    assertSubnetUnusedByHost(site.subnet);
+    const oneWay = site.reachableFromCloud !== true;
+    // Sites behind NAT reuse private subnets; the host can route a subnet into one site only, so
+    // only one-way sites (which the host never opens connections to) may share one.
+    if (subnets.has(base) && !(oneWay && subnets.get(base) === true)) {
+      throw new Error(`createEdgeNetwork: sites share the subnet ${site.subnet}; only one-way sites may`);
+    }
+    if (!subnets.has(base)) assertSubnetUnusedByHost(site.subnet);
+    subnets.set(base, oneWay);
     const seen = new Set<string>();
     site.machines.forEach((machine, m) => {
       if (machine.ip === undefined) return;
@@ -135,19 +140,31 @@ function overlaps24(base: string, dst: string): boolean {
 
 async function build(record: RunRecord, opts: EdgeNetworkOptions): Promise<EdgeNetwork> {
   const cloudSlot = allocateSlot(record);
-  const siteSlots = opts.sites.map((site) => ({ site, slot: allocateSlot(record) }));
-  for (const { site } of siteSlots) if (site.subnet !== undefined) reserveSubnet(record, site.subnet);
+  const siteSlots = opts.sites.map((site, index) => ({
+    site,
+    slot: allocateSlot(record),
+    // The first site on a shared subnet gets the host's route to it; the others are reached only
+    // from inside (their proxy namespace), as one-way sites are anyway.
+    routesSubnet:
+      site.subnet === undefined || opts.sites.findIndex((other) => other.subnet === site.subnet) === index,
+  }));
+  for (const { site, routesSubnet } of siteSlots)
+    if (site.subnet !== undefined && routesSubnet) reserveSubnet(record, site.subnet);
   // Guards first, before any namespace or link exists: a site address can only ever be blackholed or
   // routed into its site, never sent to the default route.
-  for (const { site, slot } of siteSlots) await addGuardRoutes(record, slot, site.subnet);
+  for (const { site, slot, routesSubnet } of siteSlots)
+    await addGuardRoutes(record, slot, routesSubnet ? site.subnet : undefined);
 
   const cloudAddress = await addCloudLink(record, cloudSlot);
 
   const sites: Site[] = [];
   const starting: Array<{ plan: MachinePlan; proxy: string; sshd: ReturnType<typeof startSshd> }> = [];
-  for (const [index, { site, slot }] of siteSlots.entries()) {
+  for (const [index, { site, slot, routesSubnet }] of siteSlots.entries()) {
     const addressing = siteAddressing(slot, site.subnet);
-    const names = await buildSite(record, index, addressing, site.reachableFromCloud === true);
+    const names = await buildSite(record, index, addressing, {
+      reachableFromCloud: site.reachableFromCloud === true,
+      routesSubnet,
+    });
     const machines: EdgeMachine[] = [];
     for (const [m, options] of site.machines.entries()) {
       const plan: MachinePlan = {
@@ -232,7 +249,7 @@ async function buildSite(
   record: RunRecord,
   index: number,
   a: SiteAddressing,
-  reachableFromCloud: boolean,
+  { reachableFromCloud, routesSubnet }: { reachableFromCloud: boolean; routesSubnet: boolean },
 ): Promise<SiteNames> {
   const router = routerNetns(record.id, index);
   const proxy = proxyNetns(record.id, index);
@@ -257,9 +274,11 @@ async function buildSite(
   await ip(['-n', router, 'addr', 'add', `${a.gateway}/24`, 'dev', BRIDGE]);
   await ip(['-n', router, 'link', 'set', BRIDGE, 'up']);
 
-  record.routes.push(a.subnet);
-  saveRecord(record);
-  await ip(['route', 'add', a.subnet, 'via', a.uplinkRouter, 'dev', uplink, 'proto', ROUTE_PROTO]);
+  if (routesSubnet) {
+    record.routes.push(a.subnet);
+    saveRecord(record);
+    await ip(['route', 'add', a.subnet, 'via', a.uplinkRouter, 'dev', uplink, 'proto', ROUTE_PROTO]);
+  }
 
   await attachToSite(record, router, 'proxy', proxy, a.proxy, a);
   return { router, proxy };

@@ -135,6 +135,7 @@ describe('the Penetrator stack', () => {
       'name.$': '$[0].node.name',
       'ip.$': '$[0].node.ip',
       state: 'installed',
+      'replaced.$': '$[0].check.replaced',
     });
   });
 
@@ -377,23 +378,43 @@ describe('the Penetrator stack', () => {
     });
   });
 
-  it('adds an alarm on failed executions only when an e-mail is configured', () => {
-    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).toEqual([]);
-    const withAlarm = synthTemplate({ [ContextKeys.alarmEmail]: 'ops@example.com' });
-    expect(
+  it('has an alarm for failed, timed-out and aborted executions, failed nodes and dead letters', () => {
+    const alarm = (props: Record<string, unknown>) =>
       Object.keys(
-        withAlarm.findResources('AWS::CloudWatch::Alarm', {
-          Properties: { MetricName: 'ExecutionsFailed', Threshold: 1 },
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', ...props },
         }),
-      ),
+      );
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      expect(alarm({ Namespace: 'AWS/States', MetricName: metric, Statistic: 'Sum' })).toHaveLength(1);
+    }
+    expect(
+      alarm({
+        Namespace: 'Penetrator',
+        MetricName: 'NodesFailed',
+        Dimensions: [{ Name: 'service', Value: 'penetrator' }],
+      }),
     ).toHaveLength(1);
+    expect(alarm({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' })).toHaveLength(1);
+    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).toHaveLength(5);
+    // Without an e-mail they only show in the console.
+    expect(resourcesOfType(template, 'AWS::SNS::Subscription')).toEqual([]);
+  });
+
+  it('sends every alarm to the configured e-mail', () => {
+    const withEmail = synthTemplate({ [ContextKeys.alarmEmail]: 'ops@example.com' });
     expect(
       Object.keys(
-        withAlarm.findResources('AWS::SNS::Subscription', {
+        withEmail.findResources('AWS::SNS::Subscription', {
           Properties: { Protocol: 'email', Endpoint: 'ops@example.com' },
         }),
       ),
     ).toHaveLength(1);
+    const alarms = Object.values(withEmail.findResources('AWS::CloudWatch::Alarm')) as Array<{
+      Properties: { AlarmActions?: unknown[] };
+    }>;
+    expect(alarms).toHaveLength(5);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
 
   it('puts the Lambdas in the configured subnets', () => {

@@ -26,6 +26,8 @@ const PROXY = 'vm-2-117-centos';
 const GOOD = ['172.21.3.194', '172.21.3.195'];
 const REFUSING = '172.21.3.196';
 const SPARE = '172.21.3.197';
+/** No machine answers here: every attempt fails slowly and may be retried. */
+const UNREACHABLE = '172.21.3.199';
 const MAX_ATTEMPTS = 2;
 
 let env: TestEnvironment;
@@ -191,7 +193,7 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
     await expectNothingLeftBehind('nodes');
   });
 
-  it('fails a machine that refuses the credential after the task’s attempts, installs the others, and names it', async () => {
+  it('fails a machine that refuses the credential at once (no retry can help), installs the others, and names it', async () => {
     const result = await run(
       nodeTask('mixed', {
         nodeNamePrefix: 'mix',
@@ -214,7 +216,8 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
     const refusingJobs = jobs.items.filter((j) =>
       JSON.stringify(j.metadata?.annotations ?? {}).includes(REFUSING),
     );
-    expect(refusingJobs).toHaveLength(MAX_ATTEMPTS);
+    // A refused login is final: one attempt, not maxAttempts.
+    expect(refusingJobs).toHaveLength(1);
     const status = await core.readNamespacedConfigMap({
       name: 'penetrator-task-mixed',
       namespace: TASK_NAMESPACE,
@@ -225,7 +228,7 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
 
   it('refuses a second task on the same cluster while one runs, naming the running task', async () => {
     const slow = run(
-      nodeTask('slow', { nodeNamePrefix: 'slow', targetMachines: [REFUSING], maxAttempts: 3 }),
+      nodeTask('slow', { nodeNamePrefix: 'slow', targetMachines: [UNREACHABLE], maxAttempts: 3 }),
       'slow-execution',
     );
     // Wait (bounded) until the first task holds the lock.

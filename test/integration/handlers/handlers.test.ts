@@ -22,7 +22,14 @@ import {
   type TaskRef,
   type WorkflowHandler,
 } from '../../../lambdas/domain/contracts';
-import { RUN_LABEL, TASK_LABEL, runHash } from '../../../lambdas/domain/job-names';
+import {
+  NODE_HASH_LABEL,
+  RUN_LABEL,
+  TASK_LABEL,
+  nodeHash,
+  nodeJobsSelector,
+  runHash,
+} from '../../../lambdas/domain/job-names';
 import {
   bootstrapTokenIdFor,
   bootstrapTokenSecret,
@@ -31,6 +38,7 @@ import {
   type ConfigMapObject,
   type EventObject,
   type JobObject,
+  type PodObject,
   type LeaseObject,
   type NodeObject,
   type SecretObject,
@@ -38,6 +46,8 @@ import {
 import { ErrorNames } from '../../../lambdas/errors';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import { deleteTaskToken, ensureTaskToken } from '../../../lambdas/use-cases/bootstrap-token';
+import { resolveSettings } from '../../../lambdas/settings';
+import { holdLock } from '../../../lambdas/use-cases/lock';
 import type { Kube } from '../../../lambdas/ports';
 import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
 import { startTestKubelet, type TestKubelet } from '../../../sandbox/kubelet';
@@ -102,7 +112,7 @@ beforeAll(async () => {
     clusterName: 'test',
     credentialPath: join(dir, 'credential.yaml'),
     installScriptPath: join(dir, 'install.sh'),
-    settings: { jobTtlSecondsAfterFinished: 3600, taskDeadlineSeconds: 3600 },
+    settings: { jobTtlSecondsAfterFinished: 3600, taskDeadlineSeconds: 3600, lockLeaseSeconds: 120 },
   });
 });
 
@@ -241,6 +251,8 @@ describe('lock', () => {
     }).catch((e: unknown) => e);
     expect(busy).toMatchObject({ name: ErrorNames.ClusterBusy });
     expect((busy as Error).message).toContain('task lock-task is running');
+    // Who, since when, and until when: enough to tell a live task from the lock of a run that died.
+    expect((busy as Error).message).toMatch(/\(holding the lock since \S+Z, until \S+Z unless renewed\)/);
 
     expect(await call('cleanup', { task: { ...task('two'), name: 'other-task' } })).toMatchObject({
       lock: 'not-held',
@@ -268,6 +280,27 @@ describe('lock', () => {
     expect(await lease()).toBeUndefined();
   });
 
+  it('is renewed by its holder once a third of its duration has passed, and held only by it', async () => {
+    const holder = task('renewing');
+    await call('lock', { action: 'acquire', task: holder });
+    const taken = (await lease())!.spec.renewTime!;
+    const at = (seconds: number) => ({
+      settings: resolveSettings({ lockLeaseSeconds: 120 }),
+      clock: () => new Date(Date.parse(taken) + seconds * 1000),
+    });
+
+    await holdLock(at(30), kube, holder);
+    expect((await lease())!.spec.renewTime).toBe(taken);
+    await holdLock(at(50), kube, holder);
+    expect(Date.parse((await lease())!.spec.renewTime!)).toBe(Date.parse(taken) + 50_000);
+    await expect(
+      holdLock(at(60), kube, { ...holder, executionId: execution('other') }),
+    ).rejects.toMatchObject({
+      name: ErrorNames.LockLost,
+    });
+    await call('cleanup', { task: holder });
+  });
+
   it('takes over a lock whose holder stopped renewing it', async () => {
     const stale = lockLease({
       name: LOCK_LEASE_NAME,
@@ -283,7 +316,7 @@ describe('lock', () => {
     expect(taken?.spec).toMatchObject({
       holderIdentity: 'lock-task/after-crash',
       leaseTransitions: 1,
-      leaseDurationSeconds: 3600,
+      leaseDurationSeconds: 120,
     });
     await call('cleanup', { task: task('after-crash') });
   });
@@ -440,6 +473,7 @@ describe('a task from prepare to cleanup', () => {
     expect(await call<AttemptRef>('startInstall', nodeInput('edge-ok'))).toEqual(attempt);
     expect(await call<CheckOutput>('checkInstall', nodeInput('edge-ok', attempt))).toEqual({
       phase: 'Succeeded',
+      replaced: [],
     });
     const node = await kube.get<NodeObject>({ kind: 'Node', name: 'edge-ok' });
     expect(node?.metadata.labels?.[NODE_TASK_LABEL]).toBe(planned.task.labelValue);
@@ -518,15 +552,71 @@ describe('a task from prepare to cleanup', () => {
   });
 
   it("follows an earlier run's attempt while it runs, but not once it has finished", async () => {
+    await call('lock', { action: 'acquire', task: prepared });
     const slow = { name: 'slow-edge', ip: '198.18.1.12', proxyNode: PROXY, reinstall: false };
     const first = await call<AttemptRef>('startInstall', { task: prepared, node: slow });
-    const laterRun = { ...prepared, executionId: execution('flow-9') };
-    expect(await call<AttemptRef>('startInstall', { task: laterRun, node: slow })).toEqual(first);
-
     const finished = await call<AttemptRef>('startInstall', nodeInput('edge-ok'));
+    // The earlier run ends; a later run of the same task takes the lock.
+    await call('cleanup', { task: prepared });
+    const laterRun = { ...prepared, executionId: execution('flow-9') };
+    await call('lock', { action: 'acquire', task: laterRun });
+
+    expect(await call<AttemptRef>('startInstall', { task: laterRun, node: slow })).toEqual(first);
     const fresh = await call<AttemptRef>('startInstall', { task: laterRun, node: nodeInput('edge-ok').node });
     expect(fresh.number).toBe(1);
     expect(fresh.job).not.toBe(finished.job);
+  });
+
+  it('stops a run that no longer holds the lock before it writes anything, naming the holder', async () => {
+    const jobs = async () => (await kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE })).length;
+    const before = await jobs();
+    const other = { name: 'late-edge', ip: '198.18.1.13', proxyNode: PROXY, reinstall: false };
+
+    const lost = await call('startInstall', { task: prepared, node: other }).catch((e: unknown) => e);
+
+    expect(lost).toMatchObject({ name: ErrorNames.LockLost });
+    expect((lost as Error).message).toMatch(
+      /^task t-flow no longer holds the lock of cluster test: task t-flow holds it now \(since \S+Z, until \S+Z unless renewed\); stopped before writing$/,
+    );
+    expect(await jobs()).toBe(before);
+    await call('cleanup', { task: { ...prepared, executionId: execution('flow-9') } });
+  });
+
+  it('starts a next attempt only once every earlier attempt’s Pod has ended', async () => {
+    await call('lock', { action: 'acquire', task: prepared });
+    const node = { name: 'linger-edge', ip: '198.18.1.14', proxyNode: PROXY, reinstall: false };
+    // An earlier attempt's Pod that has not ended (never scheduled here, so it stays Pending).
+    await kube.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'linger-edge-earlier',
+        namespace: TASK_NAMESPACE,
+        labels: { [TASK_LABEL]: 't-flow', [NODE_HASH_LABEL]: nodeHash('linger-edge') },
+      },
+      spec: {
+        nodeSelector: { 'penetrator.test/nowhere': 'true' },
+        containers: [{ name: 'c', image: 'none' }],
+      },
+    } as unknown as PodObject);
+    const jobsOf = () =>
+      kube.list<JobObject>({
+        kind: 'Job',
+        namespace: TASK_NAMESPACE,
+        labelSelector: nodeJobsSelector('t-flow', 'linger-edge'),
+      });
+
+    const waiting = await call('startInstall', { task: prepared, node }).catch((e: unknown) => e);
+
+    expect(waiting).toMatchObject({ name: ErrorNames.Transient });
+    expect((waiting as Error).message).toContain(
+      'Pod linger-edge-earlier of an earlier attempt is still Pending; the next attempt waits for it to end',
+    );
+    expect(await jobsOf()).toEqual([]);
+    await kube.delete({ kind: 'Pod', namespace: TASK_NAMESPACE, name: 'linger-edge-earlier' });
+    expect(await call<AttemptRef>('startInstall', { task: prepared, node })).toMatchObject({ number: 1 });
+    expect(await jobsOf()).toHaveLength(1);
+    await call('cleanup', { task: prepared });
   });
 
   it('continues a re-submitted task where it stopped, and refuses a changed one', async () => {

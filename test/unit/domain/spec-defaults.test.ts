@@ -25,6 +25,7 @@ describe('resolveSpec', () => {
       maxAttempts: 3,
       attemptTimeoutSeconds: 900,
       pollSeconds: 15,
+      replaceNodes: [],
     });
   });
 
@@ -42,6 +43,7 @@ describe('resolveSpec', () => {
       maxAttempts: 5,
       attemptTimeoutSeconds: 1200,
       pollSeconds: 10,
+      replaceNodes: [],
     });
   });
 
@@ -49,5 +51,11 @@ describe('resolveSpec', () => {
     const task = taskFrom('add-nodes.yaml');
     const spec = { ...task.spec, proxyNode: undefined, proxyNodes: ['vm-b', 'vm-a', 'vm-b'] };
     expect(resolveSpec({ ...task, spec }).proxyNodes).toEqual(['vm-b', 'vm-a']);
+  });
+
+  it('keeps replaceNodes without duplicates', () => {
+    const task = taskFrom('add-nodes.yaml');
+    const spec = { ...task.spec, replaceNodes: ['old-a', 'old-b', 'old-a'] };
+    expect(resolveSpec({ ...task, spec }).replaceNodes).toEqual(['old-a', 'old-b']);
   });
 });

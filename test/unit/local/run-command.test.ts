@@ -77,7 +77,7 @@ function harness(failing?: string, overrides: Partial<Record<LambdaName, Workflo
         ? Promise.reject(
             new InstallFailedError('ssh: connect to host 172.21.3.195 port 22: No route to host'),
           )
-        : Promise.resolve<CheckOutput>({ phase: 'Succeeded' }),
+        : Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] }),
     summarize: (p) => Promise.resolve(summarize(p as SummarizeInput)),
     cleanup: (p) => {
       cleanups.push(p as CleanupInput);

@@ -98,7 +98,7 @@ function recordingHandlers(overrides: Partial<Record<LambdaName, WorkflowHandler
       attempts.set(node.name, number);
       return Promise.resolve({ job: `install-${node.name}-${number}`, number });
     },
-    checkInstall: () => Promise.resolve<CheckOutput>({ phase: 'Succeeded' }),
+    checkInstall: () => Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] }),
     summarize: (p) => Promise.resolve(summarize(p as SummarizeInput)),
     cleanup: () => Promise.resolve(null),
   };
@@ -133,9 +133,9 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
         const name = nodeOf(p);
         const n = (polls.get(name) ?? 0) + 1;
         polls.set(name, n);
-        return Promise.resolve<CheckOutput>({
-          phase: name === 'edge-bbbbbb' && n < 3 ? 'Running' : 'Succeeded',
-        });
+        return Promise.resolve<CheckOutput>(
+          name === 'edge-bbbbbb' && n < 3 ? { phase: 'Running' } : { phase: 'Succeeded', replaced: [] },
+        );
       },
     });
     const events: WorkflowEvent[] = [];
@@ -167,7 +167,9 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
       like({ attempt: { job: 'install-edge-bbbbbb-1', number: 1 } }),
     );
     expect((calls.summarize[0] as SummarizeInput).results).toEqual(
-      expect.arrayContaining(nodes.map((n) => ({ name: n.name, ip: n.ip, state: 'installed' }))),
+      expect.arrayContaining(
+        nodes.map((n) => ({ name: n.name, ip: n.ip, state: 'installed', replaced: [] })),
+      ),
     );
     expect(calls.cleanup).toEqual([{ task: like({ name: 'nodes' }) }]);
     expect(events.some((e) => e.type === 'MapIterationStarted')).toBe(true);
@@ -182,7 +184,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
       checkInstall: (p) =>
         nodeOf(p) === 'edge-cccccc'
           ? Promise.reject(new InstallFailedError('join exited 1 on 198.18.1.12'))
-          : Promise.resolve<CheckOutput>({ phase: 'Succeeded' }),
+          : Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] }),
     });
     const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
 

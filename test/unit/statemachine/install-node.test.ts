@@ -38,6 +38,7 @@ describe('the install node fragment', () => {
       'name.$': '$[0].node.name',
       'ip.$': '$[0].node.ip',
       state: 'installed',
+      'replaced.$': '$[0].check.replaced',
     });
     expect(parallel.Next).toBe(StateNames.recordSuccess);
     expect(graph.States[StateNames.recordSuccess]).toEqual({ Type: 'Pass', End: true });

@@ -3,56 +3,76 @@ import { NODE_TASK_LABEL } from '../../../lambdas/domain/contracts';
 import type { JobObject, NodeObject } from '../../../lambdas/domain/k8s-objects';
 import { forEachLimited } from '../../../lambdas/use-cases/common';
 import { jobAttempt, jobPhase } from '../../../lambdas/use-cases/job-status';
+import { SITE_ANNOTATION } from '../../../lambdas/domain/ownership';
 import { buildWorkList } from '../../../lambdas/use-cases/plan';
 import { resolveSettings, settingsFromEnv, settingsDefaults } from '../../../lambdas/settings';
 
-function node(name: string, ip: string, label?: string): NodeObject {
+function node(name: string, ip: string, label?: string, site?: string): NodeObject {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name, ...(label ? { labels: { [NODE_TASK_LABEL]: label } } : {}) },
+    metadata: {
+      name,
+      ...(label ? { labels: { [NODE_TASK_LABEL]: label } } : {}),
+      ...(site ? { annotations: { [SITE_ANNOTATION]: site } } : {}),
+    },
     status: { addresses: [{ type: 'InternalIP', address: ip }] },
   };
 }
 
-function index(nodes: NodeObject[]) {
-  return {
-    byName: new Map(nodes.map((n) => [n.metadata.name, n])),
-    byIp: new Map(nodes.map((n) => [n.status!.addresses![0]!.address, [n]])),
-  };
-}
-
 describe('buildWorkList', () => {
-  const assignment = [
-    { name: 'a', ip: '198.18.0.1' },
-    { name: 'b', ip: '198.18.0.2' },
-    { name: 'c', ip: '198.18.0.3' },
-    { name: 'd', ip: '198.18.0.4' },
+  const targets = [
+    { name: 'a', ip: '198.18.0.1', path: 'spec.targetMachines[0]' },
+    { name: 'b', ip: '198.18.0.2', path: 'spec.targetMachines[1]' },
+    { name: 'c', ip: '198.18.0.3', path: 'spec.targetMachines[2]' },
+    { name: 'd', ip: '198.18.0.4', path: 'spec.targetMachines[3]' },
   ];
+  const ownership = (nodes: NodeObject[], proxyNodes: string[]) => ({
+    taskName: 'task',
+    site: { mode: proxyNodes.length > 0 ? ('proxy' as const) : ('direct' as const), proxyNodes },
+    nodes,
+    busy: [],
+    replaceNodes: new Set<string>(),
+  });
 
-  it('skips Nodes carrying the task label, reinstalls others by name or address, and deals proxies round-robin', () => {
+  it('skips Nodes carrying the task label, reinstalls by name or by address within the site, and deals proxies round-robin', () => {
     const work = buildWorkList(
-      assignment,
-      index([
-        node('a', '198.18.0.1', 'task-x1y2z3'),
-        node('b', '198.18.0.2', 'older-abcdef'),
-        node('old-c', '198.18.0.3'),
-      ]),
+      targets,
+      ownership(
+        [
+          node('a', '198.18.0.1', 'task-x1y2z3'),
+          node('b', '198.18.0.2', 'older-abcdef'),
+          node('old-c', '198.18.0.3', 'older-abcdef', 'p2'),
+          node('other-d', '198.18.0.4', 'older-abcdef', 'elsewhere'),
+        ],
+        ['p1', 'p2'],
+      ),
       'task-x1y2z3',
-      ['p1', 'p2'],
     );
+    expect(work.problems).toEqual([]);
     expect(work.skipped).toEqual([{ name: 'a', ip: '198.18.0.1' }]);
     expect(work.nodes).toEqual([
       { name: 'b', ip: '198.18.0.2', proxyNode: 'p1', reinstall: true },
-      { name: 'c', ip: '198.18.0.3', proxyNode: 'p2', reinstall: true },
+      { name: 'c', ip: '198.18.0.3', proxyNode: 'p2', reinstall: true, replaces: ['old-c'] },
+      // Same address, another site: another machine, left alone.
       { name: 'd', ip: '198.18.0.4', proxyNode: 'p1', reinstall: false },
     ]);
   });
 
   it('leaves the proxy empty in direct mode', () => {
-    expect(buildWorkList(assignment.slice(0, 1), index([]), 'l', []).nodes).toEqual([
+    expect(buildWorkList(targets.slice(0, 1), ownership([], []), 'l').nodes).toEqual([
       { name: 'a', ip: '198.18.0.1', proxyNode: '', reinstall: false },
     ]);
+  });
+
+  it('installs none of the refused targets and names each by its field path', () => {
+    const work = buildWorkList(
+      targets.slice(0, 2),
+      ownership([node('p1', '198.18.0.2')], ['p1']),
+      'l',
+    );
+    expect(work.nodes).toEqual([{ name: 'a', ip: '198.18.0.1', proxyNode: 'p1', reinstall: false }]);
+    expect(work.problems).toEqual(['spec.targetMachines[1]: 198.18.0.2 is the address of proxy node p1 of this task']);
   });
 });
 

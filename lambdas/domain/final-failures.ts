@@ -1,0 +1,18 @@
+/**
+ * Failures of an install attempt that no retry can change: the machine's architecture, a credential
+ * the machine refuses, a host key that does not match. Recognised from the one-line reason both
+ * install.sh and direct mode write (`<step>: <reason>`, the same wording in both), so the node ends
+ * at once instead of spending its attempts and their backoff on a certain failure.
+ */
+
+export type FinalFailure = 'UnsupportedArchitecture' | 'LoginRefused' | 'HostKeyRejected';
+
+const PATTERNS: ReadonlyArray<[FinalFailure, RegExp]> = [
+  ['UnsupportedArchitecture', /\barch: unsupported architecture\b/],
+  ['LoginRefused', /\bssh: permission denied for \S+@\S+/],
+  ['HostKeyRejected', /\bssh: the host key of \S+ (does not match|is not in) known_hosts\b/],
+];
+
+export function finalFailureOf(reason: string): FinalFailure | undefined {
+  return PATTERNS.find(([, pattern]) => pattern.test(reason))?.[0];
+}
