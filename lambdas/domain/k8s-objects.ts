@@ -399,8 +399,12 @@ export interface JoinParameters {
   caHash: string;
 }
 
+/** `none` serves kubeadm only: its machines carry their own binaries, an edgeadm install fails fast. */
 export type PackageSource =
-  { kind: 'image'; path: string } | { kind: 'hostPath'; path: string } | { kind: 'url'; url: string };
+  | { kind: 'image'; path: string }
+  | { kind: 'hostPath'; path: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'none' };
 
 const SAFE_FILE_NAME = /^[A-Za-z0-9._{}-]+$/;
 
@@ -431,6 +435,9 @@ export function packagePathInJob(source: PackageSource): string {
       return `${InstallPaths.package}/${splitPackagePath(source.path).file}`;
     case 'url':
       return `${InstallPaths.package}/${downloadedFileName(source.url)}`;
+    case 'none':
+      // An empty PACKAGE is what install.sh reads as "kubeadm, nothing to copy".
+      return '';
   }
 }
 
@@ -501,6 +508,7 @@ export const INSTALLER_UID = 10001;
 function packageVolume(source: PackageSource): Volume | undefined {
   switch (source.kind) {
     case 'image':
+    case 'none':
       return undefined;
     case 'hostPath':
       // The package's directory, so a name with {arch} can pick either architecture's file.
@@ -565,8 +573,10 @@ export function installJob(input: InstallJobInput): JobObject {
     { name: InstallEnv.installer, value: task.installer },
     { name: InstallEnv.paramsFile, value: `${InstallPaths.script}/${ScriptKeys.params}` },
     { name: InstallEnv.credentialDir, value: InstallPaths.credential },
-    { name: InstallEnv.packagePath, value: packagePathInJob(input.packageSource) },
   ];
+  if (input.packageSource.kind !== 'none') {
+    env.push({ name: InstallEnv.packagePath, value: packagePathInJob(input.packageSource) });
+  }
   const volumes: Volume[] = [
     // Read-only for everyone: the script runs through /bin/sh, it needs no execute bit.
     { name: 'script', configMap: { name: task.scriptConfigMap, defaultMode: 0o444 } },

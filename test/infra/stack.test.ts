@@ -495,6 +495,21 @@ describe('configuration', () => {
     );
   });
 
+  it('refuses to synthesize without a package source, saying how to give one', () => {
+    const message = configError({ [ContextKeys.packageSource]: '' });
+    expect(message).toMatch(problem(ContextKeys.packageSource, '""', '"image:/absolute/path"'));
+    expect(message).toContain(`-c ${ContextKeys.packageSource}=`);
+    expect(message).toContain('"none" when every task uses the kubeadm profile');
+  });
+
+  it('synthesizes without a package when every task uses kubeadm', () => {
+    const template = synthTemplate({ [ContextKeys.packageSource]: 'none' });
+    const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
+    expect(fn?.Properties.Environment).toMatchObject({
+      Variables: { PENETRATOR_PACKAGE_SOURCE: JSON.stringify({ kind: 'none' }) },
+    });
+  });
+
   it('fails when the attempt ceiling is not a small non-negative integer', () => {
     expect(configError({ [ContextKeys.attemptMaxRetries]: '-1' })).toMatch(
       problem(ContextKeys.attemptMaxRetries, '"-1"', 'an integer from 0 to 20'),

@@ -249,6 +249,16 @@ describe('installJob', () => {
     });
   });
 
+  it('gives a kubeadm-only deployment no package: no path, no volume, an empty PACKAGE', () => {
+    const pod = installJob(jobInput({ packageSource: { kind: 'none' } })).spec!.template!.spec!;
+    expect(pod.volumes.map((v) => v.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.volumeMounts.map((m) => m.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.env.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+    expect(paramsFile({ server: '10.0.0.1:6443', caHash: 'sha256:x' }, { kind: 'none' })).toBe(
+      'SERVER=10.0.0.1:6443\nCA_HASH=sha256:x\nPACKAGE=\n',
+    );
+  });
+
   it('lets a direct-mode Job run on any node', () => {
     const pod = installJob(jobInput({ node: { ...node, proxyNode: '' } })).spec!.template!.spec!;
     expect(pod.affinity).toBeUndefined();

@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { paramsFile } from '../../../lambdas/domain/k8s-objects';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../installer/install.sh');
 const REMOTE = resolve(import.meta.dirname, '../../../installer/remote.sh');
@@ -426,5 +427,29 @@ describe('install.sh end to end against stub ssh', () => {
     expect(calls[1]).toBe(
       `join 198.18.0.1:6443 --token ${TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} --node-name edge-abc123`,
     );
+  });
+
+  describe('with the params a deployment without a package source writes', () => {
+    beforeEach(() => {
+      writeFileSync(
+        join(dir, 'params'),
+        paramsFile({ server: '198.18.0.1:6443', caHash: CA_HASH }, { kind: 'none' }),
+      );
+    });
+
+    it('joins with kubeadm and copies nothing', () => {
+      const result = run({ PENETRATOR_INSTALLER: 'kubeadm' });
+      expect(result.status).toBe(0);
+      expect(logs('scp.')).toEqual([]);
+      const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8').split('\n');
+      expect(calls[1]).toMatch(/^join 198\.18\.0\.1:6443 --token /);
+    });
+
+    it('refuses edgeadm, naming the missing package, and copies nothing', () => {
+      const result = run();
+      expect(result.status).toBe(2);
+      expect(termination()).toBe('package: no install package given (PACKAGE)\n');
+      expect(logs('scp.')).toEqual([]);
+    });
   });
 });
