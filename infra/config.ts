@@ -18,8 +18,8 @@ export interface PenetratorConfig {
   secretPrefix: string;
   /** Set when apiservers are private: the Lambdas then run in these subnets. */
   vpc?: { vpcId: string; subnetIds: string[] };
-  /** Image of the install Job (a shell, ssh, scp, sshpass). */
-  installerImage: string;
+  /** Image of the install Job (a shell, ssh, scp, sshpass); unset: the stack builds installer/Dockerfile. */
+  installerImage?: string;
   packageSource: PackageSource;
   /** Retries of one node's install attempt after the first: the deployment's ceiling. */
   attemptMaxRetries: number;
@@ -68,7 +68,6 @@ type ContextKey = keyof typeof ContextKeys;
 
 export const configDefaults = {
   secretPrefix: 'penetrator/',
-  installerImage: 'penetrator-installer:0.1.0',
   attemptMaxRetries: 4,
   attemptIntervalSeconds: 30,
   attemptMaxDelaySeconds: 600,
@@ -296,14 +295,13 @@ export function loadConfig(ctx: Context): PenetratorConfig {
         SECRET_PREFIX,
         'Secrets Manager name characters ending with "/", e.g. "penetrator/"',
       ) ?? configDefaults.secretPrefix,
-    installerImage:
-      text(
-        ctx,
-        'installerImage',
-        p,
-        IMAGE_REF,
-        'an image reference like registry.example.com/penetrator/installer:1.0',
-      ) ?? configDefaults.installerImage,
+    installerImage: text(
+      ctx,
+      'installerImage',
+      p,
+      IMAGE_REF,
+      'an image reference like registry.example.com/penetrator/installer:1.0',
+    ),
     // Undefined only when a problem was recorded: loadConfig throws before the value is used.
     packageSource: packageSource(ctx, p) as PackageSource,
     ...retrySettings(ctx, p),

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   ArnFormat,
   CfnOutput,
@@ -12,6 +13,7 @@ import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-clo
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -25,7 +27,11 @@ import type { PenetratorConfig } from './config';
 import { PenetratorApi } from './constructs/api';
 import { PenetratorDashboard } from './constructs/dashboard';
 import { PenetratorEvents } from './constructs/events';
-import { PenetratorFunction, type PenetratorFunctionProps } from './constructs/penetrator-function';
+import {
+  PenetratorFunction,
+  type PenetratorFunctionProps,
+  projectRoot,
+} from './constructs/penetrator-function';
 
 export interface PenetratorStackProps extends StackProps {
   readonly config: PenetratorConfig;
@@ -90,9 +96,14 @@ export class PenetratorStack extends Stack {
           ),
         }
       : undefined;
+    // Synth only stages installer/ into the cloud assembly; `cdk deploy` builds and pushes it to the
+    // bootstrap ECR repository, so synth stays offline and Docker is needed only where one deploys.
+    const installerImage =
+      config.installerImage ??
+      new DockerImageAsset(this, 'InstallerImage', { directory: join(projectRoot, 'installer') }).imageUri;
     const environment: Record<string, string> = {
       [SettingsEnv.secretPrefix]: config.secretPrefix,
-      [SettingsEnv.installerImage]: config.installerImage,
+      [SettingsEnv.installerImage]: installerImage,
       [SettingsEnv.packageSource]: JSON.stringify(config.packageSource),
       // The lock Lease and the bootstrap token live as long as an execution may.
       [SettingsEnv.taskDeadlineSeconds]: String(config.executionTimeoutHours * 3600),
