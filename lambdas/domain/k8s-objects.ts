@@ -553,6 +553,8 @@ function placement(node: NodeWork): Pick<PodSpec, 'affinity' | 'tolerations'> {
  */
 export function installJob(input: InstallJobInput): JobObject {
   const { task, node, attempt } = input;
+  // kubeadm takes no package: its Job gets no path and no volume, whatever the deployment's source.
+  const packageSource: PackageSource = task.installer === 'kubeadm' ? { kind: 'none' } : input.packageSource;
   const name = installJobName(task.name, task.executionId, node.name, attempt);
   const labels = {
     ...managedLabels(task.name),
@@ -574,8 +576,8 @@ export function installJob(input: InstallJobInput): JobObject {
     { name: InstallEnv.paramsFile, value: `${InstallPaths.script}/${ScriptKeys.params}` },
     { name: InstallEnv.credentialDir, value: InstallPaths.credential },
   ];
-  if (input.packageSource.kind !== 'none') {
-    env.push({ name: InstallEnv.packagePath, value: packagePathInJob(input.packageSource) });
+  if (packageSource.kind !== 'none') {
+    env.push({ name: InstallEnv.packagePath, value: packagePathInJob(packageSource) });
   }
   const volumes: Volume[] = [
     // Read-only for everyone: the script runs through /bin/sh, it needs no execute bit.
@@ -586,13 +588,13 @@ export function installJob(input: InstallJobInput): JobObject {
     { name: 'script', mountPath: InstallPaths.script, readOnly: true },
     { name: 'credential', mountPath: InstallPaths.credential, readOnly: true },
   ];
-  const pkg = packageVolume(input.packageSource);
+  const pkg = packageVolume(packageSource);
   if (pkg) {
     volumes.push(pkg);
     mounts.push({
       name: pkg.name,
       mountPath: InstallPaths.package,
-      readOnly: input.packageSource.kind === 'hostPath',
+      readOnly: packageSource.kind === 'hostPath',
     });
   }
   return {

@@ -259,6 +259,17 @@ describe('installJob', () => {
     );
   });
 
+  it('gives a kubeadm task no package, whatever the source', () => {
+    const pod = installJob(
+      jobInput({
+        task: { ...task, installer: 'kubeadm' },
+        packageSource: { kind: 'hostPath', path: '/srv/edge/pkg-{arch}.tgz' },
+      }),
+    ).spec!.template!.spec!;
+    expect(pod.volumes.map((v) => v.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.env.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+  });
+
   it('lets a direct-mode Job run on any node', () => {
     const pod = installJob(jobInput({ node: { ...node, proxyNode: '' } })).spec!.template!.spec!;
     expect(pod.affinity).toBeUndefined();

@@ -445,6 +445,16 @@ describe('install.sh end to end against stub ssh', () => {
       expect(calls[1]).toMatch(/^join 198\.18\.0\.1:6443 --token /);
     });
 
+    it('copies nothing for kubeadm even when the deployment has a package', () => {
+      writeFileSync(
+        join(dir, 'params'),
+        `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n`,
+      );
+      const result = run({ PENETRATOR_INSTALLER: 'kubeadm' });
+      expect(result.status).toBe(0);
+      expect(logs('scp.')).toEqual([]);
+    });
+
     it('refuses edgeadm, naming the missing package, and copies nothing', () => {
       const result = run();
       expect(result.status).toBe(2);
