@@ -6,7 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSynthesizedDefinition } from '../../cli/local/definition';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
-import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
+import { InstallEnv, LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
+import type { PackageSource } from '../../lambdas/domain/k8s-objects';
 import { createLocalHandlers } from '../../lambdas/local-handlers';
 import { startTestEnvironment, type TestEnvironment } from '../cluster/env';
 
@@ -26,6 +27,7 @@ const PROXY = 'vm-2-117-centos';
 const GOOD = ['172.21.3.194', '172.21.3.195'];
 const REFUSING = '172.21.3.196';
 const SPARE = '172.21.3.197';
+const KUBEADM_ONLY = '172.21.3.198';
 const MAX_ATTEMPTS = 2;
 
 let env: TestEnvironment;
@@ -45,11 +47,15 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
   };
 }
 
-async function run(document: unknown, executionName?: string): Promise<WorkflowRunResult> {
+async function run(
+  document: unknown,
+  executionName?: string,
+  packageSource: PackageSource = { kind: 'hostPath', path: env.installPackagePath },
+): Promise<WorkflowRunResult> {
   const handlers = createLocalHandlers({
     kubeconfigYaml: env.cp.kubeconfigYaml,
     credentialPath,
-    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+    settings: { packageSource },
   });
   return runWorkflowLocally({
     definition,
@@ -108,6 +114,7 @@ beforeAll(async () => {
           { ip: GOOD[1], password: PASSWORD },
           { ip: REFUSING, password: PASSWORD, refuseLogin: true },
           { ip: SPARE, password: PASSWORD },
+          { ip: KUBEADM_ONLY, password: PASSWORD },
         ],
       },
     ],
@@ -228,5 +235,32 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
     const first = await slow;
     expect(first.status).toBe('FAILED');
     await expectNothingLeftBehind('slow');
+  });
+
+  it('joins with the kubeadm profile on a deployment without a package, copying nothing', async () => {
+    const result = await run(
+      nodeTask('kubeadm-nodes', {
+        installer: 'kubeadm',
+        nodeNamePrefix: 'kube',
+        targetMachines: [KUBEADM_ONLY],
+      }),
+      undefined,
+      { kind: 'none' },
+    );
+
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    const joined = (await nodes()).find((n) => internalIp(n) === KUBEADM_ONLY);
+    expect(joined?.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^kubeadm-nodes-[a-z0-9]{6}$/);
+    const jobs = await batch.listNamespacedJob({
+      namespace: TASK_NAMESPACE,
+      labelSelector: 'penetrator.superedge.io/task=kubeadm-nodes',
+    });
+    expect(jobs.items.length).toBeGreaterThan(0);
+    for (const job of jobs.items) {
+      const pod = job.spec!.template.spec!;
+      expect(pod.volumes?.map((v) => v.name)).not.toContain('package');
+      expect(pod.containers[0]!.env?.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+    }
+    await expectNothingLeftBehind('kubeadm-nodes');
   });
 });
