@@ -15,15 +15,18 @@ import {
 
 /** Where the install package comes from; in every case targets receive it from the proxy node. */
 export type PackageSource =
-  { kind: 'image'; path: string } | { kind: 'hostPath'; path: string } | { kind: 'url'; url: string };
+  | { kind: 'image'; path: string }
+  | { kind: 'hostPath'; path: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'none' };
 
 export interface PenetratorConfig {
   /** Prefix of every Secrets Manager name the product reads: `<prefix>clusters/…`, `<prefix>credentials/…`. */
   secretPrefix: string;
   /** Set when apiservers are private: the Lambdas then run in these subnets. */
   vpc?: { vpcId: string; subnetIds: string[] };
-  /** Image of the install Job (a shell, ssh, scp, sshpass). */
-  installerImage: string;
+  /** Image of the install Job (a shell, ssh, scp, sshpass); unset: the stack builds installer/Dockerfile. */
+  installerImage?: string;
   packageSource: PackageSource;
   /** Retries of one node's install attempt after the first: the deployment's ceiling. */
   attemptMaxRetries: number;
@@ -75,8 +78,6 @@ type ContextKey = keyof typeof ContextKeys;
 
 export const configDefaults = {
   secretPrefix: 'penetrator/',
-  installerImage: 'penetrator-installer:0.1.0',
-  packageSource: { kind: 'image', path: '/opt/penetrator/package' } as PackageSource,
   attemptMaxRetries: 4,
   attemptIntervalSeconds: 30,
   attemptMaxDelaySeconds: 600,
@@ -169,12 +170,19 @@ function subnetList(ctx: Context, problems: Problems): string[] | undefined {
 }
 
 const PACKAGE_SOURCE_EXPECTED =
-  '"image:/absolute/path" (in the installer image), "hostPath:/absolute/path" (on the proxy node) or "url:https://…" (fetched once by the proxy)';
+  '"image:/absolute/path" (in the installer image), "hostPath:/absolute/path" (on the proxy node) or "url:https://…" (fetched once by the proxy), or "none" when every task uses the kubeadm profile';
 
 function packageSource(ctx: Context, problems: Problems): PackageSource | undefined {
   const value = ctx(ContextKeys.packageSource);
-  if (value === undefined || value === '') return undefined;
+  // No default: any guess would fail every edgeadm install, so synth refuses and says how to give one.
+  if (value === undefined || value === '')
+    return problems.add(
+      'packageSource',
+      value,
+      `${PACKAGE_SOURCE_EXPECTED}; give it with -c ${ContextKeys.packageSource}=… or in cdk.json (installer/README.md says how to build the package)`,
+    );
   if (typeof value !== 'string') return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
+  if (value === 'none') return { kind: 'none' };
   const colon = value.indexOf(':');
   const kind = value.slice(0, colon);
   const location = value.slice(colon + 1);
@@ -308,15 +316,15 @@ export function loadConfig(ctx: Context): PenetratorConfig {
         SECRET_PREFIX,
         'Secrets Manager name characters ending with "/", e.g. "penetrator/"',
       ) ?? configDefaults.secretPrefix,
-    installerImage:
-      text(
-        ctx,
-        'installerImage',
-        p,
-        IMAGE_REF,
-        'an image reference like registry.example.com/penetrator/installer:1.0',
-      ) ?? configDefaults.installerImage,
-    packageSource: packageSource(ctx, p) ?? configDefaults.packageSource,
+    installerImage: text(
+      ctx,
+      'installerImage',
+      p,
+      IMAGE_REF,
+      'an image reference like registry.example.com/penetrator/installer:1.0',
+    ),
+    // Undefined only when a problem was recorded: loadConfig throws before the value is used.
+    packageSource: packageSource(ctx, p) as PackageSource,
     ...retrySettings(ctx, p),
     logRetention: retention(ctx, p),
     executionTimeoutHours:

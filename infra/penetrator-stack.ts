@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   ArnFormat,
   CfnOutput,
@@ -10,6 +11,7 @@ import {
 } from 'aws-cdk-lib';
 import { Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -22,7 +24,11 @@ import { PenetratorAlarms } from './constructs/alarms';
 import { PenetratorApi } from './constructs/api';
 import { PenetratorDashboard } from './constructs/dashboard';
 import { PenetratorEvents } from './constructs/events';
-import { PenetratorFunction, type PenetratorFunctionProps } from './constructs/penetrator-function';
+import {
+  PenetratorFunction,
+  type PenetratorFunctionProps,
+  projectRoot,
+} from './constructs/penetrator-function';
 import { SecretsKey } from './constructs/secrets-key';
 
 export interface PenetratorStackProps extends StackProps {
@@ -91,9 +97,14 @@ export class PenetratorStack extends Stack {
           ),
         }
       : undefined;
+    // Synth only stages installer/ into the cloud assembly; `cdk deploy` builds and pushes it to the
+    // bootstrap ECR repository, so synth stays offline and Docker is needed only where one deploys.
+    const installerImage =
+      config.installerImage ??
+      new DockerImageAsset(this, 'InstallerImage', { directory: join(projectRoot, 'installer') }).imageUri;
     const environment: Record<string, string> = {
       [SettingsEnv.secretPrefix]: config.secretPrefix,
-      [SettingsEnv.installerImage]: config.installerImage,
+      [SettingsEnv.installerImage]: installerImage,
       [SettingsEnv.packageSource]: JSON.stringify(config.packageSource),
       // The bootstrap token lives as long as an execution may; the lock Lease is short and renewed.
       [SettingsEnv.taskDeadlineSeconds]: String(config.executionTimeoutHours * 3600),

@@ -325,6 +325,8 @@ fetch_package() {
 copy_package() {
   PACKAGE=$(package_path)
   REMOTE_PACKAGE=
+  # kubeadm takes no package, whatever the deployment's source: nothing to fetch or copy.
+  [ "$INSTALLER" != kubeadm ] || PACKAGE=
   if [ -z "$PACKAGE" ]; then
     [ "$INSTALLER" = kubeadm ] || fail package 'no install package given (PACKAGE)' "$EXIT_INVALID_INPUT"
     return 0

@@ -88,13 +88,15 @@ function checkPackageSource(value: unknown, problems: string[]): void {
         `packageSource.path: received ${JSON.stringify(source.path)}; expected the absolute path of the package file`,
       );
     }
+  } else if (source.kind === 'none') {
+    // kubeadm only: nothing to check.
   } else if (source.kind === 'url') {
     if (typeof source.url !== 'string' || !/^https:\/\/[^\s]+$/.test(source.url)) {
       problems.push(`packageSource.url: received ${JSON.stringify(source.url)}; expected an https URL`);
     }
   } else {
     problems.push(
-      `packageSource.kind: received ${JSON.stringify(source.kind)}; expected image, hostPath or url`,
+      `packageSource.kind: received ${JSON.stringify(source.kind)}; expected image, hostPath, url or none`,
     );
   }
 }

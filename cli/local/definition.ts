@@ -112,7 +112,9 @@ export async function loadSynthesizedDefinition(): Promise<object> {
   const { createApp } = await import('../../infra/create-app');
   const outdir = mkdtempSync(join(tmpdir(), 'penetrator-synth-'));
   try {
-    const { app, stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [] }, nag: false, outdir });
+    // The local runner hands the Lambdas its own settings: this package source only lets synth pass.
+    const context = { 'aws:cdk:bundling-stacks': [], 'penetrator:packageSource': 'none' };
+    const { app, stack } = createApp({ context, nag: false, outdir });
     const assembly = app.synth();
     const template: unknown = assembly.getStackArtifact(stack.artifactId).template;
     return definitionFromTemplate(template as Template);

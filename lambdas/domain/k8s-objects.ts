@@ -402,8 +402,12 @@ export interface JoinParameters {
   caHash: string;
 }
 
+/** `none` serves kubeadm only: its machines carry their own binaries, an edgeadm install fails fast. */
 export type PackageSource =
-  { kind: 'image'; path: string } | { kind: 'hostPath'; path: string } | { kind: 'url'; url: string };
+  | { kind: 'image'; path: string }
+  | { kind: 'hostPath'; path: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'none' };
 
 const SAFE_FILE_NAME = /^[A-Za-z0-9._{}-]+$/;
 
@@ -434,6 +438,9 @@ export function packagePathInJob(source: PackageSource): string {
       return `${InstallPaths.package}/${splitPackagePath(source.path).file}`;
     case 'url':
       return `${InstallPaths.package}/${downloadedFileName(source.url)}`;
+    case 'none':
+      // An empty PACKAGE is what install.sh reads as "kubeadm, nothing to copy".
+      return '';
   }
 }
 
@@ -504,6 +511,7 @@ export const INSTALLER_UID = 10001;
 function packageVolume(source: PackageSource): Volume | undefined {
   switch (source.kind) {
     case 'image':
+    case 'none':
       return undefined;
     case 'hostPath':
       // The package's directory, so a name with {arch} can pick either architecture's file.
@@ -548,6 +556,8 @@ function placement(node: NodeWork): Pick<PodSpec, 'affinity' | 'tolerations'> {
  */
 export function installJob(input: InstallJobInput): JobObject {
   const { task, node, attempt } = input;
+  // kubeadm takes no package: its Job gets no path and no volume, whatever the deployment's source.
+  const packageSource: PackageSource = task.installer === 'kubeadm' ? { kind: 'none' } : input.packageSource;
   const name = installJobName(task.name, task.executionId, node.name, attempt);
   const labels = {
     ...managedLabels(task.name),
@@ -568,8 +578,10 @@ export function installJob(input: InstallJobInput): JobObject {
     { name: InstallEnv.installer, value: task.installer },
     { name: InstallEnv.paramsFile, value: `${InstallPaths.script}/${ScriptKeys.params}` },
     { name: InstallEnv.credentialDir, value: InstallPaths.credential },
-    { name: InstallEnv.packagePath, value: packagePathInJob(input.packageSource) },
   ];
+  if (packageSource.kind !== 'none') {
+    env.push({ name: InstallEnv.packagePath, value: packagePathInJob(packageSource) });
+  }
   const volumes: Volume[] = [
     // Read-only for everyone: the script runs through /bin/sh, it needs no execute bit.
     { name: 'script', configMap: { name: task.scriptConfigMap, defaultMode: 0o444 } },
@@ -579,13 +591,13 @@ export function installJob(input: InstallJobInput): JobObject {
     { name: 'script', mountPath: InstallPaths.script, readOnly: true },
     { name: 'credential', mountPath: InstallPaths.credential, readOnly: true },
   ];
-  const pkg = packageVolume(input.packageSource);
+  const pkg = packageVolume(packageSource);
   if (pkg) {
     volumes.push(pkg);
     mounts.push({
       name: pkg.name,
       mountPath: InstallPaths.package,
-      readOnly: input.packageSource.kind === 'hostPath',
+      readOnly: packageSource.kind === 'hostPath',
     });
   }
   return {

@@ -287,6 +287,11 @@ async function download(url: string, timeoutMs: number): Promise<string> {
 /** The package for this architecture as a local file: image and hostPath name one here, url is fetched. */
 export function localPackage(source: PackageSource): (arch: Arch, timeoutMs: number) => Promise<string> {
   return async (arch, timeoutMs) => {
+    if (source.kind === 'none') {
+      throw new StepFailed(
+        failure('package', 'no install package given (package source none)', InstallExit.invalidInput),
+      );
+    }
     const path =
       source.kind === 'url' ? await download(source.url, timeoutMs) : packageFor(source.path, arch);
     if (!(await readableFile(path))) {

@@ -214,7 +214,13 @@ describe('the events and the dashboard', () => {
 
 describe('the reinstall schedule context', () => {
   const load = (value: unknown) => () =>
-    loadConfig((key) => (key === 'penetrator:reinstallSchedule' ? value : undefined));
+    loadConfig((key) =>
+      key === 'penetrator:reinstallSchedule'
+        ? value
+        : key === 'penetrator:packageSource'
+          ? 'none'
+          : undefined,
+    );
 
   it('accepts the object or its JSON', () => {
     expect(load(SCHEDULE)().reinstallSchedule).toEqual(SCHEDULE);

@@ -1,6 +1,10 @@
-import type { Template } from 'aws-cdk-lib/assertions';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ContextKeys } from '../../infra/config';
+import { projectRoot } from '../../infra/constructs/penetrator-function';
 import { createApp } from '../../infra/create-app';
 import { SECRETS_KEY_ID_ENV } from '../../lambdas/api/environment';
 import { attemptErrorNames, ErrorNames, transientErrorNames } from '../../lambdas/errors';
@@ -626,6 +630,49 @@ describe('configuration', () => {
     expect(configError({ [ContextKeys.packageSource]: 'ftp://mirror/edgeadm.tgz' })).toMatch(
       problem(ContextKeys.packageSource, '"ftp://mirror/edgeadm.tgz"', '"image:/absolute/path"'),
     );
+  });
+
+  it('builds installer/Dockerfile as an image asset for the Jobs, unless an image is given', () => {
+    const imageOf = (template: Template): unknown => {
+      const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
+      return (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables
+        .PENETRATOR_INSTALLER_IMAGE;
+    };
+    const outdir = mkdtempSync(join(tmpdir(), 'penetrator-image-'));
+    try {
+      const { app, stack } = createApp({ context: skipBundling, nag: false, outdir });
+      app.synth();
+      const manifest = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), 'utf8')) as {
+        dockerImages: Record<string, { source: { directory: string } }>;
+      };
+      const hashes = Object.keys(manifest.dockerImages);
+      expect(hashes).toHaveLength(1);
+      const staged = join(outdir, manifest.dockerImages[hashes[0]!]!.source.directory);
+      expect(readFileSync(join(staged, 'Dockerfile'), 'utf8')).toBe(
+        readFileSync(join(projectRoot, 'installer/Dockerfile'), 'utf8'),
+      );
+      // The asset's ECR URI, resolved at deploy: a CloudFormation expression ending in the asset's tag.
+      expect(JSON.stringify(imageOf(Template.fromStack(stack)))).toContain(`:${hashes[0]}`);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+    const given = synthTemplate({ [ContextKeys.installerImage]: 'registry.example.com/edge/installer:1.0' });
+    expect(imageOf(given)).toBe('registry.example.com/edge/installer:1.0');
+  });
+
+  it('refuses to synthesize without a package source, saying how to give one', () => {
+    const message = configError({ [ContextKeys.packageSource]: '' });
+    expect(message).toMatch(problem(ContextKeys.packageSource, '""', '"image:/absolute/path"'));
+    expect(message).toContain(`-c ${ContextKeys.packageSource}=`);
+    expect(message).toContain('"none" when every task uses the kubeadm profile');
+  });
+
+  it('synthesizes without a package when every task uses kubeadm', () => {
+    const template = synthTemplate({ [ContextKeys.packageSource]: 'none' });
+    const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
+    expect(fn?.Properties.Environment).toMatchObject({
+      Variables: { PENETRATOR_PACKAGE_SOURCE: JSON.stringify({ kind: 'none' }) },
+    });
   });
 
   it('fails when the attempt ceiling is not a small non-negative integer', () => {

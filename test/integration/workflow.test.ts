@@ -6,7 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntimes } from '../../cli/local/local-runtime';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
-import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
+import { InstallEnv, LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
+import type { PackageSource } from '../../lambdas/domain/k8s-objects';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 import { stateLambda } from '../../statemachine/state-names';
 
@@ -28,6 +29,7 @@ const REFUSING = '172.21.3.196';
 const SPARE = '172.21.3.197';
 /** No machine answers here: every attempt fails slowly and may be retried. */
 const UNREACHABLE = '172.21.3.199';
+const KUBEADM_ONLY = '172.21.3.198';
 const MAX_ATTEMPTS = 2;
 
 let env: TestEnvironment;
@@ -51,11 +53,15 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
 const runtimes = new LocalRuntimes();
 const artifacts: string[] = [];
 
-async function run(document: unknown, executionName?: string): Promise<WorkflowRunResult> {
+async function run(
+  document: unknown,
+  executionName?: string,
+  packageSource: PackageSource = { kind: 'hostPath', path: env.installPackagePath },
+): Promise<WorkflowRunResult> {
   const runtime = await runtimes.open({
     kubeconfigYaml: env.cp.kubeconfigYaml,
     credentialPath,
-    settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
+    settings: { packageSource },
   });
   if (artifacts.length === 0) console.info(`the workflow runs:\n${runtime.artifacts.join('\n')}`);
   artifacts.splice(0, artifacts.length, ...runtime.artifacts);
@@ -120,6 +126,7 @@ beforeAll(async () => {
           { ip: GOOD[1], password: PASSWORD },
           { ip: REFUSING, password: PASSWORD, refuseLogin: true },
           { ip: SPARE, password: PASSWORD },
+          { ip: KUBEADM_ONLY, password: PASSWORD },
         ],
       },
     ],
@@ -250,5 +257,32 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
     const first = await slow;
     expect(first.status).toBe('FAILED');
     await expectNothingLeftBehind('slow');
+  });
+
+  it('joins with the kubeadm profile on a deployment without a package, copying nothing', async () => {
+    const result = await run(
+      nodeTask('kubeadm-nodes', {
+        installer: 'kubeadm',
+        nodeNamePrefix: 'kube',
+        targetMachines: [KUBEADM_ONLY],
+      }),
+      undefined,
+      { kind: 'none' },
+    );
+
+    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    const joined = (await nodes()).find((n) => internalIp(n) === KUBEADM_ONLY);
+    expect(joined?.metadata?.labels?.[NODE_TASK_LABEL]).toMatch(/^kubeadm-nodes-[a-z0-9]{6}$/);
+    const jobs = await batch.listNamespacedJob({
+      namespace: TASK_NAMESPACE,
+      labelSelector: 'penetrator.superedge.io/task=kubeadm-nodes',
+    });
+    expect(jobs.items.length).toBeGreaterThan(0);
+    for (const job of jobs.items) {
+      const pod = job.spec!.template.spec!;
+      expect(pod.volumes?.map((v) => v.name)).not.toContain('package');
+      expect(pod.containers[0]!.env?.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+    }
+    await expectNothingLeftBehind('kubeadm-nodes');
   });
 });

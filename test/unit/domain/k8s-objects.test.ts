@@ -251,6 +251,27 @@ describe('installJob', () => {
     });
   });
 
+  it('gives a kubeadm-only deployment no package: no path, no volume, an empty PACKAGE', () => {
+    const pod = installJob(jobInput({ packageSource: { kind: 'none' } })).spec!.template!.spec!;
+    expect(pod.volumes.map((v) => v.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.volumeMounts.map((m) => m.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.env.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+    expect(paramsFile({ server: '10.0.0.1:6443', caHash: 'sha256:x' }, { kind: 'none' })).toBe(
+      'SERVER=10.0.0.1:6443\nCA_HASH=sha256:x\nPACKAGE=\n',
+    );
+  });
+
+  it('gives a kubeadm task no package, whatever the source', () => {
+    const pod = installJob(
+      jobInput({
+        task: { ...task, installer: 'kubeadm' },
+        packageSource: { kind: 'hostPath', path: '/srv/edge/pkg-{arch}.tgz' },
+      }),
+    ).spec!.template!.spec!;
+    expect(pod.volumes.map((v) => v.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.env.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+  });
+
   it('lets a direct-mode Job run on any node', () => {
     const pod = installJob(jobInput({ node: { ...node, proxyNode: '' } })).spec!.template!.spec!;
     expect(pod.affinity).toBeUndefined();

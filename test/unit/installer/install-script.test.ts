@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { paramsFile } from '../../../lambdas/domain/k8s-objects';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../installer/install.sh');
 const REMOTE = resolve(import.meta.dirname, '../../../installer/remote.sh');
@@ -456,5 +457,39 @@ describe('install.sh end to end against stub ssh', () => {
     expect(readFileSync(join(logDir, 'join-config.seen'), 'utf8')).toBe(joinConfiguration());
     // The directory made for the file alone is gone too.
     expect(existsSync(/--config (\/tmp\/penetrator-\w+)\//.exec(calls[1]!)![1]!)).toBe(false);
+  });
+
+  describe('with the params a deployment without a package source writes', () => {
+    beforeEach(() => {
+      writeFileSync(
+        join(dir, 'params'),
+        paramsFile({ server: '198.18.0.1:6443', caHash: CA_HASH }, { kind: 'none' }),
+      );
+    });
+
+    it('joins with kubeadm and copies nothing', () => {
+      const result = run({ PENETRATOR_INSTALLER: 'kubeadm' });
+      expect(result.status).toBe(0);
+      expect(logs('scp.')).toEqual([]);
+      const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8').split('\n');
+      expect(calls[1]).toMatch(/^join 198\.18\.0\.1:6443 --token /);
+    });
+
+    it('copies nothing for kubeadm even when the deployment has a package', () => {
+      writeFileSync(
+        join(dir, 'params'),
+        `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n`,
+      );
+      const result = run({ PENETRATOR_INSTALLER: 'kubeadm' });
+      expect(result.status).toBe(0);
+      expect(logs('scp.')).toEqual([]);
+    });
+
+    it('refuses edgeadm, naming the missing package, and copies nothing', () => {
+      const result = run();
+      expect(result.status).toBe(2);
+      expect(termination()).toBe('package: no install package given (PACKAGE)\n');
+      expect(logs('scp.')).toEqual([]);
+    });
   });
 });
