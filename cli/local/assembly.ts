@@ -152,7 +152,13 @@ export async function synthesizeAssembly(): Promise<SynthesizedAssembly> {
   const outdir = mkdtempSync(join(tmpdir(), 'penetrator-assembly-'));
   const dispose = () => rmSync(outdir, { recursive: true, force: true });
   try {
-    const { app, stack } = createApp({ nag: false, outdir });
+    // The local runner hands the Lambdas its own settings: this package source only lets synth pass,
+    // and a named image keeps synth from staging the installer image, which no local run pulls.
+    const context = {
+      'penetrator:packageSource': 'none',
+      'penetrator:installerImage': 'penetrator-installer:local',
+    };
+    const { app, stack } = createApp({ context, nag: false, outdir });
     const template = app.synth().getStackArtifact(stack.artifactId).template as Template;
     provideRuntimeSdk(outdir, projectRoot);
     return {

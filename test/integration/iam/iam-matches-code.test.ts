@@ -252,7 +252,10 @@ beforeAll(async () => {
     ],
   });
   mockAws(env.cp.kubeconfigYaml);
-  stack = createApp({ context: { 'aws:cdk:bundling-stacks': [] }, nag: false }).stack;
+  stack = createApp({
+    context: { 'aws:cdk:bundling-stacks': [], 'penetrator:packageSource': 'none' },
+    nag: false,
+  }).stack;
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> };
   resources = template.Resources;
   routes = deployedRoutes(template);
