@@ -48,11 +48,25 @@ function resolvePart(part: unknown, resources: Resources): string {
     }
     const join = (part as { 'Fn::Join'?: unknown })['Fn::Join'];
     if (Array.isArray(join)) return resolveJoin(join, resources);
+    // The string form only, as CDK writes it for asset locations (the installer image's URI).
+    const sub = (part as { 'Fn::Sub'?: unknown })['Fn::Sub'];
+    if (typeof sub === 'string') return resolveSub(sub, resources);
   }
   throw new Error(
     `cannot resolve the state machine definition: received ${JSON.stringify(part)}; ` +
-      'expected a string, Ref, Fn::GetAtt or Fn::Join',
+      'expected a string, Ref, Fn::GetAtt, Fn::Join or Fn::Sub',
   );
+}
+
+/** `${Name}` is a pseudo parameter or a Ref, `${Id.Attr}` a GetAtt, `${!Literal}` stays `${Literal}`. */
+function resolveSub(template: string, resources: Resources): string {
+  return template.replace(/\$\{([^}]*)\}/g, (_match, name: string) => {
+    if (name.startsWith('!')) return `\${${name.slice(1)}}`;
+    const [id = '', attribute] = name.split('.');
+    return attribute === undefined
+      ? resolvePart({ Ref: id }, resources)
+      : resolvePart({ 'Fn::GetAtt': [id, attribute] }, resources);
+  });
 }
 
 /** A template value (a string or Ref / Fn::GetAtt / Fn::Join) with intrinsics replaced by placeholders. */

@@ -13,7 +13,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lambdas/observability';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lambdas/metric-names';
 
 export interface PenetratorAlarmsProps {
   readonly stateMachine: StateMachine;

@@ -56,7 +56,7 @@ const clusterDoors: Record<string, (name: string) => Promise<boolean> | boolean>
   },
   'CDK context defaultCluster': (name) => {
     try {
-      loadConfig((key) => (key === ContextKeys.defaultCluster ? name : undefined));
+      loadConfig(withPackageSource(ContextKeys.defaultCluster, name));
       return true;
     } catch {
       return false;
@@ -71,6 +71,14 @@ const clusterDoors: Record<string, (name: string) => Promise<boolean> | boolean>
     }
   },
 };
+
+/** A context holding one key under test, beside the package source every deployment must name. */
+function withPackageSource(key: string, value: unknown): (asked: string) => unknown {
+  return (asked) => {
+    if (asked === key) return value;
+    return asked === ContextKeys.packageSource ? 'none' : undefined;
+  };
+}
 
 const credentialDoors: Record<string, (name: string) => Promise<boolean> | boolean> = {
   'NodeTask spec.sshCredential': (name) => validateNodeTask(nodeTask({ spec: { sshCredential: name } })).ok,
@@ -92,7 +100,7 @@ const credentialDoors: Record<string, (name: string) => Promise<boolean> | boole
       sshCredential: name,
     };
     try {
-      loadConfig((key) => (key === ContextKeys.reinstallSchedule ? schedule : undefined));
+      loadConfig(withPackageSource(ContextKeys.reinstallSchedule, schedule));
       return true;
     } catch {
       return false;

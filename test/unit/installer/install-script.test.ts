@@ -472,7 +472,7 @@ describe('install.sh end to end against stub ssh', () => {
       expect(result.status).toBe(0);
       expect(logs('scp.')).toEqual([]);
       const calls = readFileSync(join(logDir, 'installer.calls'), 'utf8').split('\n');
-      expect(calls[1]).toMatch(/^join 198\.18\.0\.1:6443 --token /);
+      expect(calls[1]).toMatch(/^join --config \S+\/join-configuration\.yaml$/);
     });
 
     it('copies nothing for kubeadm even when the deployment has a package', () => {
