@@ -122,6 +122,27 @@ interface Call {
 
 const secretArn = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
 
+/**
+ * What Secrets Manager asks of the product's key on the caller's behalf, with the caller's rights
+ * (kms:ViaService): Decrypt for a value it reads; GenerateDataKey and Decrypt for a value it writes.
+ */
+function keyUseBySecretsManager(action: string): Call[] {
+  const keys = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::KMS::Key');
+  const [keyId] = keys.map(([id]) => id);
+  if (keys.length !== 1 || keyId === undefined)
+    throw new Error(`expected one product key, found ${keys.length}`);
+  const resource = resolveGetAtt([keyId, 'Arn']);
+  if (action === 'secretsmanager:GetSecretValue') return [{ action: 'kms:Decrypt', resource }];
+  if (action === 'secretsmanager:CreateSecret' || action === 'secretsmanager:PutSecretValue') {
+    // AWS documents both for a caller that creates or changes a secret value under its own key.
+    return [
+      { action: 'kms:GenerateDataKey', resource },
+      { action: 'kms:Decrypt', resource },
+    ];
+  }
+  return [];
+}
+
 function recorded(): Call[] {
   const calls: Call[] = [];
   for (const call of sm.calls()) {
@@ -129,6 +150,7 @@ function recorded(): Call[] {
     const action = `secretsmanager:${command.constructor.name.replace(/Command$/, '')}`;
     const name = command.input.SecretId ?? command.input.Name;
     calls.push({ action, resource: typeof name === 'string' ? secretArn(name) : '*' });
+    calls.push(...keyUseBySecretsManager(action));
   }
   for (const call of sfn.calls()) {
     const command = call.args[0] as unknown as { constructor: { name: string }; input: Json };
@@ -253,7 +275,13 @@ beforeAll(async () => {
   });
   mockAws(env.cp.kubeconfigYaml);
   stack = createApp({
-    context: { 'aws:cdk:bundling-stacks': [], 'penetrator:packageSource': 'none' },
+    // The installer image is pulled by the cluster, never by a Lambda's role: a named one keeps the
+    // asset's URI out of the environments this test resolves.
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      'penetrator:packageSource': 'none',
+      'penetrator:installerImage': 'penetrator-installer:test',
+    },
     nag: false,
   }).stack;
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> };
@@ -341,7 +369,7 @@ describe('each role allows exactly what its handler calls', () => {
     });
     calls.clusters = await callsOf(clusters, async () => {
       const body = JSON.stringify({ kubeconfig: env.cp.kubeconfigYaml });
-      await api('clusters', 'PUT', `/clusters/${CLUSTER}`, body);
+      await api('clusters', 'PUT', `/clusters/${CLUSTER}?replace=true`, body);
       answers.secretMissing = true;
       await api('clusters', 'PUT', `/clusters/${CLUSTER}`, body);
       answers.secretMissing = false;
