@@ -117,13 +117,16 @@ exec /usr/bin/uname "$@"
 
 function standInWrapper(profile: 'edgeadm' | 'kubeadm'): string {
   return `#!/bin/sh
-exec ${shellQuote(process.execPath)} --import ${shellQuote(pathToFileURL(inMachine(tsxLoader)).href)} ${shellQuote(inMachine(joinCli))} ${profile} "$@"
+exec ${shellQuote(inMachine(process.execPath))} --import ${shellQuote(pathToFileURL(inMachine(tsxLoader)).href)} ${shellQuote(inMachine(joinCli))} ${profile} "$@"
 `;
 }
 
-/** A private /tmp would hide node itself if it lived under the host's /tmp (the repository is remounted). */
+/**
+ * A private /tmp would hide node itself if it lived under the host's /tmp. The repository is remounted,
+ * so only what lies outside it counts: a node binary from node_modules (the pinned Node.js 24) does not.
+ */
 function privateTmpPossible(): boolean {
-  return ![inMachine(joinCli), inMachine(tsxLoader), process.execPath].some((path) =>
+  return ![inMachine(joinCli), inMachine(tsxLoader), inMachine(process.execPath)].some((path) =>
     path.startsWith('/tmp/'),
   );
 }
