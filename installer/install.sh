@@ -222,7 +222,7 @@ ssh_cmd() {
 
 # remote_input CALL [TOKEN]: what `sh -s` reads on the target: remote.sh, then the call line, then
 # (for join) the here-document holding the token. Direct mode builds the same bytes
-# (lambdas/domain/direct-remote.ts).
+# (lambdas/direct/remote.ts).
 remote_input() {
   cat "$REMOTE_SCRIPT"
   [ -z "$(tail -c 1 "$REMOTE_SCRIPT")" ] || printf '\n'

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './api/environment';
-import { EVENT_BUS_ENV } from './events/product-events';
+import { EVENT_BUS_ENV } from './domain/product-events';
 import { LocalEnv } from './local-composition';
 import { SettingsEnv, SettingsError, settingsFromEnv } from './settings';
 

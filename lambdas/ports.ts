@@ -123,7 +123,7 @@ export interface SshExecResult {
   stderr: string;
 }
 
-/** An authenticated SSH connection. Failures reject with SshFailure (lambdas/domain/direct-remote.ts). */
+/** An authenticated SSH connection. Failures reject with SshFailure (lambdas/direct/remote.ts). */
 export interface SshSession {
   /** `SHA256:…` of the host key the machine presented. */
   readonly hostKeyFingerprint: string;

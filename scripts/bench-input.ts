@@ -4,7 +4,7 @@
  * It prints the wall time per size, so a superlinear step shows as time growing faster than the
  * size. Usage: npm run bench:input
  */
-import { hostFieldMatches } from '../lambdas/domain/direct-known-hosts';
+import { hostFieldMatches } from '../lambdas/direct/known-hosts';
 import { parseNodeTaskText } from '../lambdas/domain/node-task';
 
 const HEADER = [

@@ -159,7 +159,7 @@ export class PenetratorApi extends Construct {
     for (const group of Object.keys(functionSpecs) as RouteGroupName[]) {
       const spec = functionSpecs[group];
       functions[group] = new PenetratorFunction(this, spec.id, {
-        entry: `lambdas/api/handlers/${group}.ts`,
+        entry: `lambdas/handlers/api-${group}.ts`,
         description: spec.description,
         logRetention: props.logRetention,
         // API Gateway gives up after 29 s; a cancel waits for the execution to stop, then cleans up.

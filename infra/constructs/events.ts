@@ -9,7 +9,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { STATE_MACHINE_ARN_ENV } from '../../lambdas/api/environment';
-import { DetailTypes, EVENT_BUS_ENV, EVENT_SOURCE } from '../../lambdas/events/product-events';
+import { DetailTypes, EVENT_BUS_ENV, EVENT_SOURCE } from '../../lambdas/domain/product-events';
 import type { ReinstallSchedule } from '../config';
 import { PenetratorFunction, type PenetratorFunctionProps } from './penetrator-function';
 
@@ -65,7 +65,7 @@ export class PenetratorEvents extends Construct {
       [STATE_MACHINE_ARN_ENV]: props.stateMachine.stateMachineArn,
     };
     this.reinstall = this.eventFunction('Reinstall', props, environment, {
-      entry: 'lambdas/events/reinstall.ts',
+      entry: 'lambdas/handlers/reinstall.ts',
       description: 'Starts a reinstall task from a Reinstall Nodes event',
     });
     props.stateMachine.grantStartExecution(this.reinstall.role);
@@ -77,7 +77,7 @@ export class PenetratorEvents extends Construct {
       }),
     );
     this.executionEnded = this.eventFunction('ExecutionEnded', props, environment, {
-      entry: 'lambdas/events/execution-ended.ts',
+      entry: 'lambdas/handlers/execution-ended.ts',
       description: 'Deletes the credential Secret and releases the lock of an aborted or timed-out execution',
     });
     this.grantDescribeExecutions(props.stateMachineName);

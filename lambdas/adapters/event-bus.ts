@@ -5,7 +5,7 @@
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { TransientError } from '../errors';
-import { EVENT_SOURCE } from '../events/product-events';
+import { EVENT_SOURCE } from '../domain/product-events';
 import type { EventPublisher, ProductEvent } from '../ports';
 
 /** One client per Lambda container, reused by every invocation. */

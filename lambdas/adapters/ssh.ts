@@ -12,8 +12,8 @@ import {
   keysFor,
   verdict,
   type HostKeyVerdict,
-} from '../domain/direct-known-hosts';
-import { SshFailure, sshReason } from '../domain/direct-remote';
+} from '../direct/known-hosts';
+import { SshFailure, sshReason } from '../direct/remote';
 import type { SshConnector, SshExecResult, SshLogin, SshSession } from '../ports';
 
 /** As install.sh's ssh: ServerAliveInterval=15, ServerAliveCountMax=4. */

@@ -5,10 +5,10 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { HttpError, json, mediaType, noContent, type ApiRequest } from './http';
 import type { ApiDependencies } from './ports';
-import { cancelTask } from './use-cases/cancel-task';
-import { listClusters, putCluster, putCredential } from './use-cases/registry';
-import { submitTask } from './use-cases/submit-task';
-import { getTask, listTasks, taskEvents } from './use-cases/task-status';
+import { cancelTask } from '../use-cases/cancel-task';
+import { listClusters, putCluster, putCredential } from '../use-cases/registry';
+import { submitTask } from '../use-cases/submit-task';
+import { getTask, listTasks, taskEvents } from '../use-cases/task-status';
 
 type Route = (deps: ApiDependencies, request: ApiRequest) => Promise<APIGatewayProxyResult>;
 

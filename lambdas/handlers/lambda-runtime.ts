@@ -11,7 +11,7 @@ import { loadInstallerScripts } from '../adapters/install-script';
 import { cachedKubeProvider } from '../adapters/kube-cache';
 import { EventBridgePublisher } from '../adapters/event-bus';
 import { SecretsManagerClusters, SecretsManagerCredentials } from '../adapters/secrets';
-import { EVENT_BUS_ENV } from '../events/product-events';
+import { EVENT_BUS_ENV } from '../domain/product-events';
 import { localCompositionFromEnv } from '../local-composition';
 import { asLog, createLogger, createMetrics, logged } from '../observability';
 import type { Dependencies } from '../ports';

@@ -17,7 +17,7 @@ import { attemptFailedError, InstallFailedError, NodeNotRegisteredError, Transie
 import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube } from '../ports';
 import { now, PayloadError, requirePrepared } from './common';
-import { directAttemptPhase } from './direct-install';
+import { directAttemptPhase } from '../direct/install';
 import { failureReason, jobPhase } from './job-status';
 import { parseNodeStepInput } from './start-install';
 import { holdLock } from './lock';

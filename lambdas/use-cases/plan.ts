@@ -4,7 +4,7 @@
  * Targets the task does not own are refused here, all at once. Read-only: nothing is created or
  * deleted in the cluster.
  */
-import { knownHostsName, targetsWithoutKnownKey } from '../domain/direct-known-hosts';
+import { knownHostsName, targetsWithoutKnownKey } from '../direct/known-hosts';
 import type { NodeWork, PlanInput, PlanOutput, TaskRef } from '../domain/contracts';
 import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { isIP } from 'node:net';

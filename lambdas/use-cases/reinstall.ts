@@ -22,7 +22,7 @@ import {
   reinstallNodeTask,
   reinstallTaskName,
   type ReinstallRequest,
-} from '../events/reinstall-detail';
+} from '../domain/reinstall-detail';
 import type { Dependencies, Kube } from '../ports';
 import { PayloadError, record } from './common';
 import { startTask, type StartTaskDependencies } from './start-task';

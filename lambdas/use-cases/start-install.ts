@@ -16,7 +16,7 @@ import {
 import { AttemptsExhaustedError, TransientError } from '../errors';
 import type { Dependencies, Kube } from '../ports';
 import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
-import { startDirectInstall } from './direct-install';
+import { startDirectInstall } from '../direct/install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
 import { holdLock } from './lock';
 

@@ -5,7 +5,7 @@
 import { TASK_NAMESPACE, type NodeResult, type SummarizeInput, type TaskSummary } from '../domain/contracts';
 import { TaskObjectKeys, canonicalJson, taskEvent } from '../domain/k8s-objects';
 import { summarize as summarizeResults } from '../domain/summary';
-import { taskCompletedEvent } from '../events/product-events';
+import { taskCompletedEvent } from '../domain/product-events';
 import type { Dependencies } from '../ports';
 import {
   forEachLimited,

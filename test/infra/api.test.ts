@@ -238,7 +238,7 @@ describe('the API handlers, bundled as deployed', () => {
   ): Promise<(e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> {
     const app = new App({ context: cdkJsonContext(), outdir: join(outdir, group) });
     new PenetratorFunction(new Stack(app, 'Probe'), 'Probe', {
-      entry: `lambdas/api/handlers/${group}.ts`,
+      entry: `lambdas/handlers/api-${group}.ts`,
       description: 'bundling probe',
       logRetention: RetentionDays.ONE_DAY,
     });

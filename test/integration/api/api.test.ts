@@ -31,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
 import { apiGatewayRequest, type DeployedRoute, deployedRoutes } from '../../support/api-gateway-events';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
-import { handler } from '../../../lambdas/api/handlers/tasks';
+import { handler } from '../../../lambdas/handlers/api-tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
 import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
 

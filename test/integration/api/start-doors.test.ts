@@ -27,12 +27,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { kubeFromKubeconfig } from '../../../lambdas/adapters/kube';
-import { handler as tasksHandler } from '../../../lambdas/api/handlers/tasks';
+import { handler as tasksHandler } from '../../../lambdas/handlers/api-tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
 import { MAX_EXECUTION_NAME } from '../../../lambdas/domain/execution-names';
 import { lockLease } from '../../../lambdas/domain/k8s-objects';
 import { ErrorNames } from '../../../lambdas/errors';
-import { handler as reinstallHandler } from '../../../lambdas/events/reinstall';
+import { handler as reinstallHandler } from '../../../lambdas/handlers/reinstall';
 import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
 
 vi.hoisted(() => {

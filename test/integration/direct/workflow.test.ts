@@ -31,7 +31,7 @@ import {
   OUTCOME_ANNOTATION,
   REASON_ANNOTATION,
   directRecordName,
-} from '../../../lambdas/domain/direct-record';
+} from '../../../lambdas/direct/record';
 import { ErrorNames } from '../../../lambdas/errors';
 import type { Dependencies } from '../../../lambdas/ports';
 import { resolveSettings } from '../../../lambdas/settings';

@@ -305,7 +305,7 @@ async function workflow(name: string): Promise<(payload: unknown) => Promise<unk
 }
 
 async function api(group: string, method: string, url: string, body?: string): Promise<unknown> {
-  const { handler } = (await import(`../../../lambdas/api/handlers/${group}.ts`)) as {
+  const { handler } = (await import(`../../../lambdas/handlers/api-${group}.ts`)) as {
     handler: (e: unknown) => Promise<unknown>;
   };
   const response = (await handler(
@@ -376,7 +376,7 @@ describe('each role allows exactly what its handler calls', () => {
       await api('clusters', 'GET', '/clusters');
     });
     calls.reinstall = await callsOf(stack.events.reinstall, async () => {
-      const { handler } = await import('../../../lambdas/events/reinstall');
+      const { handler } = await import('../../../lambdas/handlers/reinstall');
       const detail = { cluster: CLUSTER, sshCredential: 'login-secret' };
       await handler({ id: 'e1', detail: { ...detail, labelSelector: 'no-such=label' } }).catch(
         () => undefined,
@@ -387,7 +387,7 @@ describe('each role allows exactly what its handler calls', () => {
       });
     });
     calls.executionEnded = await callsOf(stack.events.executionEnded, async () => {
-      const { handler } = await import('../../../lambdas/events/execution-ended');
+      const { handler } = await import('../../../lambdas/handlers/execution-ended');
       const arn = executionArn(RUNNING);
       await handler({ detail: { executionArn: arn, status: 'ABORTED' } });
       // An input that names no cluster: the only registered one is looked up.

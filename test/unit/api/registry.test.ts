@@ -16,8 +16,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler as clusters } from '../../../lambdas/api/handlers/clusters';
-import { handler as credentials } from '../../../lambdas/api/handlers/credentials';
+import { handler as clusters } from '../../../lambdas/handlers/api-clusters';
+import { handler as credentials } from '../../../lambdas/handlers/api-credentials';
 import { apiEvent } from './api-event';
 
 // Powertools then writes through the global console, where the test reads its lines.

@@ -10,7 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler } from '../../../lambdas/api/handlers/tasks';
+import { handler } from '../../../lambdas/handlers/api-tasks';
 import { apiEvent } from './api-event';
 
 vi.hoisted(() => {

@@ -8,7 +8,7 @@ import {
   hostKeyAlgorithms,
   keysFor,
   verdict,
-} from '../../../lambdas/domain/direct-known-hosts';
+} from '../../../lambdas/direct/known-hosts';
 import {
   BUDGET_ANNOTATION,
   DIRECT_LEASE_MARGIN_SECONDS,
@@ -19,9 +19,9 @@ import {
   finishedLease,
   nextDirectStep,
   readDirectAttempt,
-} from '../../../lambdas/domain/direct-record';
+} from '../../../lambdas/direct/record';
 import type { LeaseObject, PreparedTask } from '../../../lambdas/domain/k8s-objects';
-import { DIRECT_MARGIN_SECONDS, attemptBudgetSeconds } from '../../../lambdas/use-cases/direct-install';
+import { DIRECT_MARGIN_SECONDS, attemptBudgetSeconds } from '../../../lambdas/direct/install';
 
 const task: PreparedTask = {
   name: 'edge-batch',

@@ -25,7 +25,7 @@ import {
   remoteInput,
   shellQuote,
   type RemoteCall,
-} from '../../../lambdas/domain/direct-remote';
+} from '../../../lambdas/direct/remote';
 import type { SecretObject } from '../../../lambdas/domain/k8s-objects';
 
 /**

@@ -4,8 +4,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { Server, utils, type Connection } from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectSsh, MAX_OUTPUT_BYTES } from '../../../lambdas/adapters/ssh';
-import { fingerprint } from '../../../lambdas/domain/direct-known-hosts';
-import { SshFailure } from '../../../lambdas/domain/direct-remote';
+import { fingerprint } from '../../../lambdas/direct/known-hosts';
+import { SshFailure } from '../../../lambdas/direct/remote';
 import type { SshLogin, SshSession } from '../../../lambdas/ports';
 
 /**

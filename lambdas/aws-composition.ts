@@ -2,14 +2,14 @@
  * The API Lambdas' dependencies in AWS: the workflow Lambdas' own (Secrets Manager, kube clients
  * cached per cluster), plus Step Functions and the secret writer. Built on first use.
  */
-import { SecretsManagerWriter, secretsManagerClient } from '../adapters/secrets';
-import { StepFunctionsWorkflow } from '../adapters/sfn';
-import { awsDependencies } from '../handlers/lambda-runtime';
-import type { ApiDependencies, Workflow } from './ports';
+import { SecretsManagerWriter, secretsManagerClient } from './adapters/secrets';
+import { StepFunctionsWorkflow } from './adapters/sfn';
+import { awsDependencies } from './handlers/lambda-runtime';
+import type { ApiDependencies, Workflow } from './api/ports';
 
-import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './environment';
+import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './api/environment';
 
-export { STATE_MACHINE_ARN_ENV } from './environment';
+export { STATE_MACHINE_ARN_ENV } from './api/environment';
 
 let dependencies: ApiDependencies | undefined;
 

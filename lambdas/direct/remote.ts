@@ -4,7 +4,7 @@
  * the remote part's answers are read, and the one-line failure reasons, worded exactly as install.sh
  * words them so a node's reason reads the same in both modes. No I/O here.
  */
-import { CredentialKeys, type SecretObject } from './k8s-objects';
+import { CredentialKeys, type SecretObject } from '../domain/k8s-objects';
 
 /** The here-document delimiter that carries the join token after the call line. */
 export const TOKEN_DELIMITER = 'PENETRATOR_TOKEN';

@@ -4,7 +4,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StepFunctionsWorkflow } from '../../../lambdas/adapters/sfn';
 import { ErrorNames } from '../../../lambdas/errors';
-import { parseReinstallDetail } from '../../../lambdas/events/reinstall-detail';
+import { parseReinstallDetail } from '../../../lambdas/domain/reinstall-detail';
 import type { Log } from '../../../lambdas/ports';
 import { reinstall, type ReinstallDependencies } from '../../../lambdas/use-cases/reinstall';
 

@@ -1,5 +1,5 @@
-import { MAX_PREFIX_LENGTH, isDnsSubdomain } from '../../domain/names';
-import { HttpError } from '../http';
+import { MAX_PREFIX_LENGTH, isDnsSubdomain } from '../domain/names';
+import { HttpError } from '../api/http';
 
 /** A task name from a path: what metadata.name accepts, so nothing else reaches a selector or a name. */
 export function checkTaskName(name: string): void {

@@ -2,7 +2,7 @@
  * Direct mode (`spec.mode: direct`): the workflow reaches the targets itself. Start install runs the
  * whole install synchronously, over SSH from the Lambda, with the same remote part as the Job
  * (installer/remote.sh) and the same failure lines, and records the outcome in the node's record
- * (a Lease, lambdas/domain/direct-record.ts); Check install reads that record where proxy mode reads
+ * (a Lease, lambdas/direct/record.ts); Check install reads that record where proxy mode reads
  * the Job. The credential and the join token come from the task's credential Secret, the join
  * parameters and remote.sh from its script ConfigMap — exactly what the Job would mount — so no
  * secret ever travels in the workflow's state.
@@ -22,7 +22,7 @@ import {
   finishedLease,
   nextDirectStep,
   readDirectAttempt,
-} from '../domain/direct-record';
+} from './record';
 import {
   InstallExit,
   SshFailure,
@@ -44,7 +44,7 @@ import {
   type InstallFailure,
   type InstallStep,
   type RemoteCall,
-} from '../domain/direct-remote';
+} from './remote';
 import {
   ScriptKeys,
   type ConfigMapObject,
@@ -56,7 +56,7 @@ import {
 import { attemptFailedError, AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
 import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube, SshConnector, SshSession } from '../ports';
-import { now } from './common';
+import { now } from '../use-cases/common';
 
 /**
  * Seconds kept back from the Lambda's remaining time: the install stops this long before the

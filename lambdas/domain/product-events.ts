@@ -3,7 +3,7 @@
  * their details. Shared by the Lambdas (which publish and consume them) and infra/ (whose rules
  * match them), so a name is written once.
  */
-import type { NodeResult, TaskRef, TaskSummary } from '../domain/contracts';
+import type { NodeResult, TaskRef, TaskSummary } from './contracts';
 import type { ProductEvent } from '../ports';
 
 export const EVENT_SOURCE = 'penetrator';

@@ -3,10 +3,10 @@
  * deployment's default, else the only registered cluster. Several registered and none named is the
  * caller's to settle (400, listing them).
  */
-import { ClusterNotFoundError } from '../../errors';
-import type { Dependencies } from '../../ports';
-import { HttpError } from '../http';
-import { isClusterName } from '../schemas';
+import { ClusterNotFoundError } from '../errors';
+import type { Dependencies } from '../ports';
+import { HttpError } from '../api/http';
+import { isClusterName } from '../api/schemas';
 
 const REGISTER_HINT = 'register it with PUT /clusters/{name} (penetrator cluster add)';
 

@@ -2,23 +2,23 @@
  * GET /tasks, GET /tasks/{name}, GET /tasks/{name}/events: what the cluster and Step Functions
  * record about tasks, merged (task-view.ts decides each node's state). Read-only.
  */
-import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../domain/contracts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_LABEL, taskObjectName } from '../../domain/job-names';
+import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_LABEL, taskObjectName } from '../domain/job-names';
 import type {
   ConfigMapObject,
   EventObject,
   JobObject,
   LeaseObject,
   NodeObject,
-} from '../../domain/k8s-objects';
-import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../../domain/node-task-schema';
-import type { Kube } from '../../ports';
-import { forEachLimited, now } from '../../use-cases/common';
-import { failureReason } from '../../use-cases/job-status';
-import { executionPrefix, taskOfExecution } from '../../domain/execution-names';
-import { HttpError } from '../http';
-import type { ApiDependencies, ExecutionDetail, ExecutionInfo } from '../ports';
-import type { EventList, NodeDetail, TaskDetail, TaskList, TaskListItem } from '../schemas';
+} from '../domain/k8s-objects';
+import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-schema';
+import type { Kube } from '../ports';
+import { forEachLimited, now } from './common';
+import { failureReason } from './job-status';
+import { executionPrefix, taskOfExecution } from '../domain/execution-names';
+import { HttpError } from '../api/http';
+import type { ApiDependencies, ExecutionDetail, ExecutionInfo } from '../api/ports';
+import type { EventList, NodeDetail, TaskDetail, TaskList, TaskListItem } from '../api/schemas';
 import {
   listItem,
   nodeViews,
@@ -28,7 +28,7 @@ import {
   runIsLive,
   type ExecutionView,
   type RecordedTask,
-} from '../task-view';
+} from '../api/task-view';
 import { resolveCluster } from './cluster-choice';
 import { checkTaskName } from './task-name';
 

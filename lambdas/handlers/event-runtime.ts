@@ -3,9 +3,9 @@
  * cached per cluster) plus the state machine on Step Functions, whose ARN the stack sets.
  */
 import { StepFunctionsWorkflow } from '../adapters/sfn';
-import { STATE_MACHINE_ARN_ENV } from '../api/aws-dependencies';
+import { STATE_MACHINE_ARN_ENV } from '../aws-composition';
 import type { Workflow } from '../api/ports';
-import { awsDependencies } from '../handlers/lambda-runtime';
+import { awsDependencies } from './lambda-runtime';
 import type { Dependencies } from '../ports';
 
 let workflow: Workflow | undefined;

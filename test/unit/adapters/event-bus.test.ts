@@ -4,7 +4,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../../lambdas/adapters/event-bus';
 import { ErrorNames } from '../../../lambdas/errors';
-import { MAX_DETAIL_BYTES, taskCompletedEvent } from '../../../lambdas/events/product-events';
+import { MAX_DETAIL_BYTES, taskCompletedEvent } from '../../../lambdas/domain/product-events';
 import type { TaskSummary } from '../../../lambdas/domain/contracts';
 
 const eventBridge = mockClient(EventBridgeClient);

@@ -2,7 +2,7 @@
  * The Lambda behind the execution-status-change rule (ABORTED, TIMED_OUT, FAILED): see
  * lambdas/use-cases/execution-ended.ts.
  */
-import { logger } from '../handlers/lambda-runtime';
+import { logger } from './lambda-runtime';
 import { logged } from '../observability';
 import { executionEnded } from '../use-cases/execution-ended';
 import { eventDependencies } from './event-runtime';

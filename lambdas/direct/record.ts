@@ -6,7 +6,7 @@
  * node — a Lambda retry, a States.Timeout, an earlier run still going — follows it instead of
  * installing again.
  */
-import { PRODUCT_DOMAIN, TASK_NAMESPACE, type NodeWork } from './contracts';
+import { PRODUCT_DOMAIN, TASK_NAMESPACE, type NodeWork } from '../domain/contracts';
 import {
   ATTEMPT_LABEL,
   IP_ANNOTATION,
@@ -19,8 +19,8 @@ import {
   nodeHash,
   runHash,
   shortHash,
-} from './job-names';
-import { leaseExpired, microTime, ownerReference, type LeaseObject, type PreparedTask } from './k8s-objects';
+} from '../domain/job-names';
+import { leaseExpired, microTime, ownerReference, type LeaseObject, type PreparedTask } from '../domain/k8s-objects';
 
 export const OUTCOME_ANNOTATION = `${PRODUCT_DOMAIN}/outcome`;
 export const REASON_ANNOTATION = `${PRODUCT_DOMAIN}/reason`;

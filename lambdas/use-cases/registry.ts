@@ -4,11 +4,11 @@
  * no message repeats a value.
  */
 import type { z } from 'zod';
-import { kubeFromKubeconfig } from '../../adapters/kube';
-import { kubeconfigProblems } from '../../domain/kubeconfig';
-import type { SshCredential } from '../../ports';
-import { HttpError } from '../http';
-import type { ApiDependencies } from '../ports';
+import { kubeFromKubeconfig } from '../adapters/kube';
+import { kubeconfigProblems } from '../domain/kubeconfig';
+import type { SshCredential } from '../ports';
+import { HttpError } from '../api/http';
+import type { ApiDependencies } from '../api/ports';
 import {
   clusterBodySchema,
   credentialBodySchema,
@@ -17,7 +17,7 @@ import {
   keyCredentialSchema,
   passwordCredentialSchema,
   type ClusterList,
-} from '../schemas';
+} from '../api/schemas';
 
 const CREDENTIAL_HINT =
   'send {"passwd": "…", "knownHosts"?: "…"} or {"sshkey": "…", "knownHosts"?: "…"} as application/json';

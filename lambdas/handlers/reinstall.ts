@@ -2,7 +2,7 @@
  * The Lambda behind the "Reinstall Nodes" rule: see lambdas/use-cases/reinstall.ts. A refused event
  * throws, so Lambda's asynchronous retries and then the dead-letter queue keep it for an operator.
  */
-import { logger } from '../handlers/lambda-runtime';
+import { logger } from './lambda-runtime';
 import { logged } from '../observability';
 import { reinstall } from '../use-cases/reinstall';
 import { eventDependencies } from './event-runtime';

@@ -9,9 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { formatPath } from '../domain/node-task';
-import { MAX_MACHINES, NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-schema';
-import { randomSuffix, type RandomSource } from '../domain/random';
+import { formatPath } from './node-task';
+import { MAX_MACHINES, NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-schema';
+import { randomSuffix, type RandomSource } from './random';
 import { ErrorNames } from '../errors';
 
 export type NodeSelection =

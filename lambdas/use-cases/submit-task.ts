@@ -5,13 +5,13 @@
  * shares (use-cases/start-task.ts): the task name (409: its task object exists or an execution of it
  * runs) and the cluster's lock (409 naming the running task).
  */
-import { executionInputBytes, MAX_EXECUTION_INPUT_BYTES } from '../../domain/contracts';
-import { parseNodeTaskText } from '../../domain/node-task';
-import { TaskConflictError } from '../../errors';
-import { startTask } from '../../use-cases/start-task';
-import { HttpError } from '../http';
-import type { ApiDependencies } from '../ports';
-import type { SubmitResponse } from '../schemas';
+import { executionInputBytes, MAX_EXECUTION_INPUT_BYTES } from '../domain/contracts';
+import { parseNodeTaskText } from '../domain/node-task';
+import { TaskConflictError } from '../errors';
+import { startTask } from './start-task';
+import { HttpError } from '../api/http';
+import type { ApiDependencies } from '../api/ports';
+import type { SubmitResponse } from '../api/schemas';
 import { resolveCluster } from './cluster-choice';
 
 /** Media types read as a NodeTask; YAML parsing reads JSON too, so both go through one parser. */

@@ -9,7 +9,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerClusters } from '../../../lambdas/adapters/secrets';
 import { HttpError } from '../../../lambdas/api/http';
-import { resolveCluster } from '../../../lambdas/api/use-cases/cluster-choice';
+import { resolveCluster } from '../../../lambdas/use-cases/cluster-choice';
 import { resolveSettings } from '../../../lambdas/settings';
 
 const sm = mockClient(SecretsManagerClient);
