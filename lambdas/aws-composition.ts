@@ -5,7 +5,7 @@
 import { SecretsManagerWriter, secretsManagerClient } from './adapters/secrets';
 import { StepFunctionsWorkflow } from './adapters/sfn';
 import { awsDependencies } from './handlers/lambda-runtime';
-import type { ApiDependencies, Workflow } from './api/ports';
+import type { ApiDependencies, Workflow } from './ports';
 
 import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './api/environment';
 

@@ -14,8 +14,7 @@ import {
   type SecretsManagerClient as Client,
 } from '@aws-sdk/client-secrets-manager';
 import { ClusterNotFoundError, CredentialInvalidError, TransientError } from '../errors';
-import type { ClusterWrite, SecretWriter } from '../api/ports';
-import type { ClusterDirectory, CredentialStore, SshCredential } from '../ports';
+import type { ClusterDirectory, ClusterWrite, CredentialStore, SecretWriter, SshCredential } from '../ports';
 import { parseCredential } from './credential-shape';
 
 export { parseCredential } from './credential-shape';

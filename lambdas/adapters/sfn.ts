@@ -20,9 +20,9 @@ import {
   type ExecutionStatus,
   type StartResult,
   type Workflow,
-} from '../api/ports';
+} from '../ports';
 
-export { CANCELLED_ERROR, type Workflow } from '../api/ports';
+export { CANCELLED_ERROR, type Workflow } from '../ports';
 
 /** One client per Lambda container: built at module load, reused by every invocation. */
 export const sfnClient: SFNClient = new SFNClient({});

@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { asLog, errorFields } from '../observability';
 import { HttpError, errorResponse, parseEvent } from './http';
-import type { ApiDependencies } from './ports';
+import type { ApiDependencies } from '../ports';
 import { findRoute, type RouteGroup } from './router';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;

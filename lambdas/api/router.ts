@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { HttpError, json, mediaType, noContent, type ApiRequest } from './http';
-import type { ApiDependencies } from './ports';
+import type { ApiDependencies } from '../ports';
 import { cancelTask } from '../use-cases/cancel-task';
 import { listClusters, putCluster, putCredential } from '../use-cases/registry';
 import { submitTask } from '../use-cases/submit-task';

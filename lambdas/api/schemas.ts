@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-schema';
-import { ExecutionStatuses } from './ports';
+import { ExecutionStatuses } from '../ports';
 
 /** Secrets Manager stores at most 64 KiB per value; these bounds keep a credential well inside. */
 export const MAX_PASSWORD_LENGTH = 1024;

@@ -22,7 +22,7 @@ import {
   type LeaseObject,
 } from '../domain/k8s-objects';
 import { jobAttempt, jobPhase } from '../use-cases/job-status';
-import type { ExecutionInfo } from './ports';
+import type { ExecutionInfo } from '../ports';
 import type { NodeDetail, NodeState, TaskDetail, TaskListItem } from './schemas';
 
 export const TASK_OBJECT_PREFIX = 'penetrator-task-';

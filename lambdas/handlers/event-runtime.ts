@@ -4,9 +4,8 @@
  */
 import { StepFunctionsWorkflow } from '../adapters/sfn';
 import { STATE_MACHINE_ARN_ENV } from '../aws-composition';
-import type { Workflow } from '../api/ports';
+import type { Dependencies, Workflow } from '../ports';
 import { awsDependencies } from './lambda-runtime';
-import type { Dependencies } from '../ports';
 
 let workflow: Workflow | undefined;
 

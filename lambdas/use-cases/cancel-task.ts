@@ -6,19 +6,13 @@
  * still creates for it. Idempotent.
  */
 import { TASK_NAMESPACE, type TaskRef } from '../domain/contracts';
-import {
-  TASK_LABEL,
-  credentialSecretName,
-  scriptConfigMapName,
-  taskObjectName,
-} from '../domain/job-names';
+import { TASK_LABEL, credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
 import type { ConfigMapObject, JobObject } from '../domain/k8s-objects';
-import type { Kube } from '../ports';
+import { type ApiDependencies, CANCELLED_ERROR, type ExecutionInfo, type Kube } from '../ports';
 import { cleanup } from './cleanup';
 import { forEachLimited } from './common';
 import { executionPrefix } from '../domain/execution-names';
 import { HttpError } from '../api/http';
-import { CANCELLED_ERROR, type ApiDependencies, type ExecutionInfo } from '../api/ports';
 import type { CancelResponse } from '../api/schemas';
 import { recordedTask, type RecordedTask } from '../api/task-view';
 import { resolveCluster } from './cluster-choice';

@@ -8,11 +8,10 @@
  * same task uses the same Secret name, and must not lose it to the end of an earlier run. The lock
  * is released only when this execution holds it (releaseLock checks the holder).
  */
-import type { Workflow } from '../api/ports';
+import type { Dependencies, Workflow } from '../ports';
 import { TASK_NAMESPACE, type CleanupInput, type TaskRef } from '../domain/contracts';
 import { credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
 import { TaskObjectKeys, type ConfigMapObject } from '../domain/k8s-objects';
-import type { Dependencies } from '../ports';
 import { deleteTaskToken } from './bootstrap-token';
 import { cleanup } from './cleanup';
 import { PayloadError, record } from './common';

@@ -6,9 +6,8 @@
 import type { z } from 'zod';
 import { kubeFromKubeconfig } from '../adapters/kube';
 import { kubeconfigProblems } from '../domain/kubeconfig';
-import type { SshCredential } from '../ports';
+import type { ApiDependencies, SshCredential } from '../ports';
 import { HttpError } from '../api/http';
-import type { ApiDependencies } from '../api/ports';
 import {
   clusterBodySchema,
   credentialBodySchema,

@@ -5,7 +5,7 @@
  * or an execution of it runs) and the cluster's lock (another task runs). The execution is named by
  * domain/execution-names.ts, so status and cancel find it whichever door started it.
  */
-import type { Workflow } from '../api/ports';
+import type { Dependencies, Workflow } from '../ports';
 import { lockHolderTask } from '../api/task-view';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../domain/contracts';
 import { executionNameFor, executionPrefix } from '../domain/execution-names';
@@ -14,7 +14,6 @@ import type { ConfigMapObject, LeaseObject } from '../domain/k8s-objects';
 import type { NodeTask } from '../domain/node-task';
 import { defaultRandom, type RandomSource } from '../domain/random';
 import { ClusterBusyError, TaskConflictError } from '../errors';
-import type { Dependencies } from '../ports';
 import { now } from './common';
 
 export type StartTaskDependencies = Pick<Dependencies, 'kube' | 'log' | 'clock'> & {

@@ -10,7 +10,7 @@ import { parseNodeTaskText } from '../domain/node-task';
 import { TaskConflictError } from '../errors';
 import { startTask } from './start-task';
 import { HttpError } from '../api/http';
-import type { ApiDependencies } from '../api/ports';
+import type { ApiDependencies } from '../ports';
 import type { SubmitResponse } from '../api/schemas';
 import { resolveCluster } from './cluster-choice';
 

@@ -12,7 +12,7 @@ import { EventBridgePublisher } from '../../../lambdas/adapters/event-bus';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
 import { SingleClusterDirectory } from '../../../lambdas/adapters/file-clusters';
 import { cachedKubeProvider } from '../../../lambdas/adapters/kube-cache';
-import type { ExecutionStatus, Workflow } from '../../../lambdas/api/ports';
+import type { ExecutionStatus, Workflow } from '../../../lambdas/ports';
 import {
   LOCK_LEASE_NAME,
   NODE_TASK_LABEL,
