@@ -2,10 +2,9 @@
  * The Lambda behind the execution-status-change rule (ABORTED, TIMED_OUT, FAILED): see
  * lambdas/use-cases/execution-ended.ts.
  */
-import { logger } from './lambda-runtime';
+import { awsEventDependencies, logger } from '../aws-composition';
 import { logged } from '../observability';
 import { executionEnded } from '../use-cases/execution-ended';
-import { eventDependencies } from './event-runtime';
 
 export const handler = (event: unknown): Promise<unknown> =>
-  logged(logger, 'executionEnded', event, (log) => executionEnded({ ...eventDependencies(), log }, event));
+  logged(logger, 'executionEnded', event, (log) => executionEnded({ ...awsEventDependencies(), log }, event));

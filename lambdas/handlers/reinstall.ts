@@ -2,10 +2,9 @@
  * The Lambda behind the "Reinstall Nodes" rule: see lambdas/use-cases/reinstall.ts. A refused event
  * throws, so Lambda's asynchronous retries and then the dead-letter queue keep it for an operator.
  */
-import { logger } from './lambda-runtime';
+import { awsEventDependencies, logger } from '../aws-composition';
 import { logged } from '../observability';
 import { reinstall } from '../use-cases/reinstall';
-import { eventDependencies } from './event-runtime';
 
 export const handler = (event: unknown): Promise<unknown> =>
-  logged(logger, 'reinstall', event, (log) => reinstall({ ...eventDependencies(), log }, event));
+  logged(logger, 'reinstall', event, (log) => reinstall({ ...awsEventDependencies(), log }, event));

@@ -28,7 +28,7 @@ import { createApp } from '../../../infra/create-app';
 import type { PenetratorFunction } from '../../../infra/constructs/penetrator-function';
 import type { PenetratorStack } from '../../../infra/penetrator-stack';
 import type { PlanOutput, TaskRef } from '../../../lambdas/domain/contracts';
-import { resetAwsDependencies } from '../../../lambdas/handlers/lambda-runtime';
+import { resetAwsDependencies } from '../../../lambdas/aws-composition';
 import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
 import { apiGatewayRequest, deployedRoutes, type DeployedRoute } from '../../support/api-gateway-events';
 

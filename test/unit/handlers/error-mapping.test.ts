@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as checkInstall } from '../../../lambdas/handlers/check-install';
 import { handler as lock } from '../../../lambdas/handlers/lock';
-import { resetAwsDependencies } from '../../../lambdas/handlers/lambda-runtime';
+import { resetAwsDependencies } from '../../../lambdas/aws-composition';
 import { handler as plan } from '../../../lambdas/handlers/plan';
 import { handler as startInstall } from '../../../lambdas/handlers/start-install';
 import { ErrorNames, PenetratorError } from '../../../lambdas/errors';
