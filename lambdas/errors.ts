@@ -59,8 +59,14 @@ export const ErrorNames = {
   InvalidPayload: 'Penetrator.InvalidPayload',
   /** The Lambda's runtime settings (its environment) are invalid. */
   SettingsError: 'Penetrator.SettingsError',
-  /** An API request is answered with an error status (API routes only). */
-  HttpError: 'Penetrator.HttpError',
+  /** An API request is malformed (its body, a path or query parameter); the message names what. */
+  RequestInvalid: 'Penetrator.RequestInvalid',
+  /** The API knows no task of that name in the cluster. */
+  TaskNotFound: 'Penetrator.TaskNotFound',
+  /** A cluster of that name is registered already and the request did not ask to replace it. */
+  ClusterExists: 'Penetrator.ClusterExists',
+  /** The task would make an execution input larger than Step Functions accepts. */
+  InputTooLarge: 'Penetrator.InputTooLarge',
   /** Recorded by Step Functions for an execution stopped through the API. */
   Cancelled: 'Penetrator.Cancelled',
   /** A reinstall event cannot start a task as sent; nothing was started. */
@@ -86,6 +92,13 @@ export class InvalidNodeTaskError extends PenetratorError {
 export class ClusterNotFoundError extends PenetratorError {
   override readonly name = ErrorNames.ClusterNotFound;
   readonly retryable = false;
+  constructor(
+    message: string,
+    /** What the caller can do about it, when there is something to say. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
 }
 
 export class CredentialInvalidError extends PenetratorError {
@@ -213,6 +226,44 @@ export class CrdRefusedError extends PenetratorError {
   constructor(readonly problems: readonly string[]) {
     super(`the NodeTask CRD cannot be installed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
+}
+
+/**
+ * The refusals of the API's use-cases: each says what was wrong and, in `hint`, what to do about it.
+ * The HTTP layer (lambdas/api/http.ts) maps their names to statuses; nothing here knows HTTP.
+ */
+abstract class RequestRefusal extends PenetratorError {
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class RequestInvalidError extends RequestRefusal {
+  override readonly name = ErrorNames.RequestInvalid;
+  constructor(
+    message: string,
+    hint?: string,
+    /** Every problem, when there are several (a kubeconfig's). */
+    readonly problems?: readonly string[],
+  ) {
+    super(message, hint);
+  }
+}
+
+export class TaskNotFoundError extends RequestRefusal {
+  override readonly name = ErrorNames.TaskNotFound;
+}
+
+export class ClusterExistsError extends RequestRefusal {
+  override readonly name = ErrorNames.ClusterExists;
+}
+
+export class InputTooLargeError extends RequestRefusal {
+  override readonly name = ErrorNames.InputTooLarge;
 }
 
 /** Errors whose retry belongs to Step Functions at the level of one Lambda call. */

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { asLog, errorFields } from '../observability';
-import { HttpError, errorResponse, parseEvent } from './http';
+import { errorResponse, noRouteResponse, parseEvent } from './http';
 import type { ApiDependencies } from '../ports';
 import { findRoute, type RouteGroup } from './router';
 
@@ -31,8 +31,9 @@ export function apiHandler(
     let response: APIGatewayProxyResult;
     try {
       const route = findRoute(groups, request);
-      if (!route) throw new HttpError(404, `no route ${request.method} ${request.resource}`);
-      response = await route({ ...dependencies(), log: asLog(log) }, request);
+      response = route
+        ? await route({ ...dependencies(), log: asLog(log) }, request)
+        : noRouteResponse(request.method, request.resource);
     } catch (error) {
       response = errorResponse(error, request.requestId);
       const fields = { ...errorFields(error), status: response.statusCode, ms: Date.now() - started };

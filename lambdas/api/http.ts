@@ -8,23 +8,9 @@ import {
   ErrorNames,
   InvalidNodeTaskError,
   PenetratorError,
-  TaskConflictError,
+  type ErrorName,
 } from '../errors';
 import type { ErrorBody } from './schemas';
-
-/** An answer other than success, with the status it maps to. Its message never holds a secret. */
-export class HttpError extends Error {
-  override readonly name = ErrorNames.HttpError;
-  constructor(
-    readonly status: 400 | 404 | 409 | 413 | 500,
-    message: string,
-    readonly hint?: string,
-    /** Extra fields of the response body (`problems`, `runningTask`). */
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
 
 export interface ApiRequest {
   method: string;
@@ -89,14 +75,28 @@ export function noContent(): APIGatewayProxyResult {
   return { statusCode: 204, headers: { ...SECURITY_HEADERS }, body: '' };
 }
 
-/** The HTTP status of each typed error; anything else is a 500. */
-const STATUS_BY_ERROR: Record<string, HttpError['status']> = {
+export type ErrorStatus = 400 | 404 | 409 | 413;
+
+/**
+ * The HTTP status of each typed error the use-cases throw: the one place an error becomes a status.
+ * A retryable error not listed is a 500 with a "try again" hint; anything else is a bare 500.
+ */
+export const STATUS_BY_ERROR: Partial<Record<ErrorName, ErrorStatus>> = {
   [ErrorNames.InvalidNodeTask]: 400,
+  [ErrorNames.RequestInvalid]: 400,
   [ErrorNames.CredentialInvalid]: 400,
   [ErrorNames.ClusterNotFound]: 404,
+  [ErrorNames.TaskNotFound]: 404,
   [ErrorNames.TaskConflict]: 409,
   [ErrorNames.ClusterBusy]: 409,
+  [ErrorNames.ClusterExists]: 409,
+  [ErrorNames.InputTooLarge]: 413,
 };
+
+/** A 404 for a request no route serves (API Gateway only forwards known routes: a wiring bug). */
+export function noRouteResponse(method: string, resource: string): APIGatewayProxyResult {
+  return json(404, { message: `no route ${method} ${resource}` });
+}
 
 /** The caller's next step is the running task: named in a field, so a client can act on it. */
 function busyResponse(error: ClusterBusyError): APIGatewayProxyResult {
@@ -107,11 +107,23 @@ function busyResponse(error: ClusterBusyError): APIGatewayProxyResult {
   });
 }
 
+/** The optional fields a typed error may carry for the caller: what to do, and every problem. */
+function callerFields(error: PenetratorError): Pick<ErrorBody, 'hint'> & { problems?: string[] } {
+  const { hint, problems } = error as { hint?: unknown; problems?: unknown };
+  return {
+    ...(typeof hint === 'string' && hint !== '' ? { hint } : {}),
+    ...(Array.isArray(problems) ? { problems: problems.map(String) } : {}),
+  };
+}
+
 function typedErrorResponse(error: PenetratorError): APIGatewayProxyResult | undefined {
   if (error instanceof ClusterBusyError) return busyResponse(error);
+  // The document's problems are the body; the message would repeat them.
+  if (error instanceof InvalidNodeTaskError) {
+    return json(400, { message: 'invalid NodeTask', problems: [...error.problems] });
+  }
   const status = STATUS_BY_ERROR[error.name];
-  const hint = error instanceof TaskConflictError ? error.hint : undefined;
-  if (status !== undefined) return json(status, { message: error.message, ...(hint ? { hint } : {}) });
+  if (status !== undefined) return json(status, { message: error.message, ...callerFields(error) });
   if (error.retryable) {
     return json(500, { message: error.message, hint: 'a dependency failed transiently; try again' });
   }
@@ -120,14 +132,6 @@ function typedErrorResponse(error: PenetratorError): APIGatewayProxyResult | und
 
 /** Any thrown value as the response the client gets. Unexpected errors say only where to look. */
 export function errorResponse(error: unknown, requestId: string): APIGatewayProxyResult {
-  if (error instanceof HttpError) {
-    const body: ErrorBody & Record<string, unknown> = { message: error.message, ...error.extra };
-    if (error.hint !== undefined) body.hint = error.hint;
-    return json(error.status, body);
-  }
-  if (error instanceof InvalidNodeTaskError) {
-    return json(400, { message: 'invalid NodeTask', problems: [...error.problems] });
-  }
   // A store that refuses the write for now (a secret scheduled for deletion): the caller can act on it.
   if (error instanceof Error && (error as { conflict?: unknown }).conflict === true) {
     return json(409, { message: error.message });

@@ -3,7 +3,8 @@
  * the request, calls one use-case and shapes the answer; errors become responses in http.ts.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { HttpError, json, mediaType, noContent, type ApiRequest } from './http';
+import { RequestInvalidError } from '../errors';
+import { json, mediaType, noContent, type ApiRequest } from './http';
 import type { ApiDependencies } from '../ports';
 import { cancelTask } from '../use-cases/cancel-task';
 import { listClusters, putCluster, putCredential } from '../use-cases/registry';
@@ -14,7 +15,7 @@ type Route = (deps: ApiDependencies, request: ApiRequest) => Promise<APIGatewayP
 
 function param(request: ApiRequest, name: string): string {
   const value = request.pathParameters[name];
-  if (value === undefined || value === '') throw new HttpError(400, `the path has no ${name}`);
+  if (value === undefined || value === '') throw new RequestInvalidError(`the path has no ${name}`);
   return value;
 }
 
@@ -23,7 +24,7 @@ function flag(request: ApiRequest, name: string): boolean {
   const value = request.query[name];
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
-  throw new HttpError(400, `query parameter ${name} must be true or false`);
+  throw new RequestInvalidError(`query parameter ${name} must be true or false`);
 }
 
 /** Route groups, one Lambda each, so each gets only the permissions its routes need. */

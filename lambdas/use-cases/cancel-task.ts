@@ -5,6 +5,7 @@
  * last the task object, whose deletion lets the garbage collector take anything an in-flight Lambda
  * still creates for it. Idempotent.
  */
+import { TaskNotFoundError } from '../errors';
 import { TASK_NAMESPACE, type TaskRef } from '../domain/contracts';
 import { TASK_LABEL, credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
 import type { ConfigMapObject, JobObject } from '../domain/k8s-objects';
@@ -12,7 +13,6 @@ import { type ApiDependencies, CANCELLED_ERROR, type ExecutionInfo, type Kube } 
 import { cleanup } from './cleanup';
 import { forEachLimited } from './common';
 import { executionPrefix } from '../domain/execution-names';
-import { HttpError } from '../api/http';
 import type { CancelResponse } from '../api/schemas';
 import { recordedTask, type RecordedTask } from '../api/task-view';
 import { resolveCluster } from './cluster-choice';
@@ -104,8 +104,7 @@ export async function cancelTask(
   const recorded = object ? recordedTask(object) : undefined;
   const executions = await deps.workflow.list({ namePrefix: executionPrefix(cluster, name) });
   if (object === undefined && executions.length === 0) {
-    throw new HttpError(
-      404,
+    throw new TaskNotFoundError(
       `task ${name} not found in cluster ${cluster}`,
       'list the tasks with GET /tasks',
     );

@@ -3,11 +3,11 @@
  * the SecretWriter port and read back as names only. Bodies are checked before anything is stored;
  * no message repeats a value.
  */
+import { ClusterExistsError, RequestInvalidError } from '../errors';
 import type { z } from 'zod';
 import { kubeFromKubeconfig } from '../adapters/kube';
 import { kubeconfigProblems } from '../domain/kubeconfig';
 import type { ApiDependencies, SshCredential } from '../ports';
-import { HttpError } from '../api/http';
 import {
   clusterBodySchema,
   credentialBodySchema,
@@ -27,7 +27,7 @@ function jsonBody(body: string, hint: string): unknown {
   try {
     return JSON.parse(body) as unknown;
   } catch {
-    throw new HttpError(400, 'the request body is not JSON', hint);
+    throw new RequestInvalidError('the request body is not JSON', hint);
   }
 }
 
@@ -42,7 +42,7 @@ function refuseBody(issues: readonly z.core.$ZodIssue[], hint: string): never {
     return [issue.message.startsWith(`${path}:`) ? issue.message : `${path}: ${issue.message}`];
   });
   const detail = lines.length > 0 ? `: ${[...new Set(lines)].join('; ')}` : '';
-  throw new HttpError(400, `invalid request body${detail}`, hint);
+  throw new RequestInvalidError(`invalid request body${detail}`, hint);
 }
 
 export function parseCredentialBody(body: string): SshCredential {
@@ -54,10 +54,13 @@ export function parseCredentialBody(body: string): SshCredential {
   const unknown = keys.filter((k) => !['passwd', 'sshkey', 'knownHosts'].includes(k));
   if (unknown.length > 0) {
     const names = unknown.map((k) => JSON.stringify(k.slice(0, 40))).join(', ');
-    throw new HttpError(400, `invalid request body: unknown field ${names}`, CREDENTIAL_HINT);
+    throw new RequestInvalidError(`invalid request body: unknown field ${names}`, CREDENTIAL_HINT);
   }
   if (keys.includes('passwd') === keys.includes('sshkey')) {
-    throw new HttpError(400, 'invalid request body: set exactly one of passwd or sshkey', CREDENTIAL_HINT);
+    throw new RequestInvalidError(
+      'invalid request body: set exactly one of passwd or sshkey',
+      CREDENTIAL_HINT,
+    );
   }
   const branch = keys.includes('passwd') ? passwordCredentialSchema : keyCredentialSchema;
   const result = branch.safeParse(value);
@@ -66,8 +69,7 @@ export function parseCredentialBody(body: string): SshCredential {
 
 export async function putCredential(deps: ApiDependencies, name: string, body: string): Promise<void> {
   if (!isCredentialName(name)) {
-    throw new HttpError(
-      400,
+    throw new RequestInvalidError(
       `${JSON.stringify(name.slice(0, 80))} is not a credential name`,
       'expected a DNS-1123 subdomain, as spec.sshCredential',
     );
@@ -95,8 +97,7 @@ export async function putCluster(
   registration: ClusterRegistration,
 ): Promise<void> {
   if (!isClusterName(name)) {
-    throw new HttpError(
-      400,
+    throw new RequestInvalidError(
       `${JSON.stringify(name.slice(0, 80))} is not a cluster name`,
       'expected [A-Za-z0-9._-], at most 63 characters',
     );
@@ -106,7 +107,7 @@ export async function putCluster(
   const { kubeconfig } = parsed.data;
   const problems = kubeconfigProblems(kubeconfig);
   if (problems.length > 0) {
-    throw new HttpError(400, `invalid kubeconfig: ${problems.join('; ')}`, CLUSTER_HINT, { problems });
+    throw new RequestInvalidError(`invalid kubeconfig: ${problems.join('; ')}`, CLUSTER_HINT, problems);
   }
   try {
     // The client library's own reading of what the rules above accepted.
@@ -114,7 +115,7 @@ export async function putCluster(
   } catch (error) {
     const message =
       error instanceof Error ? error.message.replace('the stored kubeconfig', 'the kubeconfig') : 'unusable';
-    throw new HttpError(400, `invalid kubeconfig: ${message}`, CLUSTER_HINT);
+    throw new RequestInvalidError(`invalid kubeconfig: ${message}`, CLUSTER_HINT);
   }
   const outcome = await deps.secrets.putCluster(
     name,
@@ -122,8 +123,7 @@ export async function putCluster(
     registration.replace ? 'replace' : 'create',
   );
   if (outcome === 'exists') {
-    throw new HttpError(
-      409,
+    throw new ClusterExistsError(
       `cluster ${name} is already registered; replacing it sends every later task (and its credentials) to the new apiserver`,
       'to replace it on purpose, send PUT /clusters/{name}?replace=true (penetrator cluster add NAME --replace)',
     );

@@ -7,9 +7,8 @@
  */
 import { executionInputBytes, MAX_EXECUTION_INPUT_BYTES } from '../domain/contracts';
 import { parseNodeTaskText } from '../domain/node-task';
-import { TaskConflictError } from '../errors';
+import { InputTooLargeError, InvalidNodeTaskError, RequestInvalidError, TaskConflictError } from '../errors';
 import { startTask } from './start-task';
-import { HttpError } from '../api/http';
 import type { ApiDependencies } from '../ports';
 import type { SubmitResponse } from '../api/schemas';
 import { resolveCluster } from './cluster-choice';
@@ -34,15 +33,14 @@ export function statusUrl(name: string, cluster: string): string {
 
 export async function submitTask(deps: ApiDependencies, request: SubmitRequest): Promise<SubmitResponse> {
   if (request.mediaType !== undefined && !NODE_TASK_MEDIA_TYPES.includes(request.mediaType)) {
-    throw new HttpError(
-      400,
+    throw new RequestInvalidError(
       `Content-Type ${request.mediaType} is not accepted`,
       'send the NodeTask as application/json or application/yaml',
     );
   }
   const validation = parseNodeTaskText(request.body);
   if (!validation.ok) {
-    throw new HttpError(400, 'invalid NodeTask', undefined, { problems: validation.problems });
+    throw new InvalidNodeTaskError(validation.problems);
   }
   const { task } = validation;
   const name = task.metadata.name;
@@ -50,8 +48,7 @@ export async function submitTask(deps: ApiDependencies, request: SubmitRequest):
   // The document as validated: names, addresses and public host keys only, never a credential.
   const bytes = executionInputBytes({ nodeTask: task, cluster });
   if (bytes > MAX_EXECUTION_INPUT_BYTES) {
-    throw new HttpError(
-      413,
+    throw new InputTooLargeError(
       `the NodeTask makes an execution input of ${bytes} bytes; Step Functions accepts at most ${MAX_EXECUTION_INPUT_BYTES}`,
       'split the machines over several tasks, or shorten spec.knownHosts and metadata',
     );

@@ -2,6 +2,7 @@
  * GET /tasks, GET /tasks/{name}, GET /tasks/{name}/events: what the cluster and Step Functions
  * record about tasks, merged (task-view.ts decides each node's state). Read-only.
  */
+import { TaskNotFoundError } from '../errors';
 import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_LABEL, taskObjectName } from '../domain/job-names';
 import type { ConfigMapObject, EventObject, JobObject, LeaseObject, NodeObject } from '../domain/k8s-objects';
@@ -10,7 +11,6 @@ import type { ApiDependencies, ExecutionDetail, ExecutionInfo, Kube } from '../p
 import { forEachLimited, now } from './common';
 import { failureReason } from './job-status';
 import { executionPrefix, taskOfExecution } from '../domain/execution-names';
-import { HttpError } from '../api/http';
 import type { EventList, NodeDetail, TaskDetail, TaskList, TaskListItem } from '../api/schemas';
 import {
   listItem,
@@ -111,8 +111,7 @@ export async function getTask(
   const recorded = await getRecorded(kube, name);
   const executions = await deps.workflow.list({ namePrefix: executionPrefix(cluster, name) });
   if (recorded === undefined && executions.length === 0) {
-    throw new HttpError(
-      404,
+    throw new TaskNotFoundError(
       `task ${name} not found in cluster ${cluster}`,
       'list the tasks with GET /tasks',
     );
@@ -206,7 +205,7 @@ export async function taskEvents(
   });
   if (events.length === 0 && (await getRecorded(kube, name)) === undefined) {
     const executions = await deps.workflow.list({ namePrefix: executionPrefix(cluster, name) });
-    if (executions.length === 0) throw new HttpError(404, `task ${name} not found in cluster ${cluster}`);
+    if (executions.length === 0) throw new TaskNotFoundError(`task ${name} not found in cluster ${cluster}`);
   }
   const items = events.map((e) => ({
     type: e.type ?? 'Normal',

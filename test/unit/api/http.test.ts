@@ -9,13 +9,18 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerWriter } from '../../../lambdas/adapters/secrets';
-import { HttpError, errorResponse, mediaType, parseEvent } from '../../../lambdas/api/http';
+import { STATUS_BY_ERROR, errorResponse, mediaType, parseEvent } from '../../../lambdas/api/http';
 import {
   ClusterBusyError,
+  ClusterExistsError,
   ClusterNotFoundError,
   CredentialInvalidError,
+  ErrorNames,
+  InputTooLargeError,
   InvalidNodeTaskError,
+  RequestInvalidError,
   TaskConflictError,
+  TaskNotFoundError,
   TransientError,
 } from '../../../lambdas/errors';
 import { apiEvent } from './api-event';
@@ -48,9 +53,31 @@ describe('errorResponse', () => {
     expect(body(response)).toEqual(expected ?? { message: error.message });
   });
 
-  it('keeps a refusal’s hint and extra fields', () => {
-    const response = errorResponse(new HttpError(409, 'busy', 'wait', { runningTask: 'x' }), 'r-1');
-    expect(body(response)).toEqual({ message: 'busy', hint: 'wait', runningTask: 'x' });
+  it.each([
+    [new RequestInvalidError('the request body is not JSON', 'send JSON'), 400],
+    [new ClusterNotFoundError('no cluster is registered', 'register it'), 404],
+    [new TaskNotFoundError('task t not found in cluster prod', 'list the tasks'), 404],
+    [new ClusterExistsError('cluster prod is already registered', 'add ?replace=true'), 409],
+    [new InputTooLargeError('the execution input is too large', 'split the machines'), 413],
+  ])('keeps the hint of %s', (error, status) => {
+    const response = errorResponse(error, 'r-1');
+    expect(response.statusCode).toBe(status);
+    expect(body(response)).toEqual({ message: error.message, hint: error.hint });
+  });
+
+  it('lists every problem of an invalid request, as a kubeconfig refused for several reasons', () => {
+    const error = new RequestInvalidError('invalid kubeconfig: a; b', 'send a kubeconfig', ['a', 'b']);
+    expect(body(errorResponse(error, 'r-1'))).toEqual({
+      message: 'invalid kubeconfig: a; b',
+      hint: 'send a kubeconfig',
+      problems: ['a', 'b'],
+    });
+  });
+
+  it('maps only errors that are the caller’s to a client status: a workflow failure stays a 500', () => {
+    expect(STATUS_BY_ERROR[ErrorNames.InstallFailed]).toBeUndefined();
+    expect(STATUS_BY_ERROR[ErrorNames.LockLost]).toBeUndefined();
+    expect(errorResponse(new TaskNotFoundError('gone'), 'r-1').statusCode).toBe(404);
   });
 
   it('tells a transient failure as retryable and hides anything unexpected behind the request id', () => {

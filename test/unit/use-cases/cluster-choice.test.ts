@@ -8,8 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerClusters } from '../../../lambdas/adapters/secrets';
-import { HttpError } from '../../../lambdas/api/http';
 import { resolveCluster } from '../../../lambdas/use-cases/cluster-choice';
+import { ErrorNames, PenetratorError } from '../../../lambdas/errors';
 import { resolveSettings } from '../../../lambdas/settings';
 
 const sm = mockClient(SecretsManagerClient);
@@ -27,13 +27,13 @@ function registered(...names: string[]): void {
   });
 }
 
-async function refusal(promise: Promise<unknown>): Promise<HttpError> {
+async function refusal(promise: Promise<unknown>): Promise<PenetratorError & { hint?: string }> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(HttpError);
-  return error as HttpError;
+  expect(error).toBeInstanceOf(PenetratorError);
+  return error as PenetratorError & { hint?: string };
 }
 
 beforeEach(() => sm.reset());
@@ -51,25 +51,28 @@ describe('resolveCluster', () => {
     expect(await resolveCluster(deps, undefined)).toBe('prod');
   });
 
-  it('answers 400 listing them when several are registered and none is named', async () => {
+  it('refuses the request listing them when several are registered and none is named', async () => {
     registered('prod', 'staging');
     const error = await refusal(resolveCluster(deps, undefined));
-    expect(error.status).toBe(400);
+    expect(error.name).toBe(ErrorNames.RequestInvalid);
     expect(error.message).toBe('several clusters are registered (prod, staging); name one');
     expect(error.hint).toContain('?cluster=');
   });
 
-  it('answers 404 for an unregistered cluster, and when none is registered', async () => {
+  it('says how to register a cluster when the named one is not, and when none is', async () => {
     registered('prod');
-    expect((await refusal(resolveCluster(deps, 'edge-eu'))).status).toBe(404);
+    expect(await refusal(resolveCluster(deps, 'edge-eu'))).toMatchObject({
+      name: ErrorNames.ClusterNotFound,
+      hint: expect.stringContaining('PUT /clusters/{name}') as unknown,
+    });
     registered();
     const error = await refusal(resolveCluster(deps, undefined));
-    expect(error).toMatchObject({ status: 404, message: 'no cluster is registered' });
+    expect(error).toMatchObject({ name: ErrorNames.ClusterNotFound, message: 'no cluster is registered' });
   });
 
-  it('answers 400 for a name no cluster can have, without asking Secrets Manager', async () => {
+  it('refuses a name no cluster can have, without asking Secrets Manager', async () => {
     const error = await refusal(resolveCluster(deps, 'prod/../x'));
-    expect(error.status).toBe(400);
+    expect(error.name).toBe(ErrorNames.RequestInvalid);
     expect(sm.calls()).toHaveLength(0);
   });
 });
