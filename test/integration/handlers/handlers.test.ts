@@ -556,8 +556,8 @@ describe('a task from prepare to cleanup', () => {
     const slow = { name: 'slow-edge', ip: '198.18.1.12', proxyNode: PROXY, reinstall: false };
     const first = await call<AttemptRef>('startInstall', { task: prepared, node: slow });
     const finished = await call<AttemptRef>('startInstall', nodeInput('edge-ok'));
-    // The earlier run ends; a later run of the same task takes the lock.
-    await call('cleanup', { task: prepared });
+    // The earlier run dies (its lock lapses, no cleanup ran); a later run of the same task takes the lock.
+    await call('lock', { action: 'release', task: prepared });
     const laterRun = { ...prepared, executionId: execution('flow-9') };
     await call('lock', { action: 'acquire', task: laterRun });
 
