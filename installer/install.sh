@@ -26,11 +26,13 @@ EXIT_INSTALL_FAILED=5
 REMOTE_RESET_FAILED=11
 REMOTE_JOIN_FAILED=12
 REMOTE_UNSUPPORTED=13
+REMOTE_BUSY=16
 
 SSH_CONNECT_TIMEOUT=${PENETRATOR_SSH_CONNECT_TIMEOUT:-15}
 WORK_DIR=
 REMOTE_DIR=
 TOKEN=
+JOIN_PID=
 NODE_LABEL=${PENETRATOR_NODE_NAME:-install}
 
 # sq VALUE: VALUE as one single-quoted shell word, every ' written as '\''. Pure shell, so newlines
@@ -202,8 +204,14 @@ read_credential() {
 # ---------------------------------------------------------------------------------------------------
 # SSH
 
-# ssh_cmd PROGRAM ARGS...: runs ssh or scp with the task's authentication and bounded timeouts.
+# ssh_cmd [exec] PROGRAM ARGS...: runs ssh or scp with the task's authentication and bounded
+# timeouts; with `exec`, in place of the calling (sub)shell, so that its pid is the program's.
 ssh_cmd() {
+  sc_exec=
+  if [ "$1" = exec ]; then
+    sc_exec='exec'
+    shift
+  fi
   sc_program=$1
   shift
   if [ "$sc_program" = scp ]; then sc_port_flag=-P; else sc_port_flag=-p; fi
@@ -211,11 +219,12 @@ ssh_cmd() {
     -o ConnectTimeout="$SSH_CONNECT_TIMEOUT" -o ServerAliveInterval=15 -o ServerAliveCountMax=4 \
     -o StrictHostKeyChecking="$HOST_KEY_CHECK" -o UserKnownHostsFile="$KNOWN_HOSTS" \
     -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"
+  # shellcheck disable=SC2086 # $sc_exec is empty or the one word exec
   if [ "$AUTH" = key ]; then
-    "$sc_program" -o BatchMode=yes -o IdentitiesOnly=yes -o PreferredAuthentications=publickey \
+    $sc_exec "$sc_program" -o BatchMode=yes -o IdentitiesOnly=yes -o PreferredAuthentications=publickey \
       -i "$WORK_DIR/key" "$@"
   else
-    sshpass -f "$CREDENTIAL_DIR/passwd" "$sc_program" -o PubkeyAuthentication=no \
+    $sc_exec sshpass -f "$CREDENTIAL_DIR/passwd" "$sc_program" -o PubkeyAuthentication=no \
       -o PreferredAuthentications=password,keyboard-interactive -o NumberOfPasswordPrompts=1 "$@"
   fi
 }
@@ -367,8 +376,13 @@ join_call() {
 
 install_node() {
   progress "running $INSTALLER reset and join…"
-  remote_input "$(join_call)" "$TOKEN" | ssh_cmd ssh -l "$SSH_USER" "$TARGET_IP" 'sh -s' >"$WORK_DIR/install.out" 2>&1
+  # In the background, so that a signal (the Pod being stopped) is handled at once instead of after
+  # the join: the trap ends ssh, and the target's watcher then ends the join (remote.sh).
+  remote_input "$(join_call)" "$TOKEN" | ssh_cmd exec ssh -l "$SSH_USER" "$TARGET_IP" 'sh -s' >"$WORK_DIR/install.out" 2>&1 &
+  JOIN_PID=$!
+  wait "$JOIN_PID"
   in_status=$?
+  JOIN_PID=
   cp "$WORK_DIR/install.out" "$WORK_DIR/ssh.err"
   REMOTE_DIR= # the remote script removed it
   in_output=$(redact "$(cat "$WORK_DIR/install.out")")
@@ -378,11 +392,18 @@ install_node() {
     0) ;;
     "$REMOTE_RESET_FAILED") fail reset "$INSTALLER reset -f failed: ${in_last:-no output}" ;;
     "$REMOTE_JOIN_FAILED") fail join "$INSTALLER join failed: ${in_last:-no output}" ;;
+    "$REMOTE_BUSY") fail join 'another install is running on the machine; this one did not start' ;;
     *)
       check_ssh join "$in_status"
       fail join "the install script ended with exit $in_status: ${in_last:-no output}"
       ;;
   esac
+}
+
+# Ends the join's ssh when the script is stopped: its session closing is what stops the join on
+# the target, where no signal of ours can reach.
+stop_join() {
+  [ -z "$JOIN_PID" ] || kill "$JOIN_PID" 2>/dev/null || true
 }
 
 cleanup() {
@@ -397,7 +418,7 @@ main() {
   read_params "${PENETRATOR_PARAMS_FILE:-/opt/penetrator/script/params}"
   WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/penetrator.XXXXXXXX") || fail setup 'cannot create a temporary directory' "$EXIT_INVALID_INPUT"
   trap cleanup EXIT
-  trap 'fail interrupted "stopped by a signal"' INT TERM HUP
+  trap 'stop_join; fail interrupted "stopped by a signal"' INT TERM HUP
   read_credential
   progress "installing $NODE_NAME at $TARGET_IP with $INSTALLER"
   detect_arch

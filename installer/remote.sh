@@ -16,7 +16,14 @@
 # Only functions are defined above the call: nothing runs before the whole text has been read.
 #
 # Exit codes: 0 done; 11 reset failed; 12 join failed; 13 unsupported architecture (stdout names
-# it); 14 no temporary directory; 15 invalid arguments. They avoid 1-6 (sshpass's own) and 255 (ssh's).
+# it); 14 no temporary directory; 15 invalid arguments; 16 another install holds the machine; 17 the
+# machine lacks flock or setsid. They avoid 1-6 (sshpass's own) and 255 (ssh's).
+#
+# One install per machine: reset and join run under an exclusive flock on a fixed path, whichever
+# task, attempt or mode asks, so a second install waits briefly for a dying one and then refuses.
+# And the join ends with the SSH session: a session without a terminal gets no hangup when the
+# sender dies (a killed Pod, a Lambda that timed out), so a watcher ends the join's process group
+# once the sshd process that serves this session is gone.
 
 # A non-login shell may lack the sbin directories where installers live; appended, so the login's
 # own PATH still decides which program a name means.
@@ -107,15 +114,73 @@ penetrator_join() {
   [ "$pj_installer" != edgeadm ] || set -- "$@" --install-pkg-path "$pj_package"
   sudo=
   [ "$(id -u)" = 0 ] || sudo='sudo -n'
-  rc=
-  # shellcheck disable=SC2086 # $sudo is empty or two words on purpose
-  (cd / && $sudo "$pj_installer" reset -f) </dev/null || rc=11
-  if [ -z "$rc" ]; then
-    # shellcheck disable=SC2086
-    (cd / && $sudo "$pj_installer" join "$@") </dev/null || rc=12
-  fi
+  penetrator_locked "$pj_installer" "$@"
+  rc=$?
   penetrator_cleanup "$pj_dir"
-  exit "${rc:-0}"
+  if [ "$rc" = 16 ]; then
+    printf 'another install is running on this machine (it holds %s)\n' "$PENETRATOR_MACHINE_LOCK" >&2
+  fi
+  exit "$rc"
+}
+
+# The lock's path (fixed; the variable exists for the installer's own unit tests, which run this
+# script on the test host) and how long a second install waits for the holder to end: long enough
+# for an install whose session just died to be stopped by its watcher.
+PENETRATOR_MACHINE_LOCK=${PENETRATOR_MACHINE_LOCK:-/run/penetrator-join.lock}
+PENETRATOR_LOCK_WAIT_SECONDS=${PENETRATOR_LOCK_WAIT_SECONDS:-20}
+
+# penetrator_session: the pid of the nearest sshd process above this shell (the login shell may sit
+# between), or the parent when there is none.
+penetrator_session() {
+  ps_pid=$PPID
+  ps_depth=0
+  while [ "$ps_depth" -lt 5 ] && [ -r "/proc/$ps_pid/stat" ]; do
+    case $(cat "/proc/$ps_pid/comm" 2>/dev/null) in
+      sshd*)
+        printf '%s\n' "$ps_pid"
+        return 0
+        ;;
+    esac
+    # The field after "(comm) state"; comm itself may hold spaces or parentheses.
+    ps_pid=$(sed 's/^.*) [A-Za-z] \([0-9]*\) .*$/\1/' "/proc/$ps_pid/stat" 2>/dev/null)
+    case $ps_pid in '' | *[!0-9]* | 0 | 1) break ;; esac
+    ps_depth=$((ps_depth + 1))
+  done
+  printf '%s\n' "$PPID"
+}
+
+# penetrator_watch SESSION GROUP: once SESSION is gone, ends process group GROUP (TERM, then KILL).
+penetrator_watch() {
+  while kill -0 "$1" 2>/dev/null; do sleep 1; done
+  # shellcheck disable=SC2086 # $sudo is empty or two words on purpose
+  $sudo kill -TERM "-$2" 2>/dev/null || exit 0
+  sleep 10
+  # shellcheck disable=SC2086
+  $sudo kill -KILL "-$2" 2>/dev/null
+  exit 0
+}
+
+# penetrator_locked INSTALLER ARGS...: reset and join under the machine's lock, in a process group of
+# their own that the watcher ends with the session. flock keeps the lock while any process of the
+# join lives; with another holder it waits, then exits 16.
+penetrator_locked() {
+  if ! command -v flock >/dev/null 2>&1 || ! command -v setsid >/dev/null 2>&1; then
+    printf 'the target has no flock or setsid (util-linux): its install lock cannot be held\n' >&2
+    return 17
+  fi
+  pl_session=$(penetrator_session)
+  # shellcheck disable=SC2086,SC2016 # $sudo is empty or two words; the inner script is literal
+  setsid -w $sudo flock -x -w "$PENETRATOR_LOCK_WAIT_SECONDS" -E 16 "$PENETRATOR_MACHINE_LOCK" \
+    sh -c 'cd / || exit 14; "$0" reset -f </dev/null || exit 11; "$0" join "$@" </dev/null || exit 12' \
+    "$@" </dev/null &
+  pl_group=$!
+  # Off the session's pipes: sshd closes the session only once no process holds them.
+  penetrator_watch "$pl_session" "$pl_group" </dev/null >/dev/null 2>&1 &
+  pl_watcher=$!
+  wait "$pl_group"
+  pl_rc=$?
+  kill "$pl_watcher" 2>/dev/null
+  return "$pl_rc"
 }
 
 penetrator_remote() {

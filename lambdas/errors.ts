@@ -43,6 +43,11 @@ export const ErrorNames = {
   LoginRefused: 'Penetrator.LoginRefused',
   /** The machine's host key is not the one in known_hosts: the node fails at once, no retry. */
   HostKeyRejected: 'Penetrator.HostKeyRejected',
+  /**
+   * Another install holds the machine (its lock, held on the machine itself for reset and join):
+   * this one started nothing there, and the node ends at once so that the two never overlap.
+   */
+  MachineBusy: 'Penetrator.MachineBusy',
   /** The install Job succeeded but the Node did not register in time; retried like InstallFailed. */
   NodeNotRegistered: 'Penetrator.NodeNotRegistered',
   /** The task's own attempt limit (spec.maxAttempts) is reached; not retried, carries the last reason. */
@@ -191,6 +196,11 @@ export class HostKeyRejectedError extends PenetratorError {
   readonly retryable = false;
 }
 
+export class MachineBusyError extends PenetratorError {
+  override readonly name = ErrorNames.MachineBusy;
+  readonly retryable = false;
+}
+
 /** The error for a failed attempt: a final one when no retry can change it, else InstallFailed. */
 export function attemptFailedError(message: string, kind: FinalFailure | undefined): PenetratorError {
   switch (kind) {
@@ -200,6 +210,8 @@ export function attemptFailedError(message: string, kind: FinalFailure | undefin
       return new LoginRefusedError(message);
     case 'HostKeyRejected':
       return new HostKeyRejectedError(message);
+    case 'MachineBusy':
+      return new MachineBusyError(message);
     default:
       return new InstallFailedError(message);
   }

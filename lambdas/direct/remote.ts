@@ -16,6 +16,7 @@ export const RemoteExit = {
   unsupported: 13,
   noTmpdir: 14,
   invalidArguments: 15,
+  machineBusy: 16,
 } as const;
 
 /** install.sh's exit codes, which direct mode reports the same way (installer/README.md). */
@@ -152,6 +153,9 @@ export function readTmpdir(code: number, stdout: string): string | InstallFailur
   return dir;
 }
 
+/** install.sh's reason when another install holds the machine's lock (remote.sh's exit 16). */
+export const MACHINE_BUSY = 'another install is running on the machine; this one did not start';
+
 /** `penetrator_remote join`: undefined when the machine joined, else the failure install.sh reports. */
 export function readJoin(
   code: number,
@@ -167,6 +171,8 @@ export function readJoin(
       return failure('reset', `${installer} reset -f failed: ${last}`);
     case RemoteExit.joinFailed:
       return failure('join', `${installer} join failed: ${last}`);
+    case RemoteExit.machineBusy:
+      return failure('join', MACHINE_BUSY);
     default:
       return failure('join', `the install script ended with exit ${code}: ${last}`);
   }

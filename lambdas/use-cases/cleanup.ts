@@ -1,5 +1,6 @@
 /**
- * Release cluster / Clean up after error: the credential Secret and the execution's join token go
+ * Release cluster / Clean up after error: the task's install Jobs that still run are stopped and
+ * their Pods waited for (stop-task-jobs.ts), the credential Secret and the execution's join token go
  * (neither may outlive the task), then the lock, if this execution holds it. Idempotent and quiet about what is already gone, so it
  * can run after any failure, twice, or after a partial Prepare.
  */
@@ -11,6 +12,7 @@ import type { Dependencies } from '../ports';
 import { deleteTaskToken } from './bootstrap-token';
 import { now, parseTaskRef, record } from './common';
 import { releaseLock, type LockOutcome } from './lock';
+import { stopTaskJobs } from './stop-task-jobs';
 
 export function parseCleanupInput(payload: unknown): CleanupInput {
   const body = record(payload, 'payload');
@@ -35,6 +37,8 @@ export interface CleanupOutput {
 export async function cleanup(deps: Dependencies, payload: unknown): Promise<CleanupOutput> {
   const { task, error } = parseCleanupInput(payload);
   const kube = await deps.kube(task.cluster);
+  // First, and before the lock goes: no install of this task may still run when the next task starts.
+  await stopTaskJobs(kube, task.name, deps.log);
 
   const secretName = task.credentialSecret ?? credentialSecretName(task.name);
   const deleted = await kube.delete({ kind: 'Secret', namespace: TASK_NAMESPACE, name: secretName });

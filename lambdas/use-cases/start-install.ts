@@ -19,6 +19,7 @@ import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
 import { startDirectInstall } from '../direct/install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
 import { holdLock } from './lock';
+import { machineSelector, withMachineLabel } from '../domain/machine-key';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
@@ -61,16 +62,18 @@ async function joinedByEarlierRun(
 }
 
 /**
- * A next attempt starts only once every earlier attempt's Pod has ended: the Job controller marks a
- * Job failed (FailureTarget) while its Pod may still be terminating, its ssh session still open, and
- * two installs on one machine must never overlap. Transient: the retry waits for the Pod.
+ * A next attempt starts only once every earlier install's Pod on the machine has ended: the Job
+ * controller marks a Job failed (FailureTarget) while its Pod may still be terminating, its ssh
+ * session still open, and two installs on one machine must never overlap. Keyed by the machine
+ * (domain/machine-key.ts), so an install of it by another task, run or node name counts too; and by
+ * this node's name, for Pods made before Jobs carried the machine. Transient: the retry waits.
  */
 async function requireEarlierPodsEnded(kube: Kube, task: PreparedTask, node: NodeWork): Promise<void> {
-  const pods = await kube.list<PodObject>({
-    kind: 'Pod',
-    namespace: TASK_NAMESPACE,
-    labelSelector: nodeJobsSelector(task.name, node.name),
-  });
+  const selectors = [nodeJobsSelector(task.name, node.name), machineSelector(node)];
+  const pods: PodObject[] = [];
+  for (const labelSelector of selectors) {
+    pods.push(...(await kube.list<PodObject>({ kind: 'Pod', namespace: TASK_NAMESPACE, labelSelector })));
+  }
   const live = pods.find(
     (p) => p.metadata.deletionTimestamp !== undefined || !ENDED_PHASES.has(p.status?.phase ?? ''),
   );
@@ -78,7 +81,7 @@ async function requireEarlierPodsEnded(kube: Kube, task: PreparedTask, node: Nod
   const state =
     live.metadata.deletionTimestamp === undefined ? (live.status?.phase ?? 'Pending') : 'terminating';
   throw new TransientError(
-    `node ${node.name} (${node.ip}): Pod ${live.metadata.name} of an earlier attempt is still ${state}; the next attempt waits for it to end`,
+    `node ${node.name} (${node.ip}): Pod ${live.metadata.name} of an earlier install of the machine is still ${state}; the next attempt waits for it to end`,
   );
 }
 
@@ -129,7 +132,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
 
   await requireEarlierPodsEnded(kube, task, node);
   const number = done + 1;
-  const job = installJob({
+  const built = installJob({
     task,
     node,
     attempt: number,
@@ -138,6 +141,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     packageSource: deps.settings.packageSource,
     ttlSecondsAfterFinished: deps.settings.jobTtlSecondsAfterFinished,
   });
+  const job = withMachineLabel(built, node);
   const created = await kube.create(job);
   deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', {
     job: job.metadata.name,

@@ -1,6 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -22,12 +30,18 @@ import { bootstrapClientCertificate } from './tls-bootstrap';
  *
  * As with the real tools, --config cannot be mixed with the flags and endpoint it replaces.
  *   <edgeadm|kubeadm> reset -f | --force
+ *
+ * For the tests that look from the machine's side, every join appends to a journal in /etc/kubernetes
+ * (which reset leaves alone) one line when it starts and one when it ends, however it ends (a TERM
+ * included), so overlapping joins show. PENETRATOR_STAND_IN_JOIN_DELAY_MS (set by the machine's
+ * wrapper) makes each join pause after its checks, so that a test can act while one runs.
  */
 
 type Profile = 'edgeadm' | 'kubeadm';
 
 const STATE_DIR = '/etc/kubernetes';
 const STATE_FILE = join(STATE_DIR, 'stand-in-join.json');
+const JOURNAL_FILE = join(STATE_DIR, 'stand-in-joins.jsonl');
 const CA_FILE = join(STATE_DIR, 'pki', 'ca.crt');
 const CLIENT_KEY_FILE = join(STATE_DIR, 'pki', 'kubelet-client.key');
 const CLIENT_CERT_FILE = join(STATE_DIR, 'pki', 'kubelet-client.crt');
@@ -183,6 +197,39 @@ function checkInstallPackage(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+type JoinOutcome = 'joined' | 'failed' | 'terminated';
+
+/** One journal line; appendFileSync with a short line is one write, so lines never interleave. */
+function journal(event: 'start' | 'end', outcome?: JoinOutcome): void {
+  const line = { event, pid: process.pid, at: Date.now(), ...(outcome ? { outcome } : {}) };
+  mkdirSync(STATE_DIR, { recursive: true });
+  appendFileSync(JOURNAL_FILE, `${JSON.stringify(line)}\n`);
+}
+
+function joinDelayMs(): number {
+  const value = Number(process.env.PENETRATOR_STAND_IN_JOIN_DELAY_MS ?? '0');
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** The join between its journal lines: a TERM (the install being stopped) is journalled, then ends it. */
+async function journalledJoin(profile: Profile, args: string[]): Promise<void> {
+  journal('start');
+  const onTerm = (): void => {
+    journal('end', 'terminated');
+    process.exit(143);
+  };
+  process.on('SIGTERM', onTerm);
+  try {
+    await joinCluster(profile, args);
+    journal('end', 'joined');
+  } catch (error) {
+    journal('end', 'failed');
+    throw error;
+  } finally {
+    process.off('SIGTERM', onTerm);
+  }
+}
+
 async function joinCluster(profile: Profile, args: string[]): Promise<void> {
   const parsed = parseJoinArgs(profile, args);
   if (existsSync(STATE_FILE)) {
@@ -199,6 +246,8 @@ async function joinCluster(profile: Profile, args: string[]): Promise<void> {
   const arch = machineArch();
   const internalIp = machineAddress();
   if (packageSha256 !== undefined) console.log(`[preflight] install package ${parsed.installPackage} found`);
+  const delay = joinDelayMs();
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
 
   console.log(`[discovery] reading cluster-info from ${parsed.endpoint}`);
   const caPem = await discoverCluster(endpoint, token, expectedHash, {
@@ -262,7 +311,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    if (command === 'join') await joinCluster(profile, rest);
+    if (command === 'join') await journalledJoin(profile, rest);
     else if (command === 'reset') reset(profile, rest);
     else {
       console.error(`usage: ${profile} join <host:port> --token … | ${profile} reset -f`);

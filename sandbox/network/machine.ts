@@ -115,9 +115,9 @@ exec /usr/bin/uname "$@"
 `;
 }
 
-function standInWrapper(profile: 'edgeadm' | 'kubeadm'): string {
+function standInWrapper(profile: 'edgeadm' | 'kubeadm', joinDelayMs: number): string {
   return `#!/bin/sh
-exec ${shellQuote(inMachine(process.execPath))} --import ${shellQuote(pathToFileURL(inMachine(tsxLoader)).href)} ${shellQuote(inMachine(joinCli))} ${profile} "$@"
+PENETRATOR_STAND_IN_JOIN_DELAY_MS=${joinDelayMs} exec ${shellQuote(inMachine(process.execPath))} --import ${shellQuote(pathToFileURL(inMachine(tsxLoader)).href)} ${shellQuote(inMachine(joinCli))} ${profile} "$@"
 `;
 }
 
@@ -199,8 +199,9 @@ export async function prepareMachine(plan: MachinePlan): Promise<EdgeMachine> {
   );
   writeFileSync(p.config, sshdConfig(plan));
   writeExecutable(join(p.bin, 'uname'), unameWrapper(arch));
-  writeExecutable(join(p.bin, 'edgeadm'), standInWrapper('edgeadm'));
-  writeExecutable(join(p.bin, 'kubeadm'), standInWrapper('kubeadm'));
+  const joinDelayMs = Math.max(0, Math.trunc(plan.options.joinDelayMs ?? 0));
+  writeExecutable(join(p.bin, 'edgeadm'), standInWrapper('edgeadm', joinDelayMs));
+  writeExecutable(join(p.bin, 'kubeadm'), standInWrapper('kubeadm', joinDelayMs));
   writeExecutable(p.startScript, startScript(plan));
 
   return {
@@ -212,6 +213,7 @@ export async function prepareMachine(plan: MachinePlan): Promise<EdgeMachine> {
     knownHostsLine: `${plan.ip} ${publicKey[0]} ${publicKey[1]}`,
     workDir: plan.dir,
     stateDir: p.state,
+    joinJournal: join(p.state, 'stand-in-joins.jsonl'),
   };
 }
 

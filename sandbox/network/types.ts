@@ -10,6 +10,11 @@ export interface MachineOptions {
   refuseLogin?: boolean;
   /** The machine's address inside its site's subnet (default: .10 + its index). */
   ip?: string;
+  /**
+   * How long the stand-in join pauses (after its checks, before discovery), so that a test can act
+   * while a join runs: stop its Job, start another install. Default 0.
+   */
+  joinDelayMs?: number;
 }
 
 export interface SiteOptions {
@@ -45,6 +50,11 @@ export interface EdgeMachine {
   workDir: string;
   /** Host path of the machine's /etc/kubernetes (where the stand-in join writes its state). */
   stateDir: string;
+  /**
+   * Host path of the stand-in join's journal on the machine: one JSON line per join started and
+   * per join ended (`{ event, pid, at, outcome? }`), kept across resets (see sandbox/edge/join-cli.ts).
+   */
+  joinJournal: string;
 }
 
 export interface Site {

@@ -44,6 +44,7 @@ import {
   type SecretObject,
 } from '../../../lambdas/domain/k8s-objects';
 import { ErrorNames } from '../../../lambdas/errors';
+import { MACHINE_LABEL, machineKey, machineSelector } from '../../../lambdas/domain/machine-key';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
 import { deleteTaskToken, ensureTaskToken } from '../../../lambdas/use-cases/bootstrap-token';
 import { resolveSettings } from '../../../lambdas/settings';
@@ -556,8 +557,8 @@ describe('a task from prepare to cleanup', () => {
     const slow = { name: 'slow-edge', ip: '198.18.1.12', proxyNode: PROXY, reinstall: false };
     const first = await call<AttemptRef>('startInstall', { task: prepared, node: slow });
     const finished = await call<AttemptRef>('startInstall', nodeInput('edge-ok'));
-    // The earlier run ends; a later run of the same task takes the lock.
-    await call('cleanup', { task: prepared });
+    // The earlier run dies (its lock lapses, no cleanup ran); a later run of the same task takes the lock.
+    await call('lock', { action: 'release', task: prepared });
     const laterRun = { ...prepared, executionId: execution('flow-9') };
     await call('lock', { action: 'acquire', task: laterRun });
 
@@ -610,12 +611,54 @@ describe('a task from prepare to cleanup', () => {
 
     expect(waiting).toMatchObject({ name: ErrorNames.Transient });
     expect((waiting as Error).message).toContain(
-      'Pod linger-edge-earlier of an earlier attempt is still Pending; the next attempt waits for it to end',
+      'Pod linger-edge-earlier of an earlier install of the machine is still Pending; the next attempt waits for it to end',
     );
     expect(await jobsOf()).toEqual([]);
     await kube.delete({ kind: 'Pod', namespace: TASK_NAMESPACE, name: 'linger-edge-earlier' });
     expect(await call<AttemptRef>('startInstall', { task: prepared, node })).toMatchObject({ number: 1 });
     expect(await jobsOf()).toHaveLength(1);
+    await call('cleanup', { task: prepared });
+  });
+
+  it('waits for another task’s Pod on the same machine, whatever name that task gave it', async () => {
+    await call('lock', { action: 'acquire', task: prepared });
+    const node = { name: 'machine-edge', ip: '198.18.1.15', proxyNode: PROXY, reinstall: false };
+    // Another task's install of this very machine (same site, same address) under another node name.
+    await kube.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'other-task-install',
+        namespace: TASK_NAMESPACE,
+        labels: {
+          [TASK_LABEL]: 'other-task',
+          [NODE_HASH_LABEL]: nodeHash('other-name'),
+          [MACHINE_LABEL]: machineKey(node),
+        },
+      },
+      spec: {
+        nodeSelector: { 'penetrator.test/nowhere': 'true' },
+        containers: [{ name: 'c', image: 'none' }],
+      },
+    } as unknown as PodObject);
+    const jobsOf = () =>
+      kube.list<JobObject>({ kind: 'Job', namespace: TASK_NAMESPACE, labelSelector: machineSelector(node) });
+
+    const waiting = await call('startInstall', { task: prepared, node }).catch((e: unknown) => e);
+
+    expect(waiting).toMatchObject({ name: ErrorNames.Transient });
+    expect((waiting as Error).message).toContain(
+      'Pod other-task-install of an earlier install of the machine',
+    );
+    expect(await jobsOf()).toEqual([]);
+    // The same address at another site is another machine: it does not wait.
+    const elsewhere = { ...node, name: 'elsewhere-edge', proxyNode: 'another-proxy' };
+    expect(machineKey(elsewhere)).not.toBe(machineKey(node));
+    await kube.delete({ kind: 'Pod', namespace: TASK_NAMESPACE, name: 'other-task-install' });
+    expect(await call<AttemptRef>('startInstall', { task: prepared, node })).toMatchObject({ number: 1 });
+    const [job] = await jobsOf();
+    expect(job?.metadata.labels?.[MACHINE_LABEL]).toBe(machineKey(node));
+    expect(job?.spec?.template?.metadata?.labels?.[MACHINE_LABEL]).toBe(machineKey(node));
     await call('cleanup', { task: prepared });
   });
 

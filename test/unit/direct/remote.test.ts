@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -27,6 +27,7 @@ import {
   type RemoteCall,
 } from '../../../lambdas/direct/remote';
 import type { SecretObject } from '../../../lambdas/domain/k8s-objects';
+import { finalFailureOf } from '../../../lambdas/domain/final-failures';
 
 /**
  * Direct mode's side of installer/remote.sh: the bytes it sends are install.sh's bytes, and
@@ -123,6 +124,7 @@ function installShSessions(dir: string): string[] {
       TMPDIR: join(dir, 'tmp'),
       STUB_LOG: log,
       STUB_REMOTE_PATH: join(STUBS, 'remote'),
+      PENETRATOR_MACHINE_LOCK: join(dir, 'machine.lock'),
       PENETRATOR_TARGET_IP: '198.18.1.10',
       PENETRATOR_NODE_NAME: 'edge-abc123',
       PENETRATOR_PARAMS_FILE: join(dir, 'params'),
@@ -205,6 +207,8 @@ describe('remote.sh under sh -s', () => {
         PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
         CALLS: join(dir, 'calls'),
         MARKER: join(dir, 'pwned'),
+        // The machine's install lock, on the test host: a private path, never the host's /run.
+        PENETRATOR_MACHINE_LOCK: join(dir, 'machine.lock'),
         ...env,
       },
     });
@@ -317,6 +321,35 @@ describe('remote.sh under sh -s', () => {
     // The directory goes whatever happened.
     expect(existsSync(tmp)).toBe(false);
   });
+
+  it("refuses a join while another holds the machine, with install.sh's final reason, running nothing", () => {
+    const lock = join(dir, 'machine.lock');
+    // Its own process group, so that the finally below ends flock and its sleep together.
+    const holder = spawn('flock', ['-x', lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      for (let i = 0; i < 200 && spawnSync('flock', ['-n', '-E', '16', lock, 'true']).status !== 16; i++) {
+        spawnSync('sleep', ['0.05']);
+      }
+      const call: RemoteCall = {
+        action: 'join',
+        installer: 'edgeadm',
+        server: '198.18.0.1:6443',
+        caHash: CA_HASH,
+        nodeName: 'edge-a',
+        packagePath: '/tmp/p.tgz',
+        dir: '',
+      };
+      const result = remote(remoteInput(remoteScript, call, TOKEN), { PENETRATOR_LOCK_WAIT_SECONDS: '1' });
+      expect(result.status).toBe(16);
+      const failed = readJoin(result.status!, `${result.stdout}\n${result.stderr}`, 'edgeadm', TOKEN);
+      const line = failed && failureLine(failed, TOKEN);
+      expect(line).toBe('join: another install is running on the machine; this one did not start');
+      expect(finalFailureOf(line || '')).toBe('MachineBusy');
+      expect(existsSync(join(dir, 'calls'))).toBe(false);
+    } finally {
+      if (holder.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
+    }
+  }, 30_000);
 
   it('refuses a join without a proper token, before running anything', () => {
     const stdin = `${remoteScript}penetrator_remote join 'edgeadm' 's:1' 'h' 'n' '' '' <<'PENETRATOR_TOKEN'\nnot-a-token\nPENETRATOR_TOKEN\n`;

@@ -17,6 +17,9 @@ describe('finalFailureOf', () => {
     expect(finalFailureOf('exit code 3: connect: ssh: the host key of 10.0.0.5 is not in known_hosts')).toBe(
       'HostKeyRejected',
     );
+    expect(
+      finalFailureOf('exit code 5: join: another install is running on the machine; this one did not start'),
+    ).toBe('MachineBusy');
   });
 
   it('leaves every other failure to the retry', () => {
@@ -36,11 +39,13 @@ describe('attemptFailedError', () => {
       attemptFailedError('m', 'UnsupportedArchitecture'),
       attemptFailedError('m', 'LoginRefused'),
       attemptFailedError('m', 'HostKeyRejected'),
+      attemptFailedError('m', 'MachineBusy'),
     ].map((e) => e.name);
     expect(names).toEqual([
       ErrorNames.UnsupportedArchitecture,
       ErrorNames.LoginRefused,
       ErrorNames.HostKeyRejected,
+      ErrorNames.MachineBusy,
     ]);
     for (const name of names) expect(attemptRetryErrors).not.toContain(name);
     expect(attemptFailedError('m', undefined).name).toBe(ErrorNames.InstallFailed);

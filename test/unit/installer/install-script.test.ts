@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -35,6 +35,24 @@ function joinConfiguration(node = 'edge-abc123'): string {
     `  name: "${node}"`,
     '',
   ].join('\n');
+}
+
+/** Waits (bounded: 15 s, then fails) until `condition` holds. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`still not so after 15 s: ${condition.toString()}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs a snippet with the script's functions loaded (PENETRATOR_LIB_ONLY) in POSIX sh. */
@@ -214,6 +232,8 @@ describe('install.sh end to end against stub ssh', () => {
       TMPDIR: join(dir, 'tmp'),
       STUB_LOG: logDir,
       STUB_REMOTE_PATH: join(STUBS, 'remote'),
+      // The machine's install lock, on the test host: a private path, never the host's /run.
+      PENETRATOR_MACHINE_LOCK: join(dir, 'machine.lock'),
       PENETRATOR_TARGET_IP: '198.18.1.10',
       PENETRATOR_NODE_NAME: 'edge-abc123',
       PENETRATOR_PARAMS_FILE: join(dir, 'params'),
@@ -229,6 +249,7 @@ describe('install.sh end to end against stub ssh', () => {
         TMPDIR: join(dir, 'tmp'),
         STUB_LOG: logDir,
         STUB_REMOTE_PATH: join(STUBS, 'remote'),
+        PENETRATOR_MACHINE_LOCK: join(dir, 'machine.lock'),
         PENETRATOR_TARGET_IP: '198.18.1.10',
         PENETRATOR_NODE_NAME: 'edge-abc123',
         PENETRATOR_SSH_USER: 'root',
@@ -409,6 +430,48 @@ describe('install.sh end to end against stub ssh', () => {
     const remoteDir = /--install-pkg-path (\/tmp\/penetrator-\w+)\//.exec(calls)![1]!;
     expect(existsSync(remoteDir)).toBe(false);
   });
+
+  it('refuses, touching nothing, while another install holds the machine', async () => {
+    const lock = join(dir, 'machine.lock');
+    // A holder whose one process is the lock: killing it frees the lock and leaves nothing behind.
+    const holder = spawn('flock', ['-x', lock, 'sh', '-c', 'exec sleep 60'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      await until(() => spawnSync('flock', ['-n', '-E', '16', lock, 'true']).status === 16);
+      const result = run({ PENETRATOR_LOCK_WAIT_SECONDS: '1' });
+      expect(result.status).toBe(5);
+      expect(termination()).toBe('join: another install is running on the machine; this one did not start\n');
+      // Not even the reset ran.
+      expect(existsSync(join(logDir, 'installer.calls'))).toBe(false);
+    } finally {
+      if (holder.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
+    }
+  }, 30_000);
+
+  it('ends the join on the machine and frees its lock when the script is stopped', async () => {
+    const child = spawn('sh', [SCRIPT], {
+      env: { ...runEnv(), PENETRATOR_SSH_USER: 'root', STUB_JOIN_SECONDS: '60' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const pidFile = join(logDir, 'join.pid');
+    try {
+      await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
+      const joinPid = Number(readFileSync(pidFile, 'utf8'));
+      expect(alive(joinPid)).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(5);
+      expect(termination()).toBe('interrupted: stopped by a signal\n');
+      // The machine's watcher ends the join once the session is gone: no join outlives its sender.
+      await until(() => !alive(joinPid));
+      const free = spawnSync('flock', ['-n', '-E', '16', join(dir, 'machine.lock'), 'true']);
+      expect(free.status).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 
   it('refuses hostile environment values before connecting', () => {
     const result = run({ PENETRATOR_NODE_NAME: "edge'; reboot; '" });
