@@ -5,6 +5,7 @@ import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } fro
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntimes } from '../../cli/local/local-runtime';
+import { sharedAssembly } from '../support/shared-assembly';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
 import { InstallEnv, LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import type { PackageSource } from '../../lambdas/domain/k8s-objects';
@@ -50,7 +51,7 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
 }
 
 /** The deployed artifacts: each Lambda's bundle in warm Node.js 24 processes. */
-const runtimes = new LocalRuntimes();
+const runtimes = new LocalRuntimes({}, sharedAssembly);
 const artifacts: string[] = [];
 
 async function run(

@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
+import { sharedAssembly } from '../../support/shared-assembly';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { EventBridgePublisher } from '../../../lambdas/adapters/event-bus';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
@@ -42,7 +43,7 @@ const CLUSTER = 'local';
 
 let env: TestEnvironment;
 let definition: object;
-const runtimes = new LocalRuntimes();
+const runtimes = new LocalRuntimes({}, sharedAssembly);
 let workflowRuntime: LocalRuntime;
 let workDir: string;
 let credentialPath: string;
