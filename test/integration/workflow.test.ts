@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalRuntimes } from '../../cli/local/local-runtime';
 import { sharedAssembly } from '../support/shared-assembly';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
@@ -240,15 +240,16 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
       'slow-execution',
     );
     // Wait (bounded) until the first task holds the lock.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const lease = await coordination
-        .readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })
-        .catch(() => undefined);
-      if (lease?.spec?.holderIdentity?.startsWith('slow/')) break;
-      if (Date.now() > deadline) throw new Error('the first task never took the cluster lock');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await vi.waitFor(
+      async () => {
+        const lease = await coordination
+          .readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })
+          .catch(() => undefined);
+        if (!lease?.spec?.holderIdentity?.startsWith('slow/'))
+          throw new Error('the first task never took the cluster lock');
+      },
+      { timeout: 60_000, interval: 200 },
+    );
 
     const second = await run(nodeTask('second', { nodeNamePrefix: 'second', targetMachines: [SPARE] }));
 

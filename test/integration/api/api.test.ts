@@ -199,11 +199,12 @@ function startLocalRun(document: string, executionName: string): Promise<Workflo
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`${what} did not happen within ${WAIT_MS} ms`);
+    },
+    { timeout: WAIT_MS, interval: 200 },
+  );
 }
 
 async function leaseHolder(): Promise<string | undefined> {
