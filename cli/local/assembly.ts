@@ -3,7 +3,7 @@
  * definition, and every Lambda's artifact (its bundle directory, handler, environment, timeout)
  * exactly as the template deploys them.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LambdaName } from '../../lambdas/domain/contracts';
@@ -141,15 +141,26 @@ export function provideRuntimeSdk(outdir: string, projectRoot: string): void {
   if (!existsSync(link)) symlinkSync(join(projectRoot, 'node_modules', '@aws-sdk'), link, 'dir');
 }
 
+/** The parts of an assembly built from its template; `dispose` is the caller's to decide. */
+function assemblyOf(outdir: string, template: Template, dispose: () => void): SynthesizedAssembly {
+  return {
+    outdir,
+    template,
+    definition: definitionFromTemplate(template),
+    functions: bundledFunctions(template, outdir),
+    dispose,
+  };
+}
+
 /**
  * Synthesizes the real stack with its bundles into a private temporary directory (removed by
- * `dispose`), as `npm run synth` does, without cdk-nag.
+ * `dispose`), as `npm run synth` does, without cdk-nag. With `into`, into that new directory instead.
  */
-export async function synthesizeAssembly(): Promise<SynthesizedAssembly> {
+export async function synthesizeAssembly(into?: string): Promise<SynthesizedAssembly> {
   // Imported here so commands that never run the workflow do not load aws-cdk-lib.
   const { createApp } = await import('../../infra/create-app');
   const { projectRoot } = await import('../../infra/constructs/penetrator-function');
-  const outdir = mkdtempSync(join(tmpdir(), 'penetrator-assembly-'));
+  const outdir = into ?? mkdtempSync(join(tmpdir(), 'penetrator-assembly-'));
   const dispose = () => rmSync(outdir, { recursive: true, force: true });
   try {
     // The local runner hands the Lambdas its own settings: this package source only lets synth pass,
@@ -161,15 +172,28 @@ export async function synthesizeAssembly(): Promise<SynthesizedAssembly> {
     const { app, stack } = createApp({ context, nag: false, outdir });
     const template = app.synth().getStackArtifact(stack.artifactId).template as Template;
     provideRuntimeSdk(outdir, projectRoot);
-    return {
-      outdir,
-      template,
-      definition: definitionFromTemplate(template),
-      functions: bundledFunctions(template, outdir),
-      dispose,
-    };
+    return assemblyOf(outdir, template, dispose);
   } catch (error) {
     dispose();
     throw error;
   }
+}
+
+interface AssemblyManifest {
+  artifacts?: Record<string, { type?: string; properties?: { templateFile?: string } }>;
+}
+
+/**
+ * An assembly that synthesizeAssembly wrote earlier, read back from its manifest (the one stack's
+ * template) without synthesizing again. `dispose` leaves it in place: whoever wrote it owns it.
+ */
+export function readAssembly(outdir: string): SynthesizedAssembly {
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as AssemblyManifest;
+  const stacks = Object.values(manifest.artifacts ?? {}).filter((a) => a.type === 'aws:cloudformation:stack');
+  const templateFile = stacks[0]?.properties?.templateFile;
+  if (stacks.length !== 1 || !templateFile) {
+    throw new Error(`${outdir}: expected an assembly of one stack; received ${stacks.length} stacks`);
+  }
+  const template = JSON.parse(readFileSync(join(outdir, templateFile), 'utf8')) as Template;
+  return assemblyOf(outdir, template, () => undefined);
 }

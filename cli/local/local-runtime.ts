@@ -23,6 +23,10 @@ export interface RuntimeChoice {
   fromSources?: boolean;
 }
 
+function synthesizeOnce(): Promise<SynthesizedAssembly> {
+  return import('./assembly').then(({ synthesizeAssembly }) => synthesizeAssembly());
+}
+
 /**
  * Opens runtimes on one synthesis: the demo runs two tasks on the same artifacts. `dispose` removes
  * the assembly once every runtime is closed.
@@ -32,12 +36,14 @@ export class LocalRuntimes {
   private sourceDefinition: Promise<object> | undefined;
   private readonly opened = new Set<() => void>();
 
-  constructor(private readonly options: BundledOptions = {}) {}
+  /** `assembly`: where the artifacts come from; by default a synthesis of this runtime's own. */
+  constructor(
+    private readonly options: BundledOptions = {},
+    private readonly assemblySource: () => Promise<SynthesizedAssembly> = synthesizeOnce,
+  ) {}
 
   private synthesized(): Promise<SynthesizedAssembly> {
-    if (!this.assembly) {
-      this.assembly = import('./assembly').then(({ synthesizeAssembly }) => synthesizeAssembly());
-    }
+    this.assembly ??= this.assemblySource();
     return this.assembly;
   }
 

@@ -23,6 +23,18 @@ import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
  */
 export const CALL_TIMEOUT_MS = 20_000;
 
+/**
+ * Retries of one call that failed transiently (5xx, 429, a reset or refused connection, no answer in
+ * time): every call here may be repeated safely. Reads and deletes are idempotent, a replace carries
+ * its resourceVersion (a repeat meets `conflict` and the caller re-reads), and a create of a named
+ * object that did land before its answer was lost meets 409 on the repeat, which returns the existing
+ * object to adopt. The budget keeps a call, retries and waits included, well inside a Lambda's time.
+ */
+export const CALL_RETRIES = 4;
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_DELAY_MS = 3_000;
+const RETRY_BUDGET_MS = 30_000;
+
 /** Page size of list calls, and a bound on pages, so a huge cluster cannot loop forever. */
 const PAGE_SIZE = 500;
 const MAX_PAGES = 1000;
@@ -90,6 +102,51 @@ function withDeadline<T>(call: Promise<T>, ms: number): Promise<T> {
     timer.unref();
   });
   return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Whether a failed call may succeed when repeated: the apiserver or the way to it failed for a moment. */
+function retryable(error: unknown): boolean {
+  const status = httpStatus(error);
+  if (status !== undefined) return status === 429 || status >= 500;
+  const code = networkCode(error);
+  if (code !== undefined) return TRANSIENT_NETWORK_CODES.has(code);
+  return error instanceof TypeError && /fetch failed/i.test(error.message);
+}
+
+/** The apiserver's Retry-After (seconds) in ms, capped; undefined without one. */
+function retryAfterMs(error: unknown): number | undefined {
+  if (!(error instanceof ApiException)) return undefined;
+  const headers = (error as ApiException<unknown>).headers as Record<string, string | undefined>;
+  const value = Number(headers['retry-after'] ?? headers['Retry-After']);
+  return Number.isFinite(value) && value >= 0 ? Math.min(value * 1000, RETRY_MAX_DELAY_MS) : undefined;
+}
+
+/** Exponential backoff with full jitter, unless the apiserver said when to come back. */
+function retryDelayMs(error: unknown, retry: number): number {
+  return (
+    retryAfterMs(error) ??
+    Math.floor(Math.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_MS * 2 ** retry))
+  );
+}
+
+/**
+ * Runs `call` (each try bounded by `timeoutMs`), repeating it after a transient failure up to
+ * CALL_RETRIES times within RETRY_BUDGET_MS; then the last error goes to the caller's mapping.
+ */
+async function withRetries<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const started = Date.now();
+  for (let retry = 0; ; retry++) {
+    try {
+      return await withDeadline(call(), timeoutMs);
+    } catch (error) {
+      const delay = retryDelayMs(error, retry);
+      const spent = Date.now() - started;
+      if (!retryable(error) || retry >= CALL_RETRIES || spent + delay + timeoutMs > RETRY_BUDGET_MS) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
 
 /** Which HTTP status an error carries, for the callers that turn some of them into results. */
@@ -170,7 +227,7 @@ export class KubeClient implements Kube {
 
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     try {
-      return plain<T>(await withDeadline(this.api.read(header(ref)), this.timeoutMs));
+      return plain<T>(await withRetries(() => this.api.read(header(ref)), this.timeoutMs));
     } catch (error) {
       if (httpStatus(error) === 404) return undefined;
       throw kubeError(this.cluster, 'get', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
@@ -183,19 +240,20 @@ export class KubeClient implements Kube {
     for (let page = 0; page < MAX_PAGES; page++) {
       let result;
       try {
-        result = await withDeadline(
-          this.api.list(
-            API_VERSIONS[query.kind],
-            query.kind,
-            query.namespace,
-            undefined,
-            undefined,
-            undefined,
-            query.fieldSelector,
-            query.labelSelector,
-            this.pageSize,
-            token,
-          ),
+        result = await withRetries(
+          () =>
+            this.api.list(
+              API_VERSIONS[query.kind],
+              query.kind,
+              query.namespace,
+              undefined,
+              undefined,
+              undefined,
+              query.fieldSelector,
+              query.labelSelector,
+              this.pageSize,
+              token,
+            ),
           this.timeoutMs,
         );
       } catch (error) {
@@ -232,7 +290,7 @@ export class KubeClient implements Kube {
       return {
         outcome: 'created',
         object: plain<T>(
-          await withDeadline(this.api.create(object as unknown as KubernetesObject), this.timeoutMs),
+          await withRetries(() => this.api.create(object as unknown as KubernetesObject), this.timeoutMs),
         ),
       };
     } catch (error) {
@@ -254,7 +312,7 @@ export class KubeClient implements Kube {
     const ref = refOf(object);
     try {
       return plain<T>(
-        await withDeadline(this.api.replace(object as unknown as KubernetesObject), this.timeoutMs),
+        await withRetries(() => this.api.replace(object as unknown as KubernetesObject), this.timeoutMs),
       );
     } catch (error) {
       const status = httpStatus(error);
@@ -277,8 +335,8 @@ export class KubeClient implements Kube {
     };
     try {
       return plain<T>(
-        await withDeadline(
-          this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
+        await withRetries(
+          () => this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
           this.timeoutMs,
         ),
       );
@@ -297,8 +355,8 @@ export class KubeClient implements Kube {
         ? undefined
         : { preconditions: { resourceVersion: options.resourceVersion } };
     try {
-      await withDeadline(
-        this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body),
+      await withRetries(
+        () => this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body),
         this.timeoutMs,
       );
       return 'deleted';

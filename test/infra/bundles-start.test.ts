@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SynthesizedAssembly, synthesizeAssembly } from '../../cli/local/assembly';
+import { type SynthesizedAssembly, readAssembly, synthesizeAssembly } from '../../cli/local/assembly';
 import { lambdaProcessEnv } from '../../cli/local/bundled-handlers';
 import { LambdaFunctionPool, LambdaInvokeError } from '../../cli/local/lambda-container';
 import { lambdaNode } from '../../cli/local/lambda-node';
@@ -67,6 +67,14 @@ describe('the synthesized Lambda bundles', () => {
     pools.push(pool);
     return pool;
   }
+
+  it('read back from the written assembly, are the same artifacts (the integration suites share one)', () => {
+    const read = readAssembly(assembly.outdir);
+    expect(read.definition).toEqual(assembly.definition);
+    expect(read.functions).toEqual(assembly.functions);
+    read.dispose();
+    expect(readFileSync(join(assembly.outdir, 'manifest.json'), 'utf8')).toContain('artifacts');
+  });
 
   it('are twelve, all on the deployed runtime, which the test runs', () => {
     const functions = Object.values(assembly.functions);

@@ -16,7 +16,7 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { crdCommand } from '../../cli/commands/cluster-crd';
 import { kubeFromKubeconfig } from '../../lambdas/adapters/kube';
 import { nodeTaskCrd } from '../../lambdas/domain/node-task-crd';
@@ -65,13 +65,14 @@ function originalStyleCrd(scope: 'Cluster' | 'Namespaced'): V1CustomResourceDefi
 }
 
 async function waitFor<T>(what: string, read: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return vi.waitFor(
+    async () => {
+      const value = await read().catch(() => undefined);
+      if (value === undefined) throw new Error(`${what} did not happen within 30 s`);
+      return value;
+    },
+    { timeout: 30_000, interval: 200 },
+  );
 }
 
 async function established(): Promise<void> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntimes } from '../../cli/local/local-runtime';
+import { sharedAssembly } from '../support/shared-assembly';
 import { runWorkflowLocally } from '../../cli/local/run-workflow';
 import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
@@ -51,7 +52,7 @@ beforeAll(async () => {
 });
 
 /** The deployed artifacts: each Lambda's bundle in warm Node.js 24 processes. */
-const runtimes = new LocalRuntimes();
+const runtimes = new LocalRuntimes({}, sharedAssembly);
 
 afterAll(async () => {
   await runtimes.dispose();

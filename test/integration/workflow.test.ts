@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalRuntimes } from '../../cli/local/local-runtime';
+import { sharedAssembly } from '../support/shared-assembly';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
 import { InstallEnv, LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import type { PackageSource } from '../../lambdas/domain/k8s-objects';
@@ -50,7 +51,7 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
 }
 
 /** The deployed artifacts: each Lambda's bundle in warm Node.js 24 processes. */
-const runtimes = new LocalRuntimes();
+const runtimes = new LocalRuntimes({}, sharedAssembly);
 const artifacts: string[] = [];
 
 async function run(
@@ -239,15 +240,16 @@ describe('the synthesized workflow against a real cluster and edge site', () => 
       'slow-execution',
     );
     // Wait (bounded) until the first task holds the lock.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const lease = await coordination
-        .readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })
-        .catch(() => undefined);
-      if (lease?.spec?.holderIdentity?.startsWith('slow/')) break;
-      if (Date.now() > deadline) throw new Error('the first task never took the cluster lock');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await vi.waitFor(
+      async () => {
+        const lease = await coordination
+          .readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })
+          .catch(() => undefined);
+        if (!lease?.spec?.holderIdentity?.startsWith('slow/'))
+          throw new Error('the first task never took the cluster lock');
+      },
+      { timeout: 60_000, interval: 200 },
+    );
 
     const second = await run(nodeTask('second', { nodeNamePrefix: 'second', targetMachines: [SPARE] }));
 

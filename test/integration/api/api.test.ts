@@ -29,6 +29,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
+import { sharedAssembly } from '../../support/shared-assembly';
 import { apiGatewayRequest, type DeployedRoute, deployedRoutes } from '../../support/api-gateway-events';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { handler } from '../../../lambdas/handlers/api-tasks';
@@ -69,7 +70,7 @@ const executions = new Map<string, Execution>();
 let env: TestEnvironment;
 let definition: object;
 const TASKS_DESCRIPTION = 'HTTP API: submit, list, describe and cancel NodeTasks';
-const runtimes = new LocalRuntimes();
+const runtimes = new LocalRuntimes({}, sharedAssembly);
 let workflowRuntime: LocalRuntime;
 let workDir: string;
 let credentialPath: string;
@@ -198,11 +199,12 @@ function startLocalRun(document: string, executionName: string): Promise<Workflo
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`${what} did not happen within ${WAIT_MS} ms`);
+    },
+    { timeout: WAIT_MS, interval: 200 },
+  );
 }
 
 async function leaseHolder(): Promise<string | undefined> {

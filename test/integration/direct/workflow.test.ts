@@ -12,6 +12,7 @@ import {
 import { utils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntimes } from '../../../cli/local/local-runtime';
+import { sharedAssembly } from '../../support/shared-assembly';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
 import { SingleClusterDirectory } from '../../../lambdas/adapters/file-clusters';
@@ -76,7 +77,7 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
 }
 
 /** The deployed artifacts: each Lambda's bundle (ssh2 in start-install's) in warm Node.js 24 processes. */
-const runtimes = new LocalRuntimes();
+const runtimes = new LocalRuntimes({}, sharedAssembly);
 
 function openRuntime(): ReturnType<LocalRuntimes['open']> {
   return runtimes.open({

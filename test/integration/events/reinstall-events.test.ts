@@ -5,8 +5,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalRuntime, LocalRuntimes } from '../../../cli/local/local-runtime';
+import { sharedAssembly } from '../../support/shared-assembly';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../../cli/local/run-workflow';
 import { EventBridgePublisher } from '../../../lambdas/adapters/event-bus';
 import { FileCredentials } from '../../../lambdas/adapters/file-credentials';
@@ -42,7 +43,7 @@ const CLUSTER = 'local';
 
 let env: TestEnvironment;
 let definition: object;
-const runtimes = new LocalRuntimes();
+const runtimes = new LocalRuntimes({}, sharedAssembly);
 let workflowRuntime: LocalRuntime;
 let workDir: string;
 let credentialPath: string;
@@ -258,18 +259,20 @@ describe('Reinstall Nodes events against a real cluster', () => {
     const name = 'stuck-run';
     track(name, input, run(input, name, abort.signal));
     // Bounded wait until the task holds the lock and its credential Secret exists.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const lease = await coordination
-        .readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })
-        .catch(() => undefined);
-      const secret = await core
-        .readNamespacedSecret({ name: 'penetrator-credential-stuck', namespace: TASK_NAMESPACE })
-        .catch(() => undefined);
-      if (lease?.spec?.holderIdentity === `stuck/${name}` && secret) break;
-      if (Date.now() > deadline) throw new Error('the task never took the lock and projected its credential');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await vi.waitFor(
+      async () => {
+        const lease = await coordination
+          .readNamespacedLease({ name: LOCK_LEASE_NAME, namespace: TASK_NAMESPACE })
+          .catch(() => undefined);
+        const secret = await core
+          .readNamespacedSecret({ name: 'penetrator-credential-stuck', namespace: TASK_NAMESPACE })
+          .catch(() => undefined);
+        if (lease?.spec?.holderIdentity !== `stuck/${name}` || !secret) {
+          throw new Error('the task never took the lock and projected its credential');
+        }
+      },
+      { timeout: 60_000, interval: 200 },
+    );
     abort.abort();
     expect((await runs.get(name)!.result).status).toBe('ABORTED');
 
