@@ -144,6 +144,8 @@ export interface TaskSummary {
   failed: number;
   skipped: number;
   failures: Array<{ name: string; ip: string; reason: string }>;
+  /** In the state's copy only: failures not listed there (the task object and Events have them all). */
+  failuresOmitted?: number;
   /** One-paragraph message; the Fail state's cause when failed > 0. */
   message: string;
 }

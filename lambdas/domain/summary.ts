@@ -69,6 +69,24 @@ export function summarize(input: SummaryInput): TaskSummary {
   };
 }
 
+/** Failures listed in the summary the state carries; every one is in the task object and its Events. */
+export const STATE_LISTED_FAILURES = 50;
+
+/**
+ * The summary as Summarize returns it into the state (and the execution's output): the first
+ * failures only, with how many more there are, so it fits the state limit whatever fails.
+ */
+export function summaryForState(summary: TaskSummary): TaskSummary {
+  if (summary.failures.length <= STATE_LISTED_FAILURES) return summary;
+  const failures = summary.failures.slice(0, STATE_LISTED_FAILURES);
+  return {
+    ...summary,
+    failures,
+    nodeStatus: Object.fromEntries(failures.map((f) => [f.name, f.ip])),
+    failuresOmitted: summary.failures.length - failures.length,
+  };
+}
+
 function successMessage(total: number, installed: number, skipped: number): string {
   const nodes = total === 1 ? 'node' : 'nodes';
   if (skipped === 0) return `all ${total} ${nodes} installed`;

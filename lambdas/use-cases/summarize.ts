@@ -4,7 +4,7 @@
  */
 import { TASK_NAMESPACE, type NodeResult, type SummarizeInput, type TaskSummary } from '../domain/contracts';
 import { TaskObjectKeys, canonicalJson, taskEvent } from '../domain/k8s-objects';
-import { summarize as summarizeResults } from '../domain/summary';
+import { summarize as summarizeResults, summaryForState } from '../domain/summary';
 import { taskCompletedEvent } from '../events/product-events';
 import type { Dependencies, ObjectStore } from '../ports';
 import {
@@ -175,5 +175,5 @@ export async function summarize(deps: Dependencies, payload: unknown): Promise<T
     failed: summary.failed,
     skipped: summary.skipped,
   });
-  return summary;
+  return summaryForState(summary);
 }
