@@ -6,6 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import type { NodeWork, TaskRef } from './domain/contracts';
+import { boundError } from './domain/failure-reason';
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { METRIC_DIMENSION, METRICS_NAMESPACE, METRICS_SERVICE } from './metric-names';
 import type { Log, MetricName, Metrics } from './ports';
@@ -120,6 +121,10 @@ export async function logged<T>(
     if (fields.retryable === false || fields.retryable === true)
       log.warn('failed', { ...fields, ms: Date.now() - started });
     else log.error('failed unexpectedly', { ...fields, ms: Date.now() - started });
-    throw error;
+    // A per-node failure becomes the node's reason: it leaves the Lambda bounded (failure-reason.ts).
+    throw NODE_STEP_LAMBDAS.has(lambda) ? boundError(error) : error;
   }
 }
+
+/** The Lambdas whose errors are a node's failure reason. */
+const NODE_STEP_LAMBDAS: ReadonlySet<string> = new Set(['startInstall', 'checkInstall']);

@@ -24,6 +24,12 @@ import type {
   WorkflowHandler,
 } from '../lambdas/domain/contracts';
 import { summarize } from '../lambdas/domain/summary';
+import { FileObjectStore } from '../lambdas/adapters/file-objects';
+import type { ObjectStore } from '../lambdas/ports';
+import { readMapResults } from '../lambdas/use-cases/summarize';
+import { writeWork } from '../lambdas/use-cases/work-store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 // The warning about the AWS SDK's 2027 releases on Node < 22 would only clutter the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -57,17 +63,21 @@ function nodes(count: number): NodeWork[] {
 }
 
 /** Every node needs one poll (Running, then Succeeded), as a real install does at least once. */
-function handlers(count: number, resultBytes: { value: number }): Record<LambdaName, WorkflowHandler> {
+function handlers(
+  count: number,
+  resultBytes: { value: number },
+  objects: ObjectStore,
+): Record<LambdaName, WorkflowHandler> {
   const polled = new Set<string>();
   return {
-    plan: (p) => {
+    plan: async (p) => {
+      const { executionId } = p as { executionId: string };
       const plan: PlanOutput = {
-        task: task((p as { executionId: string }).executionId),
-        nodes: nodes(count),
-        skipped: [],
+        task: task(executionId),
+        work: await writeWork({ objects }, executionId, nodes(count), []),
         maxConcurrency: 50,
       };
-      return Promise.resolve(plan);
+      return plan;
     },
     lock: () => Promise.resolve(null),
     prepare: (p) => Promise.resolve({ ...(p as { task: TaskRef }).task, ownerUid: 'uid', taskObject: 'obj' }),
@@ -78,10 +88,11 @@ function handlers(count: number, resultBytes: { value: number }): Record<LambdaN
       polled.add(name);
       return Promise.resolve<CheckOutput>(done ? { phase: 'Succeeded', replaced: [] } : { phase: 'Running' });
     },
-    summarize: (p) => {
+    summarize: async (p) => {
+      // What the state carries into Summarize: references and counts, the results being objects.
       const input = p as SummarizeInput;
-      resultBytes.value = Buffer.byteLength(JSON.stringify(input.results));
-      return Promise.resolve(summarize(input));
+      resultBytes.value = Buffer.byteLength(JSON.stringify(input));
+      return summarize({ results: await readMapResults(objects, input.results), skipped: [] });
     },
     cleanup: () => Promise.resolve(null),
   };
@@ -94,13 +105,16 @@ async function measure(definition: object, count: number): Promise<string[]> {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   }, 20);
   const started = process.hrtime.bigint();
+  const dir = mkdtempSync(join(tmpdir(), 'penetrator-bench-'));
+  const objects = new FileObjectStore(dir);
   const result = await runWorkflowLocally({
     definition,
     input: { nodeTask: {} },
-    handlers: handlers(count, resultBytes),
+    handlers: handlers(count, resultBytes, objects),
+    objects,
     pollSeconds: 0,
     retryIntervalSeconds: 0,
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   clearInterval(sampler);
   if (result.status !== 'SUCCEEDED') throw new Error(`${count} nodes: ${result.error}: ${result.cause}`);

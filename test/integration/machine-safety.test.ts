@@ -8,7 +8,7 @@ import { loadSynthesizedDefinition } from '../../cli/local/definition';
 import { LocalRuntimes } from '../../cli/local/local-runtime';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
 import { SingleClusterDirectory } from '../../lambdas/adapters/file-clusters';
-import type { Workflow } from '../../lambdas/api/ports';
+import type { Workflow } from '../../lambdas/ports';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { credentialSecretName, TASK_LABEL } from '../../lambdas/domain/job-names';
 import { composeLocal } from '../../lambdas/local-composition';

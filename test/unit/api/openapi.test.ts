@@ -52,7 +52,7 @@ describe('the OpenAPI document', () => {
   it('renders the NodeTask from the shared schema and the responses from the handlers’ own', () => {
     const doc = buildOpenApiDocument() as Doc;
     expect(doc.components.schemas.NodeTask).toMatchObject({
-      properties: { spec: { properties: { targetMachines: { maxItems: 1000 } } } },
+      properties: { spec: { properties: { targetMachines: { maxItems: 10_000 } } } },
       required: ['apiVersion', 'kind', 'metadata', 'spec'],
     });
     expect(doc.components.schemas.SubmitResponse).toMatchObject({
