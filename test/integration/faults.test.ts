@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSynthesizedDefinition } from '../../cli/local/definition';
 import { runWorkflowLocally } from '../../cli/local/run-workflow';
 import { SingleClusterDirectory } from '../../lambdas/adapters/file-clusters';
+import { FileObjectStore } from '../../lambdas/adapters/file-objects';
 import { kubeFromKubeconfig } from '../../lambdas/adapters/kube';
 import {
   LambdaNames,
@@ -53,6 +54,11 @@ let batch: BatchV1Api;
 let coordination: CoordinationV1Api;
 let proxy: FaultProxy;
 
+/** Where the runs' work lists and results live (the local runner's work bucket). */
+function objectsPath(): string {
+  return join(workDir, 'objects');
+}
+
 /** The admin kubeconfig, pointed at the fault proxy (its CA), the same token. */
 function proxiedKubeconfig(): string {
   const doc = parseYaml(env.cp.kubeconfigYaml) as { clusters: Array<{ cluster: Record<string, string> }> };
@@ -74,6 +80,7 @@ function handlers(): Record<LambdaName, WorkflowHandler> {
       }),
       clusters: new SingleClusterDirectory(kubeconfig, 'local'),
       credentialPath,
+      objectsPath: objectsPath(),
     }),
     kube: (cluster) =>
       Promise.resolve(kubeFromKubeconfig(cluster, kubeconfig, { timeoutMs: CALL_TIMEOUT_MS })),
@@ -98,6 +105,7 @@ function run(document: unknown, taskHandlers: Record<LambdaName, WorkflowHandler
     definition,
     input: { nodeTask: document },
     handlers: taskHandlers,
+    objects: new FileObjectStore(objectsPath()),
     pollSeconds: 0.5,
     retryIntervalSeconds: 0.5,
   });

@@ -8,13 +8,13 @@ import { loadSynthesizedDefinition } from '../../cli/local/definition';
 import { LocalRuntimes } from '../../cli/local/local-runtime';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
 import { SingleClusterDirectory } from '../../lambdas/adapters/file-clusters';
-import type { Workflow } from '../../lambdas/ports';
+import { FileObjectStore } from '../../lambdas/adapters/file-objects';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import { credentialSecretName, TASK_LABEL } from '../../lambdas/domain/job-names';
 import { composeLocal } from '../../lambdas/local-composition';
 import { createLocalHandlers } from '../../lambdas/local-handlers';
 import { asLog, createLogger } from '../../lambdas/observability';
-import type { Dependencies } from '../../lambdas/ports';
+import type { Dependencies, Workflow } from '../../lambdas/ports';
 import { resolveSettings } from '../../lambdas/settings';
 import { executionEnded } from '../../lambdas/use-cases/execution-ended';
 import type { EdgeMachine } from '../../sandbox/network';
@@ -55,15 +55,18 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
 }
 
 function run(document: unknown, options: { signal?: AbortSignal; executionName?: string } = {}) {
+  const objectsPath = mkdtempSync(join(workDir, 'objects-'));
   const handlers = createLocalHandlers({
     kubeconfigYaml: env.cp.kubeconfigYaml,
     credentialPath,
+    objectsPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
   return runWorkflowLocally({
     definition,
     input: { nodeTask: document },
     handlers,
+    objects: new FileObjectStore(objectsPath),
     pollSeconds: 0.5,
     retryIntervalSeconds: 0.5,
     ...options,
