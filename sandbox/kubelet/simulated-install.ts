@@ -43,7 +43,7 @@ const strategicMerge = (): ReturnType<typeof setHeaderOptions> =>
   setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 /** What a join leaves in the cluster: the Node, registered (or adopted) and Ready. */
-async function registerJoinedNode(core: CoreV1Api, target: { name: string; ip: string }): Promise<void> {
+export async function registerJoinedNode(core: CoreV1Api, target: { name: string; ip: string }): Promise<void> {
   const identity = { name: target.name, arch: 'amd64', internalIp: target.ip };
   try {
     await core.createNode({ body: { metadata: { name: target.name, labels: nodeLabels(identity) } } });

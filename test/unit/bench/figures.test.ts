@@ -110,3 +110,27 @@ describe('the simulated installs and the workload', () => {
     ]);
   });
 });
+
+describe("the original's parameters, read from its source", () => {
+  it('reads the Job default concurrency and the controller resync, and refuses a directory without them', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { readOriginalParameters } = await import('../../../scripts/bench/original');
+    const dir = mkdtempSync(join(tmpdir(), 'original-'));
+    expect(() => readOriginalParameters(dir)).toThrow(
+      /options\.go is missing; expected a checkout of superedge/,
+    );
+    mkdirSync(join(dir, 'cmd/penetrator-job/app/options'), { recursive: true });
+    mkdirSync(join(dir, 'pkg/penetrator/operator/controller'), { recursive: true });
+    writeFileSync(
+      join(dir, 'cmd/penetrator-job/app/options/options.go'),
+      'o := &Options{\n\t\tNodes:       5,\n}',
+    );
+    writeFileSync(
+      join(dir, 'pkg/penetrator/operator/controller/controller.go'),
+      'informer.AddEventHandlerWithResyncPeriod(cache.ResourceEventHandlerFuncs{\n  AddFunc: c.enqueue,\n}, 60*time.Second)',
+    );
+    expect(readOriginalParameters(dir)).toEqual({ concurrency: 5, resyncSeconds: 60 });
+  });
+});
