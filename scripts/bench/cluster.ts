@@ -228,5 +228,10 @@ export function report(result: ClusterBenchResult, prefix = ''): string {
     `${prefix}installed=${result.installed}`,
     `${prefix}failed=${result.failed}`,
     formatFigures(figures(result.counts), prefix),
+    // Which bundle the largest and slowest figures come from.
+    ...result.counts.bundles.map(
+      (b) =>
+        `${prefix}bundle.${b.name}.bytes=${b.bytes}\n${prefix}bundle.${b.name}.cold_load_ms=${b.coldLoadMs}`,
+    ),
   ].join('\n');
 }
