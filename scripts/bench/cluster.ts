@@ -43,6 +43,8 @@ export interface ClusterBenchOptions {
   pollSeconds?: number;
   /** Warm processes per Lambda (Lambda itself scales out; a laptop has a few cores). */
   lambdaProcesses: number;
+  /** Cold loads per bundle, the fastest kept. Default 3. */
+  coldLoadRuns?: number;
   /** Receives progress lines (stderr by default), never figures. */
   progress?: (line: string) => void;
 }
@@ -114,7 +116,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     progress('synthesizing the stack and its bundles…');
     const assembly = await synthesizeAssembly();
     undo.push(() => assembly.dispose());
-    const bundles = bundleFigures(assembly.functions);
+    const bundles = bundleFigures(assembly.functions, opts.coldLoadRuns);
 
     progress('starting the control plane (audited) and the test kubelet (simulated installs)…');
     const cp = await startControlPlane({ auditedUsers: [PRODUCT_USER, POLL_USER] });

@@ -17,6 +17,7 @@ describe('npm run bench', () => {
       proxies: 2,
       pollSeconds: 5,
       lambdaProcesses: 2,
+      coldLoadRuns: 1,
       progress: () => undefined,
     });
 
