@@ -33,6 +33,7 @@ const rows = runs.flatMap((r) => {
 const spec: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: 'Penetrator on the sandbox cluster (2 shared cores): time and cost against N and C',
+  resolve: { scale: { color: 'independent' } },
   hconcat: [
     {
       title: 'wall time (s), measured and ideal',
@@ -43,13 +44,13 @@ const spec: TopLevelSpec = {
       encoding: {
         x: { field: 'nodes', type: 'quantitative', scale: { type: 'log' }, title: 'N (nodes)' },
         y: { field: 'seconds', type: 'quantitative', scale: { type: 'log' }, title: 'seconds' },
-        color: { field: 'label', type: 'nominal', title: 'run' },
+        color: { field: 'label', type: 'nominal', title: 'run', legend: { labelLimit: 400 } },
         shape: { field: 'measure', type: 'nominal', title: '' },
       },
     },
     {
       title: 'AWS cost per 1000 nodes (USD, list prices)',
-      width: 300,
+      width: 240,
       height: 260,
       data: { values: runs.filter((r) => r.aws_cost_per_1000_nodes_usd !== null) },
       mark: { type: 'bar' },
@@ -62,11 +63,12 @@ const spec: TopLevelSpec = {
           axis: { labelAngle: -30 },
         },
         y: { field: 'aws_cost_per_1000_nodes_usd', type: 'quantitative', title: 'USD' },
-        color: { field: 'note', type: 'nominal', title: 'bundles' },
+        color: { field: 'note', type: 'nominal', title: 'bundles', legend: { labelLimit: 400 } },
       },
       transform: [
         {
-          calculate: "'N=' + datum.nodes + ' C=' + datum.concurrency + ' T=' + datum.installSeconds",
+          calculate:
+            "'N=' + datum.nodes + ' C=' + datum.concurrency + ' T=' + datum.installSeconds + ', ' + datum.note",
           as: 'case',
         },
       ],
