@@ -30,6 +30,8 @@ import {
   projectRoot,
 } from './constructs/penetrator-function';
 import { SecretsKey } from './constructs/secrets-key';
+import { WorkBucket } from './constructs/work-bucket';
+import { WORK_BUCKET_ENV } from '../lambdas/domain/work-objects';
 
 export interface PenetratorStackProps extends StackProps {
   readonly config: PenetratorConfig;
@@ -78,6 +80,7 @@ export class PenetratorStack extends Stack {
   readonly events: PenetratorEvents;
   readonly dashboard: PenetratorDashboard;
   readonly secretsKey: SecretsKey;
+  readonly workBucket: WorkBucket;
 
   constructor(scope: Construct, id: string, props: PenetratorStackProps) {
     super(scope, id, props);
@@ -130,6 +133,10 @@ export class PenetratorStack extends Stack {
     }
     this.grantClusterListing(functions.plan);
     this.functions = functions;
+    this.workBucket = new WorkBucket(this, 'WorkBucket', {
+      executionTimeout: Duration.hours(config.executionTimeoutHours),
+    });
+    this.grantWorkObjects();
 
     const logGroup = new LogGroup(this, 'WorkflowLogs', {
       // The vendedlogs prefix keeps CloudWatch's resource policy small however many workflows log.
@@ -139,6 +146,7 @@ export class PenetratorStack extends Stack {
     });
     this.workflow = new PenetratorWorkflow(this, 'Workflow', {
       functions: lambdaFunctions,
+      workBucket: this.workBucket.bucket,
       attemptRetry: {
         maxRetries: config.attemptMaxRetries,
         interval: Duration.seconds(config.attemptIntervalSeconds),
@@ -195,6 +203,20 @@ export class PenetratorStack extends Stack {
       functions: Object.fromEntries(Object.entries(observed).map(([name, fn]) => [name, fn.function])),
       logGroups: Object.values(observed).map((fn) => fn.logGroup),
     });
+  }
+
+  /** Plan writes the work list; Prepare and Summarize read it (and Summarize the results). */
+  private grantWorkObjects(): void {
+    const access = { plan: 'write', prepare: 'read', summarize: 'read' } as const;
+    for (const [name, verb] of Object.entries(access)) {
+      const fn = this.functions[name as keyof typeof access];
+      this.workBucket.grant(fn.role, verb);
+      fn.function.addEnvironment(WORK_BUCKET_ENV, this.workBucket.bucket.bucketName);
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.workBucket.bucket.node.defaultChild as never)}.Arn>/tasks/*]`,
+        reason: "Objects are named after the execution: the wildcard covers only the task objects' prefix.",
+      });
+    }
   }
 
   /** Every role that reads a product secret may decrypt it; only the API's writers make data keys. */
@@ -273,6 +295,12 @@ export class PenetratorStack extends Stack {
           "The wildcard covers only this state machine's own (child) executions, which the Distributed Map manages.",
       });
     }
+    const bucketId = this.getLogicalId(this.workBucket.bucket.node.defaultChild as never);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${bucketId}>/*]`,
+      reason:
+        "The Distributed Map's ItemReader and ResultWriter read and write objects named per execution; the bucket holds nothing but task objects.",
+    });
     for (const fn of Object.values(this.functions)) {
       const logicalId = this.getLogicalId(fn.function.node.defaultChild as never);
       Validations.of(role).acknowledge({

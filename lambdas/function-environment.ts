@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './api/environment';
+import { WORK_BUCKET_ENV } from './domain/work-objects';
 import { EVENT_BUS_ENV } from './events/product-events';
 import { LocalEnv } from './local-composition';
 import { SettingsEnv, SettingsError, settingsFromEnv } from './settings';
@@ -38,6 +39,7 @@ const settings = {
 const local = {
   [LocalEnv.clusters]: text.optional(),
   [LocalEnv.credentials]: text.optional(),
+  [LocalEnv.objects]: text.optional(),
   PENETRATOR_METRICS: z.string().optional(),
 };
 
@@ -46,8 +48,10 @@ const common = { ...runtime, ...settings, ...local };
 export const FunctionEnvironments = {
   /** Plan, lock, prepare, start-install, check-install, cleanup. */
   workflow: z.strictObject(common),
-  /** Summarize publishes the task's completion on the product bus. */
-  summarize: z.strictObject({ ...common, [EVENT_BUS_ENV]: text }),
+  /** Plan and Prepare read or write the work list in the work bucket. */
+  workList: z.strictObject({ ...common, [WORK_BUCKET_ENV]: text }),
+  /** Summarize reads the results from the work bucket and publishes the task's completion on the product bus. */
+  summarize: z.strictObject({ ...common, [EVENT_BUS_ENV]: text, [WORK_BUCKET_ENV]: text }),
   /** The tasks routes start, list, describe and stop executions. */
   tasksApi: z.strictObject({ ...common, [STATE_MACHINE_ARN_ENV]: text }),
   /** The credentials and clusters routes write secrets under the product's own KMS key. */

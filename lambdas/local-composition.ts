@@ -5,6 +5,7 @@
  * bundles run by the local runner, which select it through the variables below (lambda-runtime.ts).
  */
 import { FileCredentials } from './adapters/file-credentials';
+import { FileObjectStore } from './adapters/file-objects';
 import { KubeconfigDirectory } from './adapters/file-clusters';
 import { loadInstallerScripts } from './adapters/install-script';
 import { cachedKubeProvider } from './adapters/kube-cache';
@@ -21,6 +22,8 @@ export const LocalEnv = {
   clusters: 'PENETRATOR_LOCAL_CLUSTERS',
   /** A credential file, or a directory of them by name (adapters/file-credentials.ts). */
   credentials: 'PENETRATOR_LOCAL_CREDENTIALS',
+  /** The directory of the run's work objects, shared with the runner's Distributed Map. */
+  objects: 'PENETRATOR_LOCAL_OBJECTS',
 } as const;
 
 export interface LocalParts {
@@ -29,6 +32,8 @@ export interface LocalParts {
   credentialPath: string;
   installScriptPath?: string;
   remoteScriptPath?: string;
+  /** The run's object store directory (work list, results); without it Plan cannot run. */
+  objectsPath?: string;
 }
 
 /** Every dependency but the log and SSH, which each door adds. */
@@ -41,6 +46,7 @@ export function composeLocal(parts: LocalParts): Omit<Dependencies, 'log'> {
     installScript: () => loadInstallerScripts(parts.installScriptPath, parts.remoteScriptPath),
     // No event bus locally: completion is the run's own result. Metrics only with PENETRATOR_METRICS=1.
     metrics: localMetrics(),
+    ...(parts.objectsPath ? { objects: new FileObjectStore(parts.objectsPath) } : {}),
   };
 }
 
@@ -66,5 +72,6 @@ export function localCompositionFromEnv(env: NodeJS.ProcessEnv): Omit<Dependenci
     clusters: new KubeconfigDirectory(clusters),
     // A bundle runs the installer scripts inlined at synth, as in AWS.
     credentialPath: credentials,
+    ...(env[LocalEnv.objects] ? { objectsPath: env[LocalEnv.objects] } : {}),
   });
 }

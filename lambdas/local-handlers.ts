@@ -33,6 +33,8 @@ export interface LocalDependencies {
   installScriptPath?: string;
   /** The remote part's path. Default: installer/remote.sh of this repository. */
   remoteScriptPath?: string;
+  /** The run's object store directory, the one the runner's Distributed Map reads and writes. */
+  objectsPath?: string;
 }
 
 export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName, WorkflowHandler> {
@@ -50,6 +52,7 @@ export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName,
       credentialPath: deps.credentialPath,
       ...(deps.installScriptPath ? { installScriptPath: deps.installScriptPath } : {}),
       ...(deps.remoteScriptPath ? { remoteScriptPath: deps.remoteScriptPath } : {}),
+      ...(deps.objectsPath ? { objectsPath: deps.objectsPath } : {}),
     }),
     // Direct mode runs SSH from this machine; nothing limits a local call's time but the attempt's deadline.
     ssh: connectSsh,

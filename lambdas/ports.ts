@@ -136,6 +136,17 @@ export interface SshSession {
 
 export type SshConnector = (login: SshLogin) => Promise<SshSession>;
 
+/**
+ * The task's unbounded data (work list, skipped list, the Map's result files): S3 in AWS, a
+ * directory in local runs. Keys are relative to the store (the deployment's bucket).
+ */
+export interface ObjectStore {
+  /** Writes `value` as JSON under `key`, replacing what was there. */
+  putJson(key: string, value: unknown): Promise<void>;
+  /** The JSON under `key`; throws TransientError when it cannot be read (never undefined). */
+  getJson(key: string): Promise<unknown>;
+}
+
 /** Everything a use-case depends on. */
 export interface Dependencies {
   clusters: ClusterDirectory;
@@ -151,6 +162,8 @@ export interface Dependencies {
   events?: EventPublisher;
   /** Absent means no metrics are recorded. */
   metrics?: Metrics;
+  /** The task's work list and results; only the Lambdas that read or write them are given one. */
+  objects?: ObjectStore;
   /** SSH to target machines, for direct mode; absent where direct mode cannot run. */
   ssh?: SshConnector;
   /**

@@ -7,6 +7,7 @@
  * as Lambda's runtime does at a cold start), as `name=value` lines. Usage: npm run bench:definition [-- 10 100 1000]
  * (`npm run bench` runs the real cluster: scripts/bench/).
  */
+import { join } from 'node:path';
 import { synthesizeAssembly } from '../cli/local/assembly';
 import { lambdaNode } from '../cli/local/lambda-node';
 import { runWorkflowLocally } from '../cli/local/run-workflow';
@@ -21,6 +22,12 @@ import type {
   WorkflowHandler,
 } from '../lambdas/domain/contracts';
 import { summarize } from '../lambdas/domain/summary';
+import { FileObjectStore } from '../lambdas/adapters/file-objects';
+import type { ObjectStore } from '../lambdas/ports';
+import { readMapResults } from '../lambdas/use-cases/summarize';
+import { writeWork } from '../lambdas/use-cases/work-store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { bundleFigures } from './bench/bundles';
 
 // The warning about the AWS SDK's 2027 releases on Node < 22 would only clutter the figures.
@@ -55,17 +62,21 @@ function nodes(count: number): NodeWork[] {
 }
 
 /** Every node needs one poll (Running, then Succeeded), as a real install does at least once. */
-function handlers(count: number, resultBytes: { value: number }): Record<LambdaName, WorkflowHandler> {
+function handlers(
+  count: number,
+  resultBytes: { value: number },
+  objects: ObjectStore,
+): Record<LambdaName, WorkflowHandler> {
   const polled = new Set<string>();
   return {
-    plan: (p) => {
+    plan: async (p) => {
+      const { executionId } = p as { executionId: string };
       const plan: PlanOutput = {
-        task: task((p as { executionId: string }).executionId),
-        nodes: nodes(count),
-        skipped: [],
+        task: task(executionId),
+        work: await writeWork({ objects }, executionId, nodes(count), []),
         maxConcurrency: 50,
       };
-      return Promise.resolve(plan);
+      return plan;
     },
     lock: () => Promise.resolve(null),
     prepare: (p) => Promise.resolve({ ...(p as { task: TaskRef }).task, ownerUid: 'uid', taskObject: 'obj' }),
@@ -76,10 +87,11 @@ function handlers(count: number, resultBytes: { value: number }): Record<LambdaN
       polled.add(name);
       return Promise.resolve<CheckOutput>(done ? { phase: 'Succeeded', replaced: [] } : { phase: 'Running' });
     },
-    summarize: (p) => {
+    summarize: async (p) => {
+      // What the state carries into Summarize: references and counts, the results being objects.
       const input = p as SummarizeInput;
-      resultBytes.value = Buffer.byteLength(JSON.stringify(input.results));
-      return Promise.resolve(summarize(input));
+      resultBytes.value = Buffer.byteLength(JSON.stringify(input));
+      return summarize({ results: await readMapResults(objects, input.results), skipped: [] });
     },
     cleanup: () => Promise.resolve(null),
   };
@@ -92,13 +104,16 @@ async function measure(definition: object, count: number): Promise<string[]> {
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   }, 20);
   const started = process.hrtime.bigint();
+  const dir = mkdtempSync(join(tmpdir(), 'penetrator-bench-'));
+  const objects = new FileObjectStore(dir);
   const result = await runWorkflowLocally({
     definition,
     input: { nodeTask: {} },
-    handlers: handlers(count, resultBytes),
+    handlers: handlers(count, resultBytes, objects),
+    objects,
     pollSeconds: 0,
     retryIntervalSeconds: 0,
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   clearInterval(sampler);
   if (result.status !== 'SUCCEEDED') throw new Error(`${count} nodes: ${result.error}: ${result.cause}`);

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Choice,
   Condition,
@@ -12,6 +13,8 @@ import {
   JsonPath,
   LogLevel,
   Pass,
+  ResultWriterV2,
+  S3JsonItemReader,
   StateMachine,
   StateMachineType,
   TaskInput,
@@ -35,6 +38,8 @@ export interface WorkflowLogging {
 export interface PenetratorWorkflowProps {
   /** The seven Lambdas, by their name in contracts.ts. */
   readonly functions: Record<LambdaName, IFunction>;
+  /** Holds the work list the Map reads and the per-node results it writes (ADR 0019). */
+  readonly workBucket: IBucket;
   readonly attemptRetry?: AttemptRetryOptions;
   /** The whole execution's deadline. Default 24 h. */
   readonly timeout?: Duration;
@@ -95,18 +100,19 @@ export function buildWorkflowDefinition(scope: Construct, props: PenetratorWorkf
 
   const prepareCluster = invokeLambda(scope, StateNames.prepareCluster, {
     fn: fns.prepare,
-    payload: TaskInput.fromObject({
-      task: JsonPath.objectAt('$.task'),
-      nodes: JsonPath.listAt('$.nodes'),
-      skipped: JsonPath.listAt('$.skipped'),
-    }),
+    payload: TaskInput.fromObject({ task: JsonPath.objectAt('$.task'), work: JsonPath.objectAt('$.work') }),
     resultPath: '$.task',
     timeout,
   }).addCatch(cleanUpAfterError, onErrorCleanUp);
 
   const installNodes = new DistributedMap(scope, StateNames.installNodes, {
     stateName: StateNames.installNodes,
-    itemsPath: '$.nodes',
+    // The work list and the results are objects, not state: no state limit on the task's size.
+    itemReader: new S3JsonItemReader({ bucket: props.workBucket, key: JsonPath.stringAt('$.work.listKey') }),
+    resultWriterV2: new ResultWriterV2({
+      bucket: props.workBucket,
+      prefix: JsonPath.stringAt('$.work.resultsPrefix'),
+    }),
     // $$.Map.Item is not readable inside an iteration: the item carries all it needs.
     itemSelector: { task: JsonPath.objectAt('$.task'), node: JsonPath.objectAt('$$.Map.Item.Value') },
     maxConcurrencyPath: '$.maxConcurrency',
@@ -129,8 +135,8 @@ export function buildWorkflowDefinition(scope: Construct, props: PenetratorWorkf
     fn: fns.summarize,
     payload: TaskInput.fromObject({
       task: JsonPath.objectAt('$.task'),
-      results: JsonPath.listAt('$.results'),
-      skipped: JsonPath.listAt('$.skipped'),
+      work: JsonPath.objectAt('$.work'),
+      results: JsonPath.objectAt('$.results'),
     }),
     resultPath: '$.summary',
     timeout,

@@ -155,7 +155,7 @@ async function runOnRuntime(
   options: RunOptions,
   format: OutputFormat,
   { taskName, text }: { taskName: string; text: string },
-  { definition, handlers, artifacts }: LocalRuntime,
+  { definition, handlers, objects, artifacts }: LocalRuntime,
   deps: RunDependencies,
 ): Promise<number> {
   for (const line of artifacts) deps.stderr(`runs: ${line}\n`);
@@ -167,6 +167,7 @@ async function runOnRuntime(
     // The document as submitted, like an execution's input in AWS; Plan validates it again.
     input: { nodeTask: parse(text) as unknown, ...(options.cluster ? { cluster: options.cluster } : {}) },
     handlers,
+    objects,
     ...(options.poll !== undefined ? { pollSeconds: options.poll } : {}),
     ...(options.retryInterval !== undefined ? { retryIntervalSeconds: options.retryInterval } : {}),
     onEvent: (event) => {

@@ -90,6 +90,7 @@ function localEnv(deps: LocalDependencies, clustersDir: string): Record<string, 
   return {
     [LocalEnv.clusters]: clustersDir,
     [LocalEnv.credentials]: deps.credentialPath,
+    ...(deps.objectsPath ? { [LocalEnv.objects]: deps.objectsPath } : {}),
     // Tasks that name no cluster run on the first one, as in-process local runs do.
     ...settingsToEnv({ defaultCluster: deps.clusterName ?? LOCAL_CLUSTER_NAME, ...deps.settings }),
     POWERTOOLS_LOG_LEVEL: deps.logLevel ?? 'SILENT',

@@ -3,8 +3,13 @@
  * Lambda's bundle in its own warm Node.js process of the deployed runtime); with `fromSources`, the
  * fast developer option, the TypeScript handlers called in-process.
  */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileObjectStore } from '../../lambdas/adapters/file-objects';
 import type { LambdaName, WorkflowHandler } from '../../lambdas/domain/contracts';
 import type { LocalDependencies } from '../../lambdas/local-handlers';
+import type { ObjectStore } from '../../lambdas/ports';
 import type { SynthesizedAssembly } from './assembly';
 import type { BundledOptions } from './bundled-handlers';
 
@@ -12,9 +17,11 @@ export interface LocalRuntime {
   /** The state machine definition, as deployed. */
   definition: object;
   handlers: Record<LambdaName, WorkflowHandler>;
+  /** The run's object store (work list, results), shared by the handlers and the Distributed Map. */
+  objects: ObjectStore;
   /** Lines saying what each Task state runs. */
   artifacts: string[];
-  /** Stops what the runtime started (the Lambdas' processes). */
+  /** Stops what the runtime started (the Lambdas' processes) and removes its object store. */
   close: () => void;
 }
 
@@ -52,6 +59,24 @@ export class LocalRuntimes {
   }
 
   async open(deps: LocalDependencies, choice: RuntimeChoice = {}): Promise<LocalRuntime> {
+    // The S3 bucket of a deployment is, locally, a private directory that lives as long as the runtime.
+    const objectsPath = mkdtempSync(join(tmpdir(), 'penetrator-objects-'));
+    chmodSync(objectsPath, 0o700);
+    const removeObjects = (): void => rmSync(objectsPath, { recursive: true, force: true });
+    try {
+      return await this.openWith({ ...deps, objectsPath }, choice, removeObjects);
+    } catch (error) {
+      removeObjects();
+      throw error;
+    }
+  }
+
+  private async openWith(
+    deps: LocalDependencies & { objectsPath: string },
+    choice: RuntimeChoice,
+    removeObjects: () => void,
+  ): Promise<LocalRuntime> {
+    const objects = new FileObjectStore(deps.objectsPath);
     if (choice.fromSources) {
       const { loadSynthesizedDefinition } = await import('./definition');
       // Loaded on use: the handlers pull in client-node and the AWS SDK, which other verbs never need.
@@ -60,10 +85,11 @@ export class LocalRuntimes {
       return {
         definition: await this.sourceDefinition,
         handlers: createLocalHandlers(deps),
+        objects,
         artifacts: [
           'every Task state → its handler from the TypeScript sources, in-process (--from-sources)',
         ],
-        close: () => undefined,
+        close: removeObjects,
       };
     }
     const { createBundledHandlers } = await import('./bundled-handlers');
@@ -72,11 +98,13 @@ export class LocalRuntimes {
     const close = (): void => {
       this.opened.delete(close);
       bundled.close();
+      removeObjects();
     };
     this.opened.add(close);
     return {
       definition: assembly.definition,
       handlers: bundled.handlers,
+      objects,
       artifacts: bundled.describe(assembly),
       close,
     };

@@ -113,18 +113,10 @@ export class ProgressTracker {
     return `${node.name} ${node.ip}  attempt ${this.row(node).attempts} failed: ${extractReason(cause)}`;
   }
 
+  /** The lists are in the object store; a node's row appears when its install starts. */
   private planned(plan: PlanOutput): string {
-    for (const node of plan.nodes) this.row(node);
-    for (const node of plan.skipped) {
-      this.nodes.set(node.name, {
-        ...node,
-        state: 'skipped',
-        attempts: 0,
-        reason: 'already carries the task label',
-      });
-    }
-    const skipped = plan.skipped.length > 0 ? `, ${plan.skipped.length} already installed` : '';
-    return `task ${plan.task.name} on cluster ${plan.task.cluster}: ${plan.nodes.length} to install${skipped}`;
+    const skipped = plan.work.skipped > 0 ? `, ${plan.work.skipped} already installed` : '';
+    return `task ${plan.task.name} on cluster ${plan.task.cluster}: ${plan.work.nodes} to install${skipped}`;
   }
 
   private finished(result: NodeResult): string {

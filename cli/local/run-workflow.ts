@@ -6,7 +6,9 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import type { LambdaName, WorkflowHandler, WorkflowInput } from '../../lambdas/domain/contracts';
+import type { ObjectStore } from '../../lambdas/ports';
 import { stateLambda } from '../../statemachine/state-names';
+import { distributedMapStore } from './distributed-map';
 
 /**
  * Runs the deployed state machine definition in-process with aws-local-stepfunctions: every Task
@@ -28,6 +30,11 @@ export interface RunWorkflowOptions {
   pollSeconds?: number;
   /** Replaces every Retry's IntervalSeconds (seconds, fractions allowed); backoff and jitter are kept. */
   retryIntervalSeconds?: number;
+  /**
+   * The store behind the Distributed Map's ItemReader and ResultWriter: the handlers' own (the same
+   * directory), so the Map reads what Plan wrote and Summarize reads what the Map wrote.
+   */
+  objects: ObjectStore;
   /** Receives every event of the execution log, nested Map and Parallel events included. */
   onEvent?: (event: WorkflowEvent) => void;
   signal?: AbortSignal;
@@ -40,6 +47,12 @@ export interface WorkflowRunResult {
   cause?: string;
   /** States entered plus retries: what Step Functions counts (and bills) as state transitions. */
   transitions: number;
+  /**
+   * Events of the execution's own history. A Distributed Map's iterations are child executions
+   * with histories of their own (AWS keeps at most 25,000 events per execution): their events, and
+   * the per-iteration start and end, are not the parent's.
+   */
+  parentEvents: number;
   executionId: string;
 }
 
@@ -160,16 +173,27 @@ function prepareMachine(opts: RunWorkflowOptions) {
   }
   return {
     machine,
-    overrides: { taskResourceLocalHandlers: taskOverrides(definition, opts.handlers), waitTimeOverrides },
+    overrides: {
+      taskResourceLocalHandlers: taskOverrides(definition, opts.handlers),
+      waitTimeOverrides,
+      // Read by the engine's Map state only when the definition has an ItemReader or a ResultWriter.
+      distributedMap: distributedMapStore(opts.objects),
+    },
   };
+}
+
+/** Iterations' events carry their index; their start and end belong to the child's history too. */
+function isParentEvent(event: WorkflowEvent): boolean {
+  return !('index' in event && typeof event.index === 'number') && !event.type.startsWith('MapIteration');
 }
 
 /** Follows the event log to its end: counts transitions and hands each event to the listener. */
 function followEvents(events: AsyncGenerator<WorkflowEvent>, onEvent: RunWorkflowOptions['onEvent']) {
-  const stats = { transitions: 0, listenerError: undefined as Error | undefined };
+  const stats = { transitions: 0, parentEvents: 0, listenerError: undefined as Error | undefined };
   const done = (async () => {
     for await (const event of events) {
       if (event.type === 'StateEntered' || event.type === 'StateRetried') stats.transitions += 1;
+      if (isParentEvent(event)) stats.parentEvents += 1;
       try {
         onEvent?.(event);
       } catch (error) {
@@ -204,7 +228,7 @@ export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<Work
   else opts.signal?.addEventListener('abort', abort, { once: true });
   const events = followEvents(execution.eventLogs, opts.onEvent);
 
-  let result: Omit<WorkflowRunResult, 'transitions' | 'executionId'>;
+  let result: Omit<WorkflowRunResult, 'transitions' | 'parentEvents' | 'executionId'>;
   try {
     const output = await execution.result;
     result = aborted ? { status: 'ABORTED' } : { status: 'SUCCEEDED', output };
@@ -216,10 +240,15 @@ export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<Work
   // The log closes when the execution ends; the bound only guards against a library change.
   await Promise.race([events.done, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   if (events.stats.listenerError) throw events.stats.listenerError;
-  return { ...result, transitions: events.stats.transitions, executionId };
+  return {
+    ...result,
+    transitions: events.stats.transitions,
+    parentEvents: events.stats.parentEvents,
+    executionId,
+  };
 }
 
-function failure(error: unknown): Omit<WorkflowRunResult, 'transitions' | 'executionId'> {
+function failure(error: unknown): Omit<WorkflowRunResult, 'transitions' | 'parentEvents' | 'executionId'> {
   if (error instanceof ExecutionTimeoutError) {
     return {
       status: 'FAILED',

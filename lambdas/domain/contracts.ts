@@ -3,6 +3,7 @@
  * hold names, addresses and ids only — never a password, key, kubeconfig or bootstrap token.
  * Changing a field here changes the workflow's contract: update statemachine/ in the same commit.
  */
+import type { MapResultRef, WorkRef } from './work-objects';
 
 /** Where the product keeps its objects in every target cluster. */
 export const TASK_NAMESPACE = 'edge-system';
@@ -83,12 +84,13 @@ export interface TaskRef {
   knownHosts?: string;
 }
 
-/** Output of the Plan state. */
+/**
+ * Output of the Plan state. The work list (NodeWork[]) and the skipped machines (nodes dropped
+ * because they already carry this task's label) are in the object store: `work` names them.
+ */
 export interface PlanOutput {
   task: TaskRef;
-  nodes: NodeWork[];
-  /** Nodes dropped because they already carry this task's label. */
-  skipped: Array<Pick<NodeWork, 'name' | 'ip'>>;
+  work: WorkRef;
   /** Maximum number of Map iterations running at once. */
   maxConcurrency: number;
 }
@@ -126,11 +128,11 @@ export interface NodeResult {
   replaced?: string[];
 }
 
-/** Input of Summarize. */
+/** Input of Summarize: the Map's per-node results are in the object store, under `results`. */
 export interface SummarizeInput {
   task: TaskRef;
-  results: NodeResult[];
-  skipped: Array<Pick<NodeWork, 'name' | 'ip'>>;
+  work: WorkRef;
+  results: MapResultRef;
 }
 
 /** The original's status shape plus per-node detail. */
@@ -195,11 +197,10 @@ export interface LockInput {
   task: TaskRef;
 }
 
-/** Payload of Prepare cluster; its result replaces `$.task`. */
+/** Payload of Prepare cluster; its result replaces `$.task`. It reads the lists `work` names. */
 export interface PrepareInput {
   task: TaskRef;
-  nodes: NodeWork[];
-  skipped: Array<Pick<NodeWork, 'name' | 'ip'>>;
+  work: WorkRef;
 }
 
 /** Payload of both cleanup states. `failed` is set on the error path (for the task's Events). */

@@ -33,11 +33,11 @@ import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-kind';
 export { NODE_TASK_API_VERSION, NODE_TASK_KIND };
 
 /**
- * Machines per task. The whole plan (one item per node) travels in the execution's input and
- * state, which Step Functions caps at 256 KiB; 1000 nodes stay well inside it. Split larger batches
- * into several tasks.
+ * Machines per task. The work list and the results live in the object store, not in the state
+ * (ADR 0019), so the bound is the scale the workflow is built and tested for; the document itself
+ * must still fit the execution input (256 KiB), which 10,000 addresses do.
  */
-export const MAX_MACHINES = 1000;
+export const MAX_MACHINES = 10_000;
 /** known_hosts text is carried in the task; a few hundred host keys fit. */
 export const MAX_KNOWN_HOSTS_LENGTH = 64 * 1024;
 
@@ -120,7 +120,7 @@ export const nodeTaskSpecSchema = z.strictObject(
       .max(MAX_MACHINES, {
         error: (issue) =>
           `${(issue.input as unknown[]).length} machines exceed the limit of ${MAX_MACHINES} per task ` +
-          '(the execution payload limit); split the task',
+          '(the largest task the workflow runs); split the task',
       })
       .optional(),
     nodeNamesOverride: z
@@ -135,7 +135,7 @@ export const nodeTaskSpecSchema = z.strictObject(
       .refine((map) => Object.keys(map).length <= MAX_MACHINES, {
         error: (issue) =>
           `${Object.keys(issue.input as object).length} machines exceed the limit of ${MAX_MACHINES} per task ` +
-          '(the execution payload limit); split the task',
+          '(the largest task the workflow runs); split the task',
       })
       .optional(),
     sshCredential: checkedString(

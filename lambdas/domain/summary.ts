@@ -1,5 +1,11 @@
 /** The task's outcome in the original's status shape, with a message for people. */
-import type { NodeResult, SummarizeInput, TaskSummary } from './contracts';
+import type { NodeResult, TaskSummary } from './contracts';
+
+/** Every node's result, and the machines skipped because they already carried the task label. */
+export interface SummaryInput {
+  results: readonly NodeResult[];
+  skipped: ReadonlyArray<{ name: string; ip: string }>;
+}
 
 /** NodeResult.reason is one line of at most 256 characters (contracts.ts). */
 export const MAX_REASON_LENGTH = 256;
@@ -43,7 +49,7 @@ function reasonOf(result: NodeResult): string {
   return reason.startsWith(prefix) ? reason.slice(prefix.length) : reason;
 }
 
-export function summarize(input: SummarizeInput): TaskSummary {
+export function summarize(input: SummaryInput): TaskSummary {
   const failedResults = input.results.filter((r) => r.state !== 'installed');
   const installed = input.results.length - failedResults.length;
   const skipped = input.skipped.length;

@@ -14,7 +14,7 @@ import { SecretsManagerClusters, SecretsManagerCredentials } from '../adapters/s
 import { EVENT_BUS_ENV } from '../events/product-events';
 import { localCompositionFromEnv } from '../local-composition';
 import { asLog, createLogger, createMetrics, logged } from '../observability';
-import type { Dependencies } from '../ports';
+import type { Dependencies, ObjectStore } from '../ports';
 import { settingsFromEnv } from '../settings';
 import type { UseCase } from '../use-cases';
 
@@ -57,20 +57,40 @@ export function resetAwsDependencies(): void {
   dependencies = undefined;
 }
 
-/** `extra`: what only this handler needs on top of the shared dependencies (start-install's SSH). */
+/**
+ * What only some handlers need on top of the shared dependencies: start-install's SSH, and the
+ * object store of the handlers that read or write the work list (built once, and only in AWS: a
+ * local run's composition brings its own), so the S3 client is bundled into those Lambdas alone.
+ */
+export interface HandlerExtras extends Partial<Pick<Dependencies, 'ssh'>> {
+  objectStore?: () => ObjectStore | undefined;
+}
+
 export function lambdaHandler(
   name: LambdaName,
   useCase: UseCase,
-  extra: Partial<Pick<Dependencies, 'ssh'>> = {},
+  handlerExtras: HandlerExtras = {},
 ): (event: unknown, context?: Context) => Promise<unknown> {
+  const { objectStore, ...extra } = handlerExtras;
+  let objects: ObjectStore | undefined;
   return (event, context) => {
     // Request id, cold start and function name on every line of this invocation.
     if (context) logger.addContext(context);
     return logged(logger, name, event, async (log) => {
       const deps = awsDependencies();
+      objects ??= deps.objects ?? objectStore?.();
       // Direct mode installs within the invocation and must stop before Lambda stops it.
       const remainingTimeMs = context ? () => context.getRemainingTimeInMillis() : undefined;
-      return useCase({ ...deps, ...extra, log, ...(remainingTimeMs ? { remainingTimeMs } : {}) }, event);
+      return useCase(
+        {
+          ...deps,
+          ...extra,
+          log,
+          ...(objects ? { objects } : {}),
+          ...(remainingTimeMs ? { remainingTimeMs } : {}),
+        },
+        event,
+      );
     });
   };
 }

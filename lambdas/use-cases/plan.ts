@@ -37,6 +37,7 @@ import {
 import type { Dependencies, Kube } from '../ports';
 import { PayloadError, record } from './common';
 import { jobPhase } from './job-status';
+import { writeWork } from './work-store';
 
 export function parsePlanInput(payload: unknown): PlanInput {
   const body = record(payload, 'payload');
@@ -284,10 +285,10 @@ export async function plan(deps: Dependencies, payload: unknown): Promise<PlanOu
     skipped: work.skipped.length,
     reused: previous !== undefined,
   });
+  // The lists go to the object store: the state carries their keys and counts only (ADR 0019).
   return {
     task: taskRef(task, spec, cluster, labelValue, executionId),
-    nodes: work.nodes,
-    skipped: work.skipped,
+    work: await writeWork(deps, executionId, work.nodes, work.skipped),
     maxConcurrency: spec.maxConcurrency,
   };
 }

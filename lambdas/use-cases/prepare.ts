@@ -17,18 +17,15 @@ import {
 import { ensureTaskToken } from './bootstrap-token';
 import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../errors';
 import type { Dependencies, Kube, SshCredential } from '../ports';
-import { now, parseList, parseNamed, parseNodeWork, parseTaskRef, record } from './common';
+import { now, parseTaskRef, record } from './common';
 import { holdLock } from './lock';
+import { parseWorkRef, readSkipped, readWorkList, type Named } from './work-store';
 
 const MAX_ROUNDS = 5;
 
 export function parsePrepareInput(payload: unknown): PrepareInput {
   const body = record(payload, 'payload');
-  return {
-    task: parseTaskRef(body.task, 'payload.task'),
-    nodes: parseList(body.nodes, 'payload.nodes', parseNodeWork),
-    skipped: body.skipped === undefined ? [] : parseList(body.skipped, 'payload.skipped', parseNamed),
-  };
+  return { task: parseTaskRef(body.task, 'payload.task'), work: parseWorkRef(body.work, 'payload.work') };
 }
 
 /** Creates the object, or brings an existing one to the built state (keeping nothing of its old content). */
@@ -48,15 +45,19 @@ export async function createOrReplace<T extends KubeObject>(kube: Kube, object: 
   );
 }
 
-function assignmentOf(nodes: readonly NodeWork[], skipped: PrepareInput['skipped']): Record<string, string> {
+function assignmentOf(nodes: readonly NodeWork[], skipped: readonly Named[]): Record<string, string> {
   const assignment: Record<string, string> = {};
   for (const n of [...skipped, ...nodes]) assignment[n.name] = n.ip;
   return assignment;
 }
 
 /** The task object, created or adopted (a re-run of the same task): it records this run. */
-async function ensureTaskObject(kube: Kube, input: PrepareInput): Promise<ConfigMapObject> {
-  const { task, nodes, skipped } = input;
+async function ensureTaskObject(
+  kube: Kube,
+  task: TaskRef,
+  nodes: readonly NodeWork[],
+  skipped: readonly Named[],
+): Promise<ConfigMapObject> {
   const proxyNodes = [...new Set(nodes.map((n) => n.proxyNode).filter((p) => p !== ''))];
   const nodeStatus = Object.fromEntries(nodes.map((n) => [n.name, n.ip]));
   const built = taskObject(
@@ -122,7 +123,8 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
   const kube = await deps.kube(task.cluster);
   await holdLock(deps, kube, task);
 
-  const owner = await ensureTaskObject(kube, input);
+  const [nodes, skipped] = await Promise.all([readWorkList(deps, input.work), readSkipped(deps, input.work)]);
+  const owner = await ensureTaskObject(kube, task, nodes, skipped);
   const prepared: PreparedTask = {
     ...task,
     ownerUid: owner.metadata.uid ?? '',
@@ -168,8 +170,8 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
     tokenReused: reused,
     server: join.server,
     caHash: join.caHash,
-    nodes: input.nodes.length,
-    skipped: input.skipped.length,
+    nodes: nodes.length,
+    skipped: skipped.length,
   });
   return { ...prepared, credentialSecret: secret.metadata.name, scriptConfigMap: script.metadata.name };
 }

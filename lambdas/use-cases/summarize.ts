@@ -6,7 +6,7 @@ import { TASK_NAMESPACE, type NodeResult, type SummarizeInput, type TaskSummary 
 import { TaskObjectKeys, canonicalJson, taskEvent } from '../domain/k8s-objects';
 import { summarize as summarizeResults } from '../domain/summary';
 import { taskCompletedEvent } from '../events/product-events';
-import type { Dependencies } from '../ports';
+import type { Dependencies, ObjectStore } from '../ports';
 import {
   forEachLimited,
   now,
@@ -18,6 +18,7 @@ import {
   requirePrepared,
 } from './common';
 import { holdLock } from './lock';
+import { parseMapResultRef, parseWorkRef, readSkipped, requireObjects } from './work-store';
 
 /** Events written at once: enough to be quick, few enough not to flood the apiserver. */
 const EVENT_CONCURRENCY = 8;
@@ -30,6 +31,7 @@ function parseResult(value: unknown, what: string): NodeResult {
   const result: NodeResult = { name, ip, state: entry.state };
   if (typeof entry.error === 'string') result.error = entry.error;
   if (typeof entry.reason === 'string') result.reason = entry.reason;
+  if (Array.isArray(entry.replaced)) result.replaced = entry.replaced.filter((n) => typeof n === 'string');
   return result;
 }
 
@@ -37,9 +39,66 @@ export function parseSummarizeInput(payload: unknown): SummarizeInput {
   const body = record(payload, 'payload');
   return {
     task: parseTaskRef(body.task, 'payload.task'),
-    results: parseList(body.results ?? [], 'payload.results', parseResult),
-    skipped: parseList(body.skipped ?? [], 'payload.skipped', parseNamed),
+    work: parseWorkRef(body.work, 'payload.work'),
+    results: parseMapResultRef(body.results, 'payload.results'),
   };
+}
+
+function parseJsonText(text: unknown, what: string): unknown {
+  if (typeof text !== 'string') throw new PayloadError(`${what}: expected JSON text`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new PayloadError(`${what}: expected JSON text`);
+  }
+}
+
+/**
+ * One node's result from a result file's entry: a succeeded iteration's Output is the NodeResult
+ * (every install failure is caught inside the iteration); an iteration that failed anyway (an error
+ * no Catch saw, a time-out) is a failed node, named by its input.
+ */
+export function nodeResultOf(entry: unknown, what: string): NodeResult {
+  const run = record(entry, what);
+  if (run.Status === 'SUCCEEDED')
+    return parseResult(parseJsonText(run.Output, `${what}.Output`), `${what}.Output`);
+  const input = record(parseJsonText(run.Input, `${what}.Input`), `${what}.Input`);
+  const { name, ip } = parseNamed(input.node, `${what}.Input.node`);
+  return {
+    name,
+    ip,
+    state: 'failed',
+    error: typeof run.Error === 'string' ? run.Error : `States.${String(run.Status)}`,
+    reason: typeof run.Cause === 'string' ? run.Cause : `the iteration ended ${String(run.Status)}`,
+  };
+}
+
+/**
+ * Every node's result, one result file at a time: the manifest lists the files (AWS splits them by
+ * size), so memory holds one file and the bounded results, never the iterations' inputs at once.
+ */
+export async function readMapResults(
+  objects: ObjectStore,
+  ref: SummarizeInput['results'],
+): Promise<NodeResult[]> {
+  const manifestKey = ref.ResultWriterDetails.Key;
+  const manifest = record(await objects.getJson(manifestKey), manifestKey);
+  const files = record(manifest.ResultFiles ?? {}, `${manifestKey}.ResultFiles`);
+  const results: NodeResult[] = [];
+  for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
+    const listed = parseList(files[status] ?? [], `${manifestKey}.ResultFiles.${status}`, (v, w) => {
+      const file = record(v, w);
+      if (typeof file.Key !== 'string' || file.Key === '')
+        throw new PayloadError(`${w}.Key: expected an object key`);
+      return file.Key;
+    });
+    for (const key of listed) {
+      const entries = await objects.getJson(key);
+      if (!Array.isArray(entries)) throw new PayloadError(`${key}: expected a list of executions`);
+      entries.forEach((entry, i) => results.push(nodeResultOf(entry, `${key}[${i}]`)));
+    }
+  }
+  return results;
 }
 
 /**
@@ -68,9 +127,15 @@ async function publishCompletion(
 export async function summarize(deps: Dependencies, payload: unknown): Promise<TaskSummary> {
   const input = parseSummarizeInput(payload);
   const task = requirePrepared(input.task);
-  const summary = summarizeResults(input);
   const kube = await deps.kube(task.cluster);
   await holdLock(deps, kube, task);
+  const objects = requireObjects(deps);
+  const results = await readMapResults(objects, input.results);
+  if (results.length !== input.work.nodes)
+    throw new PayloadError(
+      `${input.results.ResultWriterDetails.Key}: expected ${input.work.nodes} results, found ${results.length}`,
+    );
+  const summary = summarizeResults({ results, skipped: await readSkipped(deps, input.work) });
 
   const status = canonicalJson({ nodetaskStatus: summary.nodetaskStatus, nodeStatus: summary.nodeStatus });
   const patched = await kube.mergePatch(

@@ -11,13 +11,14 @@
  * identities): the check-install function gets an identity of its own, so its requests (the polls)
  * are told from the rest.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { synthesizeAssembly } from '../../cli/local/assembly';
 import { createBundledHandlers } from '../../cli/local/bundled-handlers';
 import { runWorkflowLocally } from '../../cli/local/run-workflow';
+import { FileObjectStore } from '../../lambdas/adapters/file-objects';
 import { kubeFromKubeconfig } from '../../lambdas/adapters/kube';
 import type { LambdaName, WorkflowHandler } from '../../lambdas/domain/contracts';
 import { installNodeTaskCrd } from '../../lambdas/use-cases/install-crd';
@@ -137,6 +138,9 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     const credentialPath = join(workDir, 'login-secret.yaml');
     // A password nobody uses: simulated installs never log in.
     writeFileSync(credentialPath, 'passwd: bench-not-used\n', { mode: 0o600 });
+    // The work list and the results, as the work bucket holds them in AWS.
+    const objectsPath = join(workDir, 'objects');
+    mkdirSync(objectsPath, { mode: 0o700 });
 
     let gbSeconds = 0;
     const bundledOptions = (user: string) => ({
@@ -149,6 +153,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     const deps = (user: string) => ({
       kubeconfigYaml: cp.userKubeconfigs[user]!,
       credentialPath,
+      objectsPath,
       settings: { packageSource: { kind: 'none' as const } },
     });
     const runtimes: Record<string, ReturnType<typeof createBundledHandlers>> = {};
@@ -183,6 +188,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
       definition: assembly.definition,
       input: { nodeTask: benchNodeTask(opts, proxies) },
       handlers,
+      objects: new FileObjectStore(objectsPath),
       onEvent: (event) => {
         if ((event.type === 'StateEntered' || event.type === 'StateRetried') && polls.has(event.state.name)) {
           pollTransitions += 1;

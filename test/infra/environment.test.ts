@@ -21,7 +21,7 @@ function functionKinds(stack: PenetratorStack): Array<[string, PenetratorFunctio
     ...LambdaNames.map((name): [string, PenetratorFunction, FunctionKind] => [
       name,
       stack.functions[name],
-      name === 'summarize' ? 'summarize' : 'workflow',
+      name === 'summarize' ? 'summarize' : name === 'plan' || name === 'prepare' ? 'workList' : 'workflow',
     ]),
     ['tasks API', stack.api.functions.tasks, 'tasksApi'],
     ['credentials API', stack.api.functions.credentials, 'api'],

@@ -76,9 +76,22 @@ describe('the Penetrator stack', () => {
 
   it('installs nodes with a Distributed Map of Standard child executions fed by the plan', () => {
     const map = stateOf(definition, StateNames.installNodes);
+    expect(map).not.toHaveProperty('ItemsPath');
     expect(map).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.nodes',
+      // The work list and the results are objects in the work bucket, never state (ADR 0019).
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { Bucket: expect.stringContaining('WorkBucket') as unknown, 'Key.$': '$.work.listKey' },
+      },
+      ResultWriter: {
+        Resource: 'arn:aws:states:::s3:putObject',
+        Parameters: {
+          Bucket: expect.stringContaining('WorkBucket') as unknown,
+          'Prefix.$': '$.work.resultsPrefix',
+        },
+      },
       ItemSelector: { 'task.$': '$.task', 'node.$': '$$.Map.Item.Value' },
       MaxConcurrencyPath: '$.maxConcurrency',
       ToleratedFailurePercentage: 100,
@@ -294,6 +307,9 @@ describe('the Penetrator stack', () => {
       'events:PutEvents',
       // The product's secrets key, through Secrets Manager only (scope: 'the secrets key' below).
       'kms:Decrypt',
+      // The work list and results (scope: 'the work bucket' below).
+      's3:GetObject',
+      's3:PutObject',
     ]);
     const statements = [
       /^Validates a NodeTask/,
@@ -346,10 +362,19 @@ describe('the Penetrator stack', () => {
     );
     expect(managing.length).toBeGreaterThan(0);
     expect(targets(managing).filter((t) => !t.includes(`"Ref":"${machineId}"`))).toEqual([]);
-    expect(new Set(targets(others))).toEqual(new Set(['"*"']));
-    expect(others.flatMap(actions).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual(
-      [],
+    // Besides logs and X-Ray, only the Map's reader and writer on the work bucket's objects.
+    const bucketObjects = others.filter((st) => actions(st).some((a) => a.startsWith('s3:')));
+    expect(new Set(targets(others.filter((st) => !bucketObjects.includes(st))))).toEqual(new Set(['"*"']));
+    expect(targets(bucketObjects).every((t) => /WorkBucket[^"]*"\},"\/\*"/.test(t))).toBe(true);
+    expect(new Set(bucketObjects.flatMap(actions))).toEqual(
+      new Set(['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload']),
     );
+    expect(
+      others
+        .filter((st) => !bucketObjects.includes(st))
+        .flatMap(actions)
+        .filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:')),
+    ).toEqual([]);
   });
 
   it('scopes secret access to a custom prefix', () => {
@@ -498,10 +523,8 @@ describe('the secrets key', () => {
   }
   const uses = (statements: Statement[], action: string) =>
     statements.some((s) => actions(s).includes(action));
-  const readers = () =>
-    lambdaRoles().filter((r) => uses(r.statements, 'secretsmanager:GetSecretValue'));
-  const writers = () =>
-    lambdaRoles().filter((r) => uses(r.statements, 'secretsmanager:PutSecretValue'));
+  const readers = () => lambdaRoles().filter((r) => uses(r.statements, 'secretsmanager:GetSecretValue'));
+  const writers = () => lambdaRoles().filter((r) => uses(r.statements, 'secretsmanager:PutSecretValue'));
   const kmsOf = (statements: KeyStatement[]) =>
     statements.filter((s) => actions(s).some((a) => a.startsWith('kms:')));
 
@@ -525,7 +548,8 @@ describe('the secrets key', () => {
     expect(new Set(admitted)).toEqual(new Set(secretUsers));
     // The key policy allows no data use itself: only the account's administration of the key.
     const allowData = statements.filter(
-      (s) => s.Effect === 'Allow' && actions(s).some((a) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey'),
+      (s) =>
+        s.Effect === 'Allow' && actions(s).some((a) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey'),
     );
     expect(allowData).toEqual([]);
   });
@@ -562,7 +586,11 @@ describe('the secrets key', () => {
     const makingKeys = lambdaRoles().filter((r) =>
       kmsOf(r.statements).some((s) => actions(s).includes('kms:GenerateDataKey')),
     );
-    expect(makingKeys.map((r) => r.roleId).sort()).toEqual(writers().map((r) => r.roleId).sort());
+    expect(makingKeys.map((r) => r.roleId).sort()).toEqual(
+      writers()
+        .map((r) => r.roleId)
+        .sort(),
+    );
     const others = lambdaRoles().filter(
       (r) =>
         !uses(r.statements, 'secretsmanager:GetSecretValue') &&
@@ -580,7 +608,11 @@ describe('the secrets key', () => {
           ?.Variables?.[SECRETS_KEY_ID_ENV],
       }))
       .filter((f) => f.value !== undefined);
-    expect(keyEnv.map((f) => f.description).sort()).toEqual(writers().map((w) => w.description).sort());
+    expect(keyEnv.map((f) => f.description).sort()).toEqual(
+      writers()
+        .map((w) => w.description)
+        .sort(),
+    );
     expect(keyEnv.map((f) => f.value)).toEqual(keyEnv.map(() => ({ 'Fn::GetAtt': [id, 'Arn'] })));
   });
 });

@@ -63,7 +63,7 @@ describe('one deployment, many clusters', () => {
   it('runs a task on each cluster at the same time, each under its own cluster lock', async () => {
     const east = envs.get('east')!;
     const west = envs.get('west')!;
-    const { handlers } = await runtimes.open({
+    const { handlers, objects } = await runtimes.open({
       kubeconfigYaml: east.cp.kubeconfigYaml,
       clusterName: 'east',
       moreClusters: { west: west.cp.kubeconfigYaml },
@@ -76,6 +76,7 @@ describe('one deployment, many clusters', () => {
       return runWorkflowLocally({
         definition,
         handlers,
+        objects,
         input: {
           cluster,
           nodeTask: nodeTask({
@@ -127,7 +128,7 @@ describe('one deployment, many clusters', () => {
 
   it('refuses a task naming a cluster that is not registered, listing the registered ones', async () => {
     const east = envs.get('east')!;
-    const { handlers } = await runtimes.open({
+    const { handlers, objects } = await runtimes.open({
       kubeconfigYaml: east.cp.kubeconfigYaml,
       clusterName: 'east',
       moreClusters: { west: envs.get('west')!.cp.kubeconfigYaml },
@@ -137,6 +138,7 @@ describe('one deployment, many clusters', () => {
     const result = await runWorkflowLocally({
       definition,
       handlers,
+      objects,
       input: {
         cluster: 'north',
         nodeTask: nodeTask({

@@ -17,6 +17,7 @@ import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/
 import { CONTROL_PLANE_LABELS, SITE_ANNOTATION } from '../../lambdas/domain/ownership';
 import { ErrorNames } from '../../lambdas/errors';
 import { createLocalHandlers } from '../../lambdas/local-handlers';
+import { FileObjectStore } from '../../lambdas/adapters/file-objects';
 import type { EdgeMachine } from '../../sandbox/network';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 
@@ -53,18 +54,25 @@ function nodeTask(name: string, proxyNode: string, spec: Record<string, unknown>
 }
 
 async function run(document: unknown, credential = credentialPath): Promise<WorkflowRunResult> {
+  const objectsPath = mkdtempSync(join(workDir, 'objects-'));
   const handlers = createLocalHandlers({
     kubeconfigYaml: env.cp.kubeconfigYaml,
     credentialPath: credential,
+    objectsPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
-  return runWorkflowLocally({
-    definition,
-    input: { nodeTask: document },
-    handlers,
-    pollSeconds: 0.5,
-    retryIntervalSeconds: 0.5,
-  });
+  try {
+    return await runWorkflowLocally({
+      definition,
+      input: { nodeTask: document },
+      handlers,
+      objects: new FileObjectStore(objectsPath),
+      pollSeconds: 0.5,
+      retryIntervalSeconds: 0.5,
+    });
+  } finally {
+    rmSync(objectsPath, { recursive: true, force: true });
+  }
 }
 
 function internalIp(node: V1Node): string | undefined {

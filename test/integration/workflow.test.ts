@@ -70,6 +70,7 @@ async function run(
       definition,
       input: { nodeTask: document },
       handlers: runtime.handlers,
+      objects: runtime.objects,
       executionName,
       pollSeconds: 0.5,
       retryIntervalSeconds: 0.5,

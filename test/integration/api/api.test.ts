@@ -166,7 +166,7 @@ function mockStepFunctions(): void {
 
 /** A local run of the synthesized definition, registered as a running execution of that name. */
 function startLocalRun(document: string, executionName: string): Promise<WorkflowRunResult> {
-  const { handlers } = workflowRuntime;
+  const { handlers, objects } = workflowRuntime;
   const controller = new AbortController();
   const arn = `arn:aws:states:local:000000000000:execution:penetrator:${executionName}`;
   const input = { nodeTask: JSON.parse(document) as unknown, cluster: CLUSTER };
@@ -183,6 +183,7 @@ function startLocalRun(document: string, executionName: string): Promise<Workflo
     definition,
     input,
     handlers,
+    objects,
     executionName,
     pollSeconds: 0.5,
     retryIntervalSeconds: 5,

@@ -36,6 +36,7 @@ import { ErrorNames } from '../../../lambdas/errors';
 import type { Dependencies } from '../../../lambdas/ports';
 import { resolveSettings } from '../../../lambdas/settings';
 import { startInstall } from '../../../lambdas/use-cases/start-install';
+import { plannedLists } from '../../support/work-objects';
 import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
 import type { EdgeMachine } from '../../../sandbox/network';
 
@@ -93,6 +94,7 @@ async function run(document: unknown): Promise<WorkflowRunResult> {
       definition,
       input: { nodeTask: document },
       handlers: runtime.handlers,
+      objects: runtime.objects,
       pollSeconds: 0.5,
       retryIntervalSeconds: 0.5,
     });
@@ -346,7 +348,8 @@ describe('direct mode through the synthesized workflow', () => {
   it('follows an install under way instead of starting a second one, and stays within the Lambda’s time', async () => {
     const target = machine(0, TWICE);
     // Closed with the others after the file.
-    const local = (await openRuntime()).handlers;
+    const runtime = await openRuntime();
+    const local = runtime.handlers;
     const call = async <O>(name: keyof typeof local, payload: unknown): Promise<O> =>
       (await local[name](JSON.parse(JSON.stringify(payload)))) as O;
     const planned = await call<PlanOutput>('plan', {
@@ -354,8 +357,9 @@ describe('direct mode through the synthesized workflow', () => {
       executionId: 'arn:aws:states:local:000000000000:execution:penetrator:twice-1',
     });
     await call('lock', { action: 'acquire', task: planned.task });
-    const task = await call<TaskRef>('prepare', { task: planned.task, nodes: planned.nodes, skipped: [] });
-    const step = JSON.parse(JSON.stringify({ task, node: planned.nodes[0] })) as unknown;
+    const task = await call<TaskRef>('prepare', { task: planned.task, work: planned.work });
+    const [node] = (await plannedLists(runtime.objects, planned)).nodes;
+    const step = JSON.parse(JSON.stringify({ task, node })) as unknown;
     const before = logins(target);
 
     // 45 s left in the invocation: less than an install may need, so it does not start.
@@ -367,7 +371,7 @@ describe('direct mode through the synthesized workflow', () => {
     // Two calls at once (a retried invocation): one installs, the other follows it.
     const deps = lambdaLikeDependencies(200_000);
     const [first, second] = await Promise.all([startInstall(deps, step), startInstall(deps, step)]);
-    const record = directRecordName('twice', planned.nodes[0]!.name);
+    const record = directRecordName('twice', node!.name);
     expect(first).toEqual({ job: record, number: 1 });
     expect(second).toEqual(first);
     expect(logins(target) - before).toBe(1);

@@ -75,6 +75,7 @@ function run(input: WorkflowInput, executionName: string, signal?: AbortSignal):
     definition,
     input,
     handlers,
+    objects: workflowRuntime.objects,
     executionName,
     pollSeconds: 0.5,
     retryIntervalSeconds: 0.5,

@@ -18,6 +18,7 @@ import {
   type CheckOutput,
   type LambdaName,
   type NodeResult,
+  type NodeWork,
   type PlanOutput,
   type TaskRef,
   type WorkflowHandler,
@@ -45,6 +46,8 @@ import {
 } from '../../../lambdas/domain/k8s-objects';
 import { ErrorNames } from '../../../lambdas/errors';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';
+import { FileObjectStore } from '../../../lambdas/adapters/file-objects';
+import { plannedLists, writeMapResults } from '../../support/work-objects';
 import { deleteTaskToken, ensureTaskToken } from '../../../lambdas/use-cases/bootstrap-token';
 import { resolveSettings } from '../../../lambdas/settings';
 import { holdLock } from '../../../lambdas/use-cases/lock';
@@ -75,6 +78,7 @@ let kubelet: TestKubelet;
 let kube: Kube;
 let dir: string;
 let handlers: Record<LambdaName, WorkflowHandler>;
+let objects: FileObjectStore;
 
 function call<O>(name: LambdaName, payload: unknown): Promise<O> {
   // Payloads cross a JSON boundary in Step Functions: so they do here.
@@ -107,11 +111,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'penetrator-handlers-'));
   writeFileSync(join(dir, 'credential.yaml'), `passwd: ${PASSWORD}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'install.sh'), STAND_IN_SCRIPT);
+  objects = new FileObjectStore(join(dir, 'objects'));
   handlers = createLocalHandlers({
     kubeconfigYaml: cp.kubeconfigYaml,
     clusterName: 'test',
     credentialPath: join(dir, 'credential.yaml'),
     installScriptPath: join(dir, 'install.sh'),
+    objectsPath: join(dir, 'objects'),
     settings: { jobTtlSecondsAfterFinished: 3600, taskDeadlineSeconds: 3600, lockLeaseSeconds: 120 },
   });
 });
@@ -129,6 +135,7 @@ describe('plan', () => {
       clusterName: 'test',
       credentialPath: join(dir, 'credential.yaml'),
       installScriptPath: join(dir, 'install.sh'),
+      objectsPath: join(dir, 'objects'),
       settings: { taskDeadlineSeconds: 3600, requireKnownHosts: true },
     });
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTarget';
@@ -150,7 +157,10 @@ describe('plan', () => {
       input: { nodeTask: nodeTask('strict', { ...spec, knownHosts: known }) },
       executionId: execution('strict-2'),
     })) as PlanOutput;
-    expect(planned.nodes.map((n) => n.ip)).toEqual(['198.18.1.10', '198.18.1.11']);
+    expect((await plannedLists(objects, planned)).nodes.map((n) => n.ip)).toEqual([
+      '198.18.1.10',
+      '198.18.1.11',
+    ]);
   });
 
   it('refuses an invalid document with every problem', async () => {
@@ -210,7 +220,7 @@ describe('plan', () => {
       input: { nodeTask: task },
       executionId: execution('re-1'),
     });
-    expect(first.nodes).toEqual([
+    expect((await plannedLists(objects, first)).nodes).toEqual([
       { name: 'old-edge', ip: '198.18.0.20', proxyNode: PROXY, reinstall: true },
       { name: 'new-edge', ip: '198.18.0.21', proxyNode: PROXY, reinstall: false },
     ]);
@@ -324,6 +334,7 @@ describe('lock', () => {
 
 describe('a task from prepare to cleanup', () => {
   let planned: PlanOutput;
+  let plannedNodes: NodeWork[];
   let prepared: TaskRef;
   const document = nodeTask('t-flow', {
     nodeNamesOverride: { 'edge-ok': '198.18.1.10', 'fail-edge': '198.18.1.11' },
@@ -333,7 +344,7 @@ describe('a task from prepare to cleanup', () => {
 
   const nodeInput = (name: string, attempt?: AttemptRef) => ({
     task: prepared,
-    node: planned.nodes.find((n) => n.name === name)!,
+    node: plannedNodes.find((n) => n.name === name)!,
     ...(attempt ? { attempt } : {}),
   });
 
@@ -353,15 +364,15 @@ describe('a task from prepare to cleanup', () => {
       input: { nodeTask: document },
       executionId: execution('flow-1'),
     });
-    expect(planned.nodes.map((n) => n.name)).toEqual(['edge-ok', 'fail-edge']);
+    plannedNodes = (await plannedLists(objects, planned)).nodes;
+    expect(plannedNodes.map((n) => n.name)).toEqual(['edge-ok', 'fail-edge']);
     await call('lock', { action: 'acquire', task: planned.task });
   });
 
   it('prepares owned objects, and reuses the task object and bootstrap token when run again', async () => {
     prepared = await call<TaskRef>('prepare', {
       task: planned.task,
-      nodes: planned.nodes,
-      skipped: planned.skipped,
+      work: planned.work,
     });
     expect(prepared).toMatchObject({
       taskObject: 'penetrator-task-t-flow',
@@ -429,8 +440,7 @@ describe('a task from prepare to cleanup', () => {
 
     const again = await call<TaskRef>('prepare', {
       task: planned.task,
-      nodes: planned.nodes,
-      skipped: planned.skipped,
+      work: planned.work,
     });
     expect(again.ownerUid).toBe(prepared.ownerUid);
     const secretAgain = await kube.get<SecretObject>({
@@ -515,8 +525,8 @@ describe('a task from prepare to cleanup', () => {
     ];
     const summary = await call<{ failed: number; nodetaskStatus: string }>('summarize', {
       task: prepared,
-      results,
-      skipped: [],
+      work: planned.work,
+      results: await writeMapResults(objects, planned, results),
     });
     expect(summary).toMatchObject({ failed: 1, nodetaskStatus: 'creating' });
     const owner = await kube.get<ConfigMapObject>({
@@ -625,8 +635,9 @@ describe('a task from prepare to cleanup', () => {
       executionId: execution('flow-2'),
     });
     expect(again.task.labelValue).toBe(planned.task.labelValue);
-    expect(again.skipped).toEqual([{ name: 'edge-ok', ip: '198.18.1.10' }]);
-    expect(again.nodes).toEqual([
+    const lists = await plannedLists(objects, again);
+    expect(lists.skipped).toEqual([{ name: 'edge-ok', ip: '198.18.1.10' }]);
+    expect(lists.nodes).toEqual([
       { name: 'fail-edge', ip: '198.18.1.11', proxyNode: PROXY, reinstall: false },
     ]);
 

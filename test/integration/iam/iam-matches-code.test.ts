@@ -5,6 +5,7 @@
  * resource), and each action its role grants (beyond the runtime's logs and X-Ray) must be used.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
@@ -31,6 +32,8 @@ import type { PlanOutput, TaskRef } from '../../../lambdas/domain/contracts';
 import { resetAwsDependencies } from '../../../lambdas/handlers/lambda-runtime';
 import { startTestEnvironment, type TestEnvironment } from '../../../sandbox/env';
 import { apiGatewayRequest, deployedRoutes, type DeployedRoute } from '../../support/api-gateway-events';
+import { plannedLists, writeMapResults } from '../../support/work-objects';
+import type { ObjectStore } from '../../../lambdas/ports';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -45,6 +48,14 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown 
 const sm = mockClient(SecretsManagerClient);
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
+const s3 = mockClient(S3Client);
+/** The work bucket's objects, by key: what the mocked S3 stores and answers. */
+const bucketObjects = new Map<string, string>();
+/** The same objects seen as the state machine sees them (its ItemReader and ResultWriter). */
+const bucketAsStore: ObjectStore = {
+  putJson: (key, value) => Promise.resolve(void bucketObjects.set(key, JSON.stringify(value))),
+  getJson: (key) => Promise.resolve(JSON.parse(bucketObjects.get(key) ?? 'null') as unknown),
+};
 
 let env: TestEnvironment;
 let stack: PenetratorStack;
@@ -72,6 +83,7 @@ function resolveGetAtt([id, attribute]: [string, string]): string {
   if (r?.Type === 'AWS::Events::EventBus' && attribute === 'Arn') {
     return `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${String(r.Properties?.Name)}`;
   }
+  if (r?.Type === 'AWS::S3::Bucket' && attribute === 'Arn') return `arn:aws:s3:::${resolveRef(id)}`;
   return `getatt:${id}.${attribute}`;
 }
 
@@ -157,6 +169,14 @@ function recorded(): Call[] {
     const action = `states:${command.constructor.name.replace(/Command$/, '')}`;
     calls.push({ action, resource: String(command.input.executionArn ?? command.input.stateMachineArn) });
   }
+  for (const call of s3.calls()) {
+    const command = call.args[0] as unknown as { constructor: { name: string }; input: Json };
+    const action = `s3:${command.constructor.name.replace(/Command$/, '')}`;
+    calls.push({
+      action,
+      resource: `arn:aws:s3:::${String(command.input.Bucket)}/${String(command.input.Key)}`,
+    });
+  }
   for (const call of events.calls()) {
     const command = call.args[0] as { input: { Entries: Array<{ EventBusName: string }> } };
     for (const entry of command.input.Entries) {
@@ -204,6 +224,7 @@ async function callsOf(fn: PenetratorFunction, scenario: () => Promise<unknown>)
   sm.resetHistory();
   sfn.resetHistory();
   events.resetHistory();
+  s3.resetHistory();
   process.env = { ...savedEnv, ...environmentOf(fn), AWS_REGION: REGION };
   resetAwsDependencies();
   await scenario().catch(() => undefined);
@@ -218,6 +239,15 @@ const RUNNING = `${CLUSTER}--nodes--abc123`;
 const answers = { noExecutions: false, secretMissing: false, inputWithoutCluster: false };
 
 function mockAws(kubeconfig: string): void {
+  s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => {
+    bucketObjects.set(input.Key, input.Body);
+    return {};
+  });
+  s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+    const text = bucketObjects.get(input.Key);
+    if (text === undefined) throw new NoSuchKey({ message: 'none', $metadata: {} });
+    return { Body: { transformToString: () => Promise.resolve(text) } };
+  });
   sm.on(ListSecretsCommand).resolves({ SecretList: [{ Name: `penetrator/clusters/${CLUSTER}` }] });
   sm.on(GetSecretValueCommand, { SecretId: `penetrator/clusters/${CLUSTER}` }).resolves({
     SecretString: kubeconfig,
@@ -325,29 +355,27 @@ describe('each role allows exactly what its handler calls', () => {
     calls.plan = await callsOf(stack.functions.plan, async () => {
       plan = (await (await workflow('plan'))({ input: { nodeTask }, executionId })) as PlanOutput;
     });
-    expect(plan?.nodes).toHaveLength(1);
+    expect(plan?.work.nodes).toBe(1);
+    const [node] = (await plannedLists(bucketAsStore, plan!)).nodes;
     calls.lock = await callsOf(stack.functions.lock, async () =>
       (await workflow('lock'))({ action: 'acquire', task: plan!.task }),
     );
     calls.prepare = await callsOf(stack.functions.prepare, async () => {
-      task = (await (
-        await workflow('prepare')
-      )({ task: plan!.task, nodes: plan!.nodes, skipped: [] })) as TaskRef;
+      task = (await (await workflow('prepare'))({ task: plan!.task, work: plan!.work })) as TaskRef;
     });
     expect(task?.credentialSecret).toBeDefined();
-    const step = { task, node: plan!.nodes[0] };
+    const step = { task, node };
     calls.startInstall = await callsOf(stack.functions.startInstall, async () =>
       (await workflow('startInstall'))(step),
     );
     calls.checkInstall = await callsOf(stack.functions.checkInstall, async () =>
       (await workflow('checkInstall'))({ ...step, attempt: { job: 'x', number: 1 } }),
     );
+    const results = await writeMapResults(bucketAsStore, plan!, [
+      { name: node!.name, ip: MACHINE, state: 'failed', reason: 'iam test' },
+    ]);
     calls.summarize = await callsOf(stack.functions.summarize, async () =>
-      (await workflow('summarize'))({
-        task,
-        results: [{ name: plan!.nodes[0]!.name, ip: MACHINE, state: 'failed', reason: 'iam test' }],
-        skipped: [],
-      }),
+      (await workflow('summarize'))({ task, work: plan!.work, results }),
     );
     calls.cleanup = await callsOf(stack.functions.cleanup, async () => (await workflow('cleanup'))({ task }));
 

@@ -230,17 +230,21 @@ describe('bad documents', () => {
     expect(problemsOf(baseTask(spec))).toEqual(expected);
   });
 
-  it('refuses more than 1000 machines, naming the payload limit', () => {
-    const ips = Array.from({ length: 1001 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+  it('refuses more than 10,000 machines, by list or by override, naming the limit', () => {
+    const ips = Array.from({ length: 10_001 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
     expect(problemsOf(baseTask({ targetMachines: ips }))).toEqual([
-      'spec.targetMachines: 1001 machines exceed the limit of 1000 per task (the execution payload limit); split the task',
+      'spec.targetMachines: 10001 machines exceed the limit of 10000 per task (the largest task the workflow runs); split the task',
     ]);
+    const override = Object.fromEntries(ips.map((ip, i) => [`edge-${i}`, ip]));
+    expect(problemsOf(baseTask({ nodeNamesOverride: override }))).toContain(
+      'spec.nodeNamesOverride: 10001 machines exceed the limit of 10000 per task (the largest task the workflow runs); split the task',
+    );
   });
 
-  it('accepts exactly 1000 machines', () => {
-    const ips = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+  it('accepts exactly 10,000 machines', () => {
+    const ips = Array.from({ length: 10_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
     const result = validateNodeTask(baseTask({ targetMachines: ips }));
-    expect(result.ok && result.targets.length).toBe(1000);
+    expect(result.ok && result.targets.length).toBe(10_000);
   });
 
   it('checks the envelope', () => {

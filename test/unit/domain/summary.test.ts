@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeResult, SummarizeInput, TaskRef } from '../../../lambdas/domain/contracts';
-import { extractReason, summarize } from '../../../lambdas/domain/summary';
-
-const task: TaskRef = {
-  name: 'nodes',
-  cluster: 'default',
-  labelValue: 'nodes-abc123',
-  mode: 'proxy',
-  installer: 'edgeadm',
-  credential: 'login-secret',
-  sshUser: 'root',
-  sshPort: 22,
-  executionId: 'exec-1',
-  maxAttempts: 3,
-  attemptTimeoutSeconds: 900,
-  pollSeconds: 15,
-};
+import type { NodeResult } from '../../../lambdas/domain/contracts';
+import { extractReason, summarize, type SummaryInput } from '../../../lambdas/domain/summary';
 
 const installed = (name: string, ip: string): NodeResult => ({ name, ip, state: 'installed' });
 const failed = (name: string, ip: string, reason?: string): NodeResult => ({
@@ -26,8 +11,8 @@ const failed = (name: string, ip: string, reason?: string): NodeResult => ({
   ...(reason === undefined ? {} : { reason }),
 });
 
-function input(results: NodeResult[], skipped: SummarizeInput['skipped'] = []): SummarizeInput {
-  return { task, results, skipped };
+function input(results: NodeResult[], skipped: SummaryInput['skipped'] = []): SummaryInput {
+  return { results, skipped };
 }
 
 describe('summarize', () => {

@@ -19,6 +19,9 @@ import { summarize } from '../../../lambdas/domain/summary';
 import { InstallFailedError } from '../../../lambdas/errors';
 import type { LocalDependencies } from '../../../lambdas/local-handlers';
 import type { RuntimeChoice } from '../../../cli/local/local-runtime';
+import { FileObjectStore } from '../../../lambdas/adapters/file-objects';
+import { readMapResults } from '../../../lambdas/use-cases/summarize';
+import { readSkipped, writeWork } from '../../../lambdas/use-cases/work-store';
 
 // The command is run end to end on the synthesized definition and the seed example; the handlers are
 // plain functions in place of the Lambdas' code (which needs a cluster), summarize is the real one.
@@ -28,13 +31,15 @@ const dir = mkdtempSync(join(tmpdir(), 'penetrator-run-'));
 const kubeconfig = join(dir, 'kubeconfig');
 writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\n');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The run's object store, as the local runtime gives one to the handlers and the Distributed Map.
+const objects = new FileObjectStore(join(dir, 'objects'));
 
 let definition: object;
 beforeAll(async () => {
   definition = await loadSynthesizedDefinition();
 }, 120_000);
 
-function plan({ input, executionId }: PlanInput): PlanOutput {
+async function plan({ input, executionId }: PlanInput): Promise<PlanOutput> {
   const spec = (input.nodeTask as { spec: { targetMachines: string[] } }).spec;
   return {
     task: {
@@ -51,13 +56,17 @@ function plan({ input, executionId }: PlanInput): PlanOutput {
       attemptTimeoutSeconds: 600,
       pollSeconds: 10,
     },
-    nodes: spec.targetMachines.map((ip, i) => ({
-      name: `edge-n${i}`,
-      ip,
-      proxyNode: 'vm-2-117-centos',
-      reinstall: false,
-    })),
-    skipped: [],
+    work: await writeWork(
+      { objects },
+      executionId,
+      spec.targetMachines.map((ip, i) => ({
+        name: `edge-n${i}`,
+        ip,
+        proxyNode: 'vm-2-117-centos',
+        reinstall: false,
+      })),
+      [],
+    ),
     maxConcurrency: 10,
   };
 }
@@ -68,7 +77,7 @@ function harness(failing?: string, overrides: Partial<Record<LambdaName, Workflo
   const created: LocalDependencies[] = [];
   const cleanups: CleanupInput[] = [];
   const handlers: Record<LambdaName, WorkflowHandler> = {
-    plan: (p) => Promise.resolve(plan(p as PlanInput)),
+    plan: (p) => plan(p as PlanInput),
     lock: () => Promise.resolve(null),
     prepare: (p) => Promise.resolve({ ...(p as { task: TaskRef }).task, ownerUid: 'uid-7' }),
     startInstall: () => Promise.resolve({ job: 'install-job', number: 1 }),
@@ -78,7 +87,13 @@ function harness(failing?: string, overrides: Partial<Record<LambdaName, Workflo
             new InstallFailedError('ssh: connect to host 172.21.3.195 port 22: No route to host'),
           )
         : Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] }),
-    summarize: (p) => Promise.resolve(summarize(p as SummarizeInput)),
+    summarize: async (p) => {
+      const { results, work } = p as SummarizeInput;
+      return summarize({
+        results: await readMapResults(objects, results),
+        skipped: await readSkipped({ objects }, work),
+      });
+    },
     cleanup: (p) => {
       cleanups.push(p as CleanupInput);
       return Promise.resolve(null);
@@ -94,6 +109,7 @@ function harness(failing?: string, overrides: Partial<Record<LambdaName, Workflo
       return Promise.resolve({
         definition,
         handlers,
+        objects,
         artifacts: ['Plan task → the plan stand-in'],
         close: () => closed.push(true),
       });

@@ -23,6 +23,25 @@ import {
   TransientError,
 } from '../../../lambdas/errors';
 import { StateNames } from '../../../statemachine/state-names';
+import { readMapResults } from '../../../lambdas/use-cases/summarize';
+import { writeWork } from '../../../lambdas/use-cases/work-store';
+import type { NodeResult } from '../../../lambdas/domain/contracts';
+import type { ObjectStore } from '../../../lambdas/ports';
+
+/** The run's object store, in memory: what S3 holds in AWS and a directory in local runs. */
+class MemoryObjects implements ObjectStore {
+  readonly objects = new Map<string, string>();
+  putJson(key: string, value: unknown): Promise<void> {
+    this.objects.set(key, JSON.stringify(value));
+    return Promise.resolve();
+  }
+  getJson(key: string): Promise<unknown> {
+    const text = this.objects.get(key);
+    return text === undefined
+      ? Promise.reject(new Error(`no object ${key}`))
+      : Promise.resolve(JSON.parse(text));
+  }
+}
 
 // The handlers are plain functions standing in for the Lambdas' code: the workflow under test is
 // the real synthesized definition, executed by aws-local-stepfunctions.
@@ -35,7 +54,7 @@ const nodes: NodeWork[] = [
   { name: 'edge-cccccc', ip: '198.18.1.12', proxyNode: 'proxy-0', reinstall: true },
 ];
 
-function planOutput(executionId: string): PlanOutput {
+async function planOutput(objects: ObjectStore, executionId: string): Promise<PlanOutput> {
   const task: TaskRef = {
     name: 'nodes',
     cluster: 'edge',
@@ -50,10 +69,10 @@ function planOutput(executionId: string): PlanOutput {
     attemptTimeoutSeconds: 600,
     pollSeconds: 15,
   };
-  return { task, nodes, skipped: [], maxConcurrency: 2 };
+  return { task, work: await writeWork({ objects }, executionId, nodes, []), maxConcurrency: 2 };
 }
 
-function summarize({ results, skipped }: SummarizeInput): TaskSummary {
+function summarize(results: NodeResult[], skipped: number): TaskSummary {
   const failures = results
     .filter((r) => r.state === 'failed')
     .map((r) => ({ name: r.name, ip: r.ip, reason: causeMessage(r.reason) ?? '' }));
@@ -62,7 +81,7 @@ function summarize({ results, skipped }: SummarizeInput): TaskSummary {
     nodeStatus: Object.fromEntries(failures.map((f) => [f.name, f.ip])),
     installed: results.length - failures.length,
     failed: failures.length,
-    skipped: skipped.length,
+    skipped,
     failures,
     message:
       failures.length === 0
@@ -72,7 +91,12 @@ function summarize({ results, skipped }: SummarizeInput): TaskSummary {
 }
 
 /** Handlers that record every call; `overrides` replaces some of them. */
-function recordingHandlers(overrides: Partial<Record<LambdaName, WorkflowHandler>> = {}) {
+function recordingHandlers(
+  replace:
+    | Partial<Record<LambdaName, WorkflowHandler>>
+    | ((defaults: Record<LambdaName, WorkflowHandler>) => Partial<Record<LambdaName, WorkflowHandler>>) = {},
+) {
+  const objects = new MemoryObjects();
   const calls: Record<LambdaName, unknown[]> = {
     plan: [],
     lock: [],
@@ -84,7 +108,7 @@ function recordingHandlers(overrides: Partial<Record<LambdaName, WorkflowHandler
   };
   const attempts = new Map<string, number>();
   const defaults: Record<LambdaName, WorkflowHandler> = {
-    plan: (p) => Promise.resolve(planOutput((p as { executionId: string }).executionId)),
+    plan: (p) => planOutput(objects, (p as { executionId: string }).executionId),
     lock: () => Promise.resolve({ holder: 'me' }),
     prepare: (p) =>
       Promise.resolve({
@@ -99,9 +123,13 @@ function recordingHandlers(overrides: Partial<Record<LambdaName, WorkflowHandler
       return Promise.resolve({ job: `install-${node.name}-${number}`, number });
     },
     checkInstall: () => Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] }),
-    summarize: (p) => Promise.resolve(summarize(p as SummarizeInput)),
+    summarize: async (p) => {
+      const { results, work } = p as SummarizeInput;
+      return summarize(await readMapResults(objects, results), work.skipped);
+    },
     cleanup: () => Promise.resolve(null),
   };
+  const overrides = typeof replace === 'function' ? replace(defaults) : replace;
   const handlers = {} as Record<LambdaName, WorkflowHandler>;
   for (const name of Object.keys(defaults) as LambdaName[]) {
     const impl = overrides[name] ?? defaults[name];
@@ -110,7 +138,10 @@ function recordingHandlers(overrides: Partial<Record<LambdaName, WorkflowHandler
       return impl(payload);
     };
   }
-  return { handlers, calls };
+  /** The node results the Map wrote for the Summarize call `i`. */
+  const resultsOf = (i = 0): Promise<NodeResult[]> =>
+    readMapResults(objects, (calls.summarize[i] as SummarizeInput).results);
+  return { handlers, calls, objects, resultsOf };
 }
 
 /** expect.objectContaining, typed so it can sit inside expected objects. */
@@ -128,7 +159,7 @@ beforeAll(async () => {
 describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }, () => {
   it('succeeds with the summary when every node installs, polling a running Job until it succeeds', async () => {
     const polls = new Map<string, number>();
-    const { handlers, calls } = recordingHandlers({
+    const { handlers, calls, objects, resultsOf } = recordingHandlers({
       checkInstall: (p) => {
         const name = nodeOf(p);
         const n = (polls.get(name) ?? 0) + 1;
@@ -143,6 +174,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
       definition,
       input,
       handlers,
+      objects,
       executionName: 'all-good',
       ...fast,
       onEvent: (e) => events.push(e),
@@ -166,7 +198,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
     expect(calls.checkInstall.filter((p) => nodeOf(p) === 'edge-bbbbbb')).toContainEqual(
       like({ attempt: { job: 'install-edge-bbbbbb-1', number: 1 } }),
     );
-    expect((calls.summarize[0] as SummarizeInput).results).toEqual(
+    expect(await resultsOf()).toEqual(
       expect.arrayContaining(
         nodes.map((n) => ({ name: n.name, ip: n.ip, state: 'installed', replaced: [] })),
       ),
@@ -180,13 +212,13 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
   });
 
   it("retries a failing node exactly up to the deployment's ceiling, records it and fails with NodesFailed", async () => {
-    const { handlers, calls } = recordingHandlers({
+    const { handlers, calls, objects, resultsOf } = recordingHandlers({
       checkInstall: (p) =>
         nodeOf(p) === 'edge-cccccc'
           ? Promise.reject(new InstallFailedError('join exited 1 on 198.18.1.12'))
           : Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] }),
     });
-    const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
+    const result = await runWorkflowLocally({ definition, input, handlers, objects, ...fast });
 
     const ceiling = attemptCeiling(definition);
     expect(ceiling).toBe(4);
@@ -196,7 +228,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
     expect(tries(calls.startInstall, 'edge-aaaaaa')).toBe(1);
     expect(tries(calls.startInstall, 'edge-bbbbbb')).toBe(1);
 
-    const results = (calls.summarize[0] as SummarizeInput).results;
+    const results = await resultsOf();
     const failed = results.find((r) => r.name === 'edge-cccccc');
     expect(failed).toMatchObject({ ip: '198.18.1.12', state: 'failed', error: ErrorNames.InstallFailed });
     expect(causeMessage(failed?.reason)).toBe('join exited 1 on 198.18.1.12');
@@ -210,13 +242,13 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
   });
 
   it('fails without taking the lock when Plan rejects the NodeTask', async () => {
-    const { handlers, calls } = recordingHandlers({
+    const { handlers, calls, objects } = recordingHandlers({
       plan: () =>
         Promise.reject(
           new InvalidNodeTaskError(['spec.targetMachines[0]: "300.1.1.1" is not an IP address']),
         ),
     });
-    const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
+    const result = await runWorkflowLocally({ definition, input, handlers, objects, ...fast });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(ErrorNames.InvalidNodeTask);
@@ -227,11 +259,11 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
   });
 
   it('cleans up once, then fails with the original error, when Prepare fails', async () => {
-    const { handlers, calls } = recordingHandlers({
+    const { handlers, calls, objects } = recordingHandlers({
       prepare: () =>
         Promise.reject(new ClusterInfoInvalidError('kube-public/cluster-info has no kubeconfig')),
     });
-    const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
+    const result = await runWorkflowLocally({ definition, input, handlers, objects, ...fast });
 
     expect(calls.cleanup).toHaveLength(1);
     const cleanup = calls.cleanup[0] as CleanupInput;
@@ -244,10 +276,10 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
   });
 
   it('does not clean up when the cluster is busy: the lock belongs to another task', async () => {
-    const { handlers, calls } = recordingHandlers({
+    const { handlers, calls, objects } = recordingHandlers({
       lock: () => Promise.reject(new ClusterBusyError('edge', 'other-task')),
     });
-    const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
+    const result = await runWorkflowLocally({ definition, input, handlers, objects, ...fast });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(ErrorNames.ClusterBusy);
@@ -258,17 +290,17 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
 
   it('retries a transient Lambda error in place and goes on', async () => {
     let failures = 1;
-    const { handlers, calls } = recordingHandlers({
+    const { handlers, calls, objects } = recordingHandlers((defaults) => ({
       summarize: (p) =>
-        failures-- > 0
-          ? Promise.reject(new TransientError('apiserver: 503'))
-          : Promise.resolve(summarize(p as SummarizeInput)),
-    });
-    const result = await runWorkflowLocally({ definition, input, handlers, ...fast });
+        failures-- > 0 ? Promise.reject(new TransientError('apiserver: 503')) : defaults.summarize(p),
+    }));
+    const result = await runWorkflowLocally({ definition, input, handlers, objects, ...fast });
+    const fresh = recordingHandlers();
     const clean = await runWorkflowLocally({
       definition,
       input,
-      handlers: recordingHandlers().handlers,
+      handlers: fresh.handlers,
+      objects: fresh.objects,
       ...fast,
     });
 
@@ -280,7 +312,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
 
   it('stops when the signal aborts it', async () => {
     const controller = new AbortController();
-    const { handlers, calls } = recordingHandlers({
+    const { handlers, calls, objects } = recordingHandlers({
       checkInstall: () => {
         controller.abort();
         return Promise.resolve<CheckOutput>({ phase: 'Running' });
@@ -290,6 +322,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
       definition,
       input,
       handlers,
+      objects,
       pollSeconds: 0.05,
       signal: controller.signal,
     });
@@ -299,11 +332,11 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
   });
 
   it('refuses a definition whose Task states have no handler', async () => {
-    const { handlers } = recordingHandlers();
+    const { handlers, objects } = recordingHandlers();
     const partial: Partial<typeof handlers> = { ...handlers };
     delete partial.summarize;
     await expect(
-      runWorkflowLocally({ definition, input, handlers: partial as typeof handlers }),
+      runWorkflowLocally({ definition, input, handlers: partial as typeof handlers, objects }),
     ).rejects.toThrow(/no handler for Task state "Summarize task"/);
   });
 });

@@ -1,7 +1,9 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { LambdaNames, type LambdaName } from '../../../lambdas/domain/contracts';
+import { resolveDefinitionString } from '../../../cli/local/definition';
 import { PenetratorWorkflow } from '../../../statemachine/definition';
 import { StateNames, stateLambda } from '../../../statemachine/state-names';
 
@@ -20,9 +22,11 @@ function render(props: Partial<ConstructorParameters<typeof PenetratorWorkflow>[
       LambdaFunction.fromFunctionArn(stack, name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`),
     ]),
   ) as Record<LambdaName, LambdaFunction>;
-  const workflow = new PenetratorWorkflow(stack, 'Workflow', { functions, ...props });
+  const workBucket = Bucket.fromBucketName(stack, 'WorkBucket', 'penetrator-work');
+  const workflow = new PenetratorWorkflow(stack, 'Workflow', { functions, workBucket, ...props });
   const cfn = workflow.stateMachine.node.defaultChild as unknown as { definitionString: unknown };
-  return JSON.parse(stack.resolve(cfn.definitionString) as string) as Graph;
+  // The Map's S3 resources name the partition: intrinsics, resolved as the local runner does.
+  return resolveDefinitionString(stack.resolve(cfn.definitionString)) as unknown as Graph;
 }
 
 describe('the workflow definition', () => {
@@ -56,11 +60,11 @@ describe('the workflow definition', () => {
       ResultPath: null,
     });
     expect(state(StateNames.prepareCluster)).toMatchObject({
-      Parameters: { 'task.$': '$.task', 'nodes.$': '$.nodes', 'skipped.$': '$.skipped' },
+      Parameters: { 'task.$': '$.task', 'work.$': '$.work' },
       ResultPath: '$.task',
     });
     expect(state(StateNames.summarizeTask)).toMatchObject({
-      Parameters: { 'task.$': '$.task', 'results.$': '$.results', 'skipped.$': '$.skipped' },
+      Parameters: { 'task.$': '$.task', 'work.$': '$.work', 'results.$': '$.results' },
       ResultPath: '$.summary',
     });
     expect(state(StateNames.releaseCluster)).toMatchObject({
