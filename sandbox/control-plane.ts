@@ -46,6 +46,10 @@ export interface ControlPlane {
   kubeconfigYaml: string;
   /** Pids of the control-plane processes (etcd, apiserver, controller manager, scheduler). */
   pids: Record<ComponentName, number>;
+  /** With `auditedUsers`: each user's kubeconfig (a system:masters token), by user name. */
+  userKubeconfigs: Record<string, string>;
+  /** With `auditedUsers`: the apiserver's audit log (one JSON line per request of those users). */
+  auditLogPath?: string;
   stop(): Promise<void>;
 }
 
@@ -56,6 +60,11 @@ export interface ControlPlaneOptions {
   workDir?: string;
   /** Keep the temp dir when start fails (PENETRATOR_KEEP_CLUSTER=1 keeps it always). */
   keepOnFailure?: boolean;
+  /**
+   * Users the apiserver counts for the benchmark: each gets its own static token and kubeconfig
+   * (`userKubeconfigs`), and every request of theirs, and only theirs, goes to `auditLogPath`.
+   */
+  auditedUsers?: string[];
 }
 
 export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
@@ -176,6 +185,35 @@ export function buildClusterInfoKubeconfig(server: string, caPem: string): strin
   });
 }
 
+/**
+ * An audit policy that records, at Metadata level and once per request (at ResponseComplete), what
+ * the given users do, and nothing else: the apiserver itself counts a client's requests.
+ */
+function auditFlags(dir: string, logsDir: string, users: string[]): { flags: string[]; logPath: string } {
+  const policyPath = join(dir, 'audit-policy.yaml');
+  writeFileSync(
+    policyPath,
+    stringify({
+      apiVersion: 'audit.k8s.io/v1',
+      kind: 'Policy',
+      omitStages: ['RequestReceived'],
+      rules: [{ level: 'Metadata', users }, { level: 'None' }],
+    }),
+  );
+  const logPath = join(logsDir, 'audit.log');
+  return {
+    logPath,
+    flags: [
+      `--audit-policy-file=${policyPath}`,
+      `--audit-log-path=${logPath}`,
+      '--audit-log-format=json',
+      '--audit-log-maxbackup=0',
+      '--audit-log-maxsize=0',
+      '--audit-log-mode=blocking',
+    ],
+  };
+}
+
 function isLoopback(address: string): boolean {
   return address === '127.0.0.1' || address === '::1' || address === 'localhost';
 }
@@ -200,7 +238,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const keep = (): boolean => process.env.PENETRATOR_KEEP_CLUSTER === '1';
 
   try {
-    const cp = await boot(dir, logsDir, advertiseAddress, started);
+    const cp = await boot(dir, logsDir, advertiseAddress, started, opts.auditedUsers ?? []);
     return {
       ...cp,
       async stop(): Promise<void> {
@@ -232,6 +270,7 @@ async function boot(
   logsDir: string,
   advertiseAddress: string,
   started: ManagedProcess[],
+  auditedUsers: string[],
 ): Promise<Omit<ControlPlane, 'stop'>> {
   const pkiDir = join(dir, 'pki');
   mkdirSync(pkiDir, { mode: 0o700 });
@@ -276,6 +315,7 @@ async function boot(
   const adminToken = token();
   const kcmToken = token();
   const schedToken = token();
+  const userTokens = auditedUsers.map((user) => ({ user, token: token() }));
   // Static tokens: token,user,uid,"groups". The controller manager and scheduler use the user names
   // the default RBAC roles are bound to, so they run with their real, limited permissions.
   writeFileSync(
@@ -284,6 +324,7 @@ async function boot(
       `${adminToken},penetrator-admin,penetrator-admin,"system:masters"`,
       `${kcmToken},system:kube-controller-manager,system:kube-controller-manager`,
       `${schedToken},system:kube-scheduler,system:kube-scheduler`,
+      ...userTokens.map((u) => `${u.token},${u.user},${u.user},"system:masters"`),
       '',
     ].join('\n'),
     { mode: 0o600 },
@@ -298,6 +339,13 @@ async function boot(
     token: adminToken,
   });
   const kubeconfigPath = join(dir, 'admin.kubeconfig');
+  const userKubeconfigs = Object.fromEntries(
+    userTokens.map((u) => [
+      u.user,
+      buildKubeconfig({ server, caPem: ca.certPem, user: u.user, token: u.token }),
+    ]),
+  );
+  const audit = auditedUsers.length > 0 ? auditFlags(dir, logsDir, auditedUsers) : undefined;
   writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
   const kcmKubeconfig = join(dir, 'controller-manager.kubeconfig');
   writeFileSync(
@@ -389,6 +437,7 @@ async function boot(
     '--allow-privileged=true',
     '--profiling=false',
     '--v=1',
+    ...(audit?.flags ?? []),
   ]);
   await waitFor(
     async () => {
@@ -481,6 +530,8 @@ async function boot(
     adminToken,
     kubeconfigPath,
     kubeconfigYaml,
+    userKubeconfigs,
+    ...(audit ? { auditLogPath: audit.logPath } : {}),
     pids: {
       etcd: etcd.pid,
       'kube-apiserver': apiserver.pid,

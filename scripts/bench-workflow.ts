@@ -4,13 +4,11 @@
  * per size, the wall time, the state transitions (what Step Functions bills), the Map's result
  * payload (bounded by the 256 KiB state limit) and the peak heap. Then, for every Lambda bundle of the
  * same synthesis, its size and its cold module load (a fresh Node.js 24 process importing the entry,
- * as Lambda's runtime does at a cold start), as `name=value` lines. Usage: npm run bench [-- 10 100 1000]
+ * as Lambda's runtime does at a cold start), as `name=value` lines. Usage: npm run bench:definition [-- 10 100 1000]
+ * (`npm run bench` runs the real cluster: scripts/bench/).
  */
-import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BundledFunction, synthesizeAssembly } from '../cli/local/assembly';
-import { lambdaProcessEnv } from '../cli/local/bundled-handlers';
+import { synthesizeAssembly } from '../cli/local/assembly';
 import { lambdaNode } from '../cli/local/lambda-node';
 import { runWorkflowLocally } from '../cli/local/run-workflow';
 import type {
@@ -30,6 +28,7 @@ import { readMapResults } from '../lambdas/use-cases/summarize';
 import { writeWork } from '../lambdas/use-cases/work-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { bundleFigures } from './bench/bundles';
 
 // The warning about the AWS SDK's 2027 releases on Node < 22 would only clutter the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -132,27 +131,6 @@ const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0);
-// The entry's import timed inside the process, so process start-up is not counted; the module is
-// imported once, with the function's own environment, as at a Lambda cold start.
-const TIME_IMPORT = `const t = performance.now(); await import(process.argv[1]);
-process.stdout.write((performance.now() - t).toFixed(1));`;
-
-/** `PlanFunction74A84C0D` → `Plan`: the construct's name, stable across syntheses. */
-const bundleName = (fn: BundledFunction): string => fn.logicalId.replace(/Function[0-9A-F]{8}$/, '');
-
-function bundleFigures(fn: BundledFunction): string[] {
-  const entry = join(fn.assetDir, 'index.mjs');
-  const { binary } = lambdaNode(fn.runtime);
-  const ms = execFileSync(binary, ['--input-type=module', '-e', TIME_IMPORT, entry], {
-    cwd: fn.assetDir,
-    env: lambdaProcessEnv(fn),
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  const name = bundleName(fn);
-  return [`bundle.${name}.bytes=${statSync(entry).size}`, `bundle.${name}.cold_load_ms=${ms}`];
-}
-
 const assembly = await synthesizeAssembly();
 try {
   const rows = [['NODES', 'SECONDS', 'TRANSITIONS', 'PER-NODE', 'MAP-RESULT', 'PEAK-HEAP']];
@@ -162,9 +140,12 @@ try {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
   console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
-  const functions = Object.values(assembly.functions).sort((a, b) => a.logicalId.localeCompare(b.logicalId));
-  for (const fn of functions) console.log(bundleFigures(fn).join('\n'));
-  console.log(`lambda_node=${lambdaNode(functions[0]!.runtime).version}`);
+  for (const bundle of bundleFigures(assembly.functions)) {
+    console.log(
+      `bundle.${bundle.name}.bytes=${bundle.bytes}\nbundle.${bundle.name}.cold_load_ms=${bundle.coldLoadMs}`,
+    );
+  }
+  console.log(`lambda_node=${lambdaNode(Object.values(assembly.functions)[0]!.runtime).version}`);
 } finally {
   assembly.dispose();
 }

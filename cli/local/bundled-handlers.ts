@@ -61,6 +61,8 @@ export interface BundledOptions {
   onLog?: (line: string) => void;
   /** Warm processes per function at most. Default 2. */
   maxProcesses?: number;
+  /** Receives each invocation's duration inside its process, by Lambda (the benchmark's billing). */
+  onDuration?: (name: LambdaName, ms: number) => void;
 }
 
 /** Writes each cluster's kubeconfig to a private directory (0700, files 0600). */
@@ -119,6 +121,7 @@ export function createBundledHandlers(
       nodeBinary: node.binary,
       ...(options.maxProcesses ? { maxProcesses: options.maxProcesses } : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
+      ...(options.onDuration ? { onDuration: (ms: number) => options.onDuration?.(name, ms) } : {}),
     });
     const pool = pools[name];
     handlers[name] = (payload) => pool.invoke(payload);

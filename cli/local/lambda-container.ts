@@ -29,6 +29,8 @@ export interface ContainerSpec {
   maxProcesses?: number;
   /** Receives the handler's stdout and stderr lines (its logs). Default: dropped. */
   onLog?: (line: string) => void;
+  /** Receives each invocation's duration in a process (what Lambda bills), queueing excluded. */
+  onDuration?: (ms: number) => void;
 }
 
 /** Thrown when the function fails as Lambda would report it; `name` is the envelope's errorType. */
@@ -178,9 +180,11 @@ export class LambdaFunctionPool {
 
   async invoke(event: unknown): Promise<unknown> {
     const container = await this.take();
+    const started = performance.now();
     try {
       return await container.invoke(event);
     } finally {
+      this.spec.onDuration?.(performance.now() - started);
       this.release(container);
     }
   }

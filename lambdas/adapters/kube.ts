@@ -1,21 +1,15 @@
 /**
- * The Kube port on @kubernetes/client-node (the only importer of it). One generic client serves
+ * The Kube port on the apiserver's REST API (kube-http.ts). One generic client serves
  * every kind; vendor outcomes become domain results here: 404 → absent, 409 on create → exists (the
  * existing object is returned so the caller adopts it), 409 on a versioned write → conflict.
  * Transient failures throw TransientError; refused credentials throw ClusterNotFoundError naming the
  * verb and resource. Messages never carry request bodies, headers or object data.
  */
-import {
-  ApiException,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
 import { kubeconfigProblems } from '../domain/kubeconfig';
 import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/k8s-objects';
 import { ClusterNotFoundError, TransientError } from '../errors';
 import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
+import { KubeHttp, KubeHttpError, resourcePath } from './kube-http';
 
 /**
  * Longest wait for one apiserver call. The client has no deadline of its own, and a hung call would
@@ -64,7 +58,7 @@ function describe(kind: ObjectKind, name?: string, namespace?: string): string {
 }
 
 /** The apiserver's own one-line reason (a Status message), never the raw body or headers. */
-function statusMessage(error: ApiException<unknown>): string | undefined {
+function statusMessage(error: KubeHttpError): string | undefined {
   let body: unknown = error.body;
   if (typeof body === 'string') {
     try {
@@ -108,25 +102,17 @@ function withDeadline<T>(call: Promise<T>, ms: number): Promise<T> {
 function retryable(error: unknown): boolean {
   const status = httpStatus(error);
   if (status !== undefined) return status === 429 || status >= 500;
+  if (error instanceof CallTimeout) return true;
   const code = networkCode(error);
   if (code !== undefined) return TRANSIENT_NETWORK_CODES.has(code);
   return error instanceof TypeError && /fetch failed/i.test(error.message);
 }
 
-/** The apiserver's Retry-After (seconds) in ms, capped; undefined without one. */
-function retryAfterMs(error: unknown): number | undefined {
-  if (!(error instanceof ApiException)) return undefined;
-  const headers = (error as ApiException<unknown>).headers as Record<string, string | undefined>;
-  const value = Number(headers['retry-after'] ?? headers['Retry-After']);
-  return Number.isFinite(value) && value >= 0 ? Math.min(value * 1000, RETRY_MAX_DELAY_MS) : undefined;
-}
-
-/** Exponential backoff with full jitter, unless the apiserver said when to come back. */
+/** Exponential backoff with full jitter, unless the apiserver said when to come back (Retry-After). */
 function retryDelayMs(error: unknown, retry: number): number {
-  return (
-    retryAfterMs(error) ??
-    Math.floor(Math.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_MS * 2 ** retry))
-  );
+  const after = error instanceof KubeHttpError ? error.retryAfterSeconds : undefined;
+  if (after !== undefined) return Math.min(after * 1000, RETRY_MAX_DELAY_MS);
+  return Math.floor(Math.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_MS * 2 ** retry));
 }
 
 /**
@@ -151,7 +137,7 @@ async function withRetries<T>(call: () => Promise<T>, timeoutMs: number): Promis
 
 /** Which HTTP status an error carries, for the callers that turn some of them into results. */
 export function httpStatus(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
+  return error instanceof KubeHttpError ? error.code : undefined;
 }
 
 /** A call that got no HTTP answer: transient when the network failed, else a plain error. */
@@ -181,7 +167,7 @@ export function kubeError(
   const prefix = `cluster ${cluster}: cannot ${verb} ${what}`;
   if (status === undefined) return networkError(prefix, error);
   // A Secret's validation message may quote a value: only the status is reported for Secrets.
-  const reason = kind === 'Secret' ? undefined : statusMessage(error as ApiException<unknown>);
+  const reason = kind === 'Secret' ? undefined : statusMessage(error as KubeHttpError);
   const detail = `HTTP ${status}${reason ? `: ${reason}` : ''}`;
   if (status === 401) {
     return new ClusterNotFoundError(
@@ -197,17 +183,14 @@ export function kubeError(
   return new Error(`${prefix}: ${detail}`);
 }
 
-/** The client's typed objects (with Date fields) as plain JSON data, the shape the domain reads. */
-function plain<T>(value: unknown): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
-function header(ref: ObjectRef): KubernetesObject & { metadata: { name: string; namespace?: string } } {
-  return {
+/** The object's URL path (`collection`: where it is created). */
+function pathOf(ref: ObjectRef, collection = false): string {
+  return resourcePath({
     apiVersion: API_VERSIONS[ref.kind],
     kind: ref.kind,
-    metadata: ref.namespace === undefined ? { name: ref.name } : { name: ref.name, namespace: ref.namespace },
-  };
+    ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }),
+    ...(collection ? {} : { name: ref.name }),
+  });
 }
 
 function refOf(object: KubeObject): ObjectRef {
@@ -218,7 +201,7 @@ function refOf(object: KubeObject): ObjectRef {
 
 export class KubeClient implements Kube {
   constructor(
-    private readonly api: KubernetesObjectApi,
+    private readonly api: KubeHttp,
     /** Registered name of the cluster, for messages. */
     readonly cluster: string,
     private readonly pageSize: number = PAGE_SIZE,
@@ -227,7 +210,7 @@ export class KubeClient implements Kube {
 
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     try {
-      return plain<T>(await withRetries(() => this.api.read(header(ref)), this.timeoutMs));
+      return await withRetries(() => this.api.call<T>({ method: 'GET', path: pathOf(ref) }), this.timeoutMs);
     } catch (error) {
       if (httpStatus(error) === 404) return undefined;
       throw kubeError(this.cluster, 'get', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
@@ -240,20 +223,23 @@ export class KubeClient implements Kube {
     for (let page = 0; page < MAX_PAGES; page++) {
       let result;
       try {
+        const path = resourcePath({
+          apiVersion: API_VERSIONS[query.kind],
+          kind: query.kind,
+          ...(query.namespace === undefined ? {} : { namespace: query.namespace }),
+        });
         result = await withRetries(
           () =>
-            this.api.list(
-              API_VERSIONS[query.kind],
-              query.kind,
-              query.namespace,
-              undefined,
-              undefined,
-              undefined,
-              query.fieldSelector,
-              query.labelSelector,
-              this.pageSize,
-              token,
-            ),
+            this.api.call<{ items: Array<Record<string, unknown>>; metadata?: { continue?: string } }>({
+              method: 'GET',
+              path,
+              query: {
+                fieldSelector: query.fieldSelector,
+                labelSelector: query.labelSelector,
+                limit: this.pageSize,
+                continue: token,
+              },
+            }),
           this.timeoutMs,
         );
       } catch (error) {
@@ -267,16 +253,9 @@ export class KubeClient implements Kube {
       }
       for (const item of result.items) {
         // List items carry no apiVersion/kind; the domain reads both.
-        items.push(
-          plain<T>({
-            ...plain<Record<string, unknown>>(item),
-            apiVersion: API_VERSIONS[query.kind],
-            kind: query.kind,
-          }),
-        );
+        items.push({ ...item, apiVersion: API_VERSIONS[query.kind], kind: query.kind } as unknown as T);
       }
-      // The client names the list's `continue` token `_continue`.
-      token = result.metadata?._continue;
+      token = result.metadata?.continue;
       if (token === undefined || token === '') return items;
     }
     throw new Error(
@@ -289,8 +268,9 @@ export class KubeClient implements Kube {
     try {
       return {
         outcome: 'created',
-        object: plain<T>(
-          await withRetries(() => this.api.create(object as unknown as KubernetesObject), this.timeoutMs),
+        object: await withRetries(
+          () => this.api.call<T>({ method: 'POST', path: pathOf(ref, true), body: object }),
+          this.timeoutMs,
         ),
       };
     } catch (error) {
@@ -311,8 +291,9 @@ export class KubeClient implements Kube {
   async replace<T extends KubeObject>(object: T): Promise<T | 'conflict' | 'absent'> {
     const ref = refOf(object);
     try {
-      return plain<T>(
-        await withRetries(() => this.api.replace(object as unknown as KubernetesObject), this.timeoutMs),
+      return await withRetries(
+        () => this.api.call<T>({ method: 'PUT', path: pathOf(ref), body: object }),
+        this.timeoutMs,
       );
     } catch (error) {
       const status = httpStatus(error);
@@ -326,19 +307,17 @@ export class KubeClient implements Kube {
     ref: ObjectRef,
     patch: Record<string, unknown>,
   ): Promise<T | 'absent'> {
-    const target = header(ref);
-    // The generic client builds the URL from the body's apiVersion, kind and metadata.
-    const body = {
-      ...patch,
-      ...target,
-      metadata: { ...(patch.metadata as object | undefined), ...target.metadata },
-    };
     try {
-      return plain<T>(
-        await withRetries(
-          () => this.api.patch(body, undefined, undefined, 'penetrator', undefined, PatchStrategy.MergePatch),
-          this.timeoutMs,
-        ),
+      return await withRetries(
+        () =>
+          this.api.call<T>({
+            method: 'PATCH',
+            path: pathOf(ref),
+            query: { fieldManager: 'penetrator' },
+            body: patch,
+            contentType: 'application/merge-patch+json',
+          }),
+        this.timeoutMs,
       );
     } catch (error) {
       if (httpStatus(error) === 404) return 'absent';
@@ -350,15 +329,14 @@ export class KubeClient implements Kube {
     ref: ObjectRef,
     options: { resourceVersion?: string } = {},
   ): Promise<'deleted' | 'absent' | 'conflict'> {
-    const body =
-      options.resourceVersion === undefined
-        ? undefined
-        : { preconditions: { resourceVersion: options.resourceVersion } };
+    const body = {
+      propagationPolicy: 'Background',
+      ...(options.resourceVersion === undefined
+        ? {}
+        : { preconditions: { resourceVersion: options.resourceVersion } }),
+    };
     try {
-      await withRetries(
-        () => this.api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', body),
-        this.timeoutMs,
-      );
+      await withRetries(() => this.api.call({ method: 'DELETE', path: pathOf(ref), body }), this.timeoutMs);
       return 'deleted';
     } catch (error) {
       const status = httpStatus(error);
@@ -387,22 +365,12 @@ export function kubeFromKubeconfig(
   options: { pageSize?: number; timeoutMs?: number } = {},
 ): Kube {
   checkKubeconfig(cluster, kubeconfigYaml);
-  const config = new KubeConfig();
+  let api: KubeHttp;
   try {
-    config.loadFromString(kubeconfigYaml);
+    api = KubeHttp.fromKubeconfig(kubeconfigYaml);
   } catch {
-    // The parser's message may quote the document, credentials included: it is not repeated.
+    // The parser's or TLS layer's message may quote the document, credentials included.
     throw new ClusterNotFoundError(`cluster ${cluster}: the stored kubeconfig is not a valid kubeconfig`);
   }
-  if (config.getCurrentCluster()?.server === undefined) {
-    throw new ClusterNotFoundError(
-      `cluster ${cluster}: the stored kubeconfig's current context names no cluster with a server`,
-    );
-  }
-  return new KubeClient(
-    KubernetesObjectApi.makeApiClient(config),
-    cluster,
-    options.pageSize,
-    options.timeoutMs,
-  );
+  return new KubeClient(api, cluster, options.pageSize, options.timeoutMs);
 }

@@ -30,7 +30,7 @@ import {
   shortHash,
   taskObjectName,
 } from './job-names';
-import { NODE_TASK_API_VERSION } from './node-task-schema';
+import { NODE_TASK_API_VERSION } from './node-task-kind';
 
 // ---------------------------------------------------------------------------------------------------
 // Object shapes

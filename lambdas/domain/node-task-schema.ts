@@ -28,8 +28,9 @@ import { z } from 'zod';
 import { CLUSTER_NAME_RULE, isClusterName, isCredentialName } from './name-rules';
 import { isDnsLabel, isDnsSubdomain, isValidNodeName, MAX_PREFIX_LENGTH } from './names';
 
-export const NODE_TASK_API_VERSION = 'nodetask.apps.superedge.io/v1beta1';
-export const NODE_TASK_KIND = 'NodeTask';
+import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-kind';
+
+export { NODE_TASK_API_VERSION, NODE_TASK_KIND };
 
 /**
  * Machines per task. The work list and the results live in the object store, not in the state

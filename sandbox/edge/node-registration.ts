@@ -25,7 +25,7 @@ export function nodeLabels(node: NodeIdentity): Record<string, string> {
   };
 }
 
-function nodeStatus(node: NodeIdentity, now: string) {
+export function nodeStatus(node: NodeIdentity, now: string) {
   return {
     addresses: [
       { type: 'InternalIP', address: node.internalIp },

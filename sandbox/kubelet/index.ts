@@ -19,6 +19,7 @@ import { createOwnedDir, markKept, removeStaleDirs, sleep, waitFor } from '../pr
 import { MountPoints, PLACEHOLDERS_FILE, removeRecordedPlaceholders } from './mount-points';
 import { microTime, nodeObject, nodeStatusPatch, rfc3339, type TestNodeSpec } from './objects';
 import { logFileName, PodRunner, type RunnerDeps } from './pod-runner';
+import type { SimulatedInstallOptions } from './simulated-install';
 
 export type { TestNodeSpec } from './objects';
 
@@ -30,6 +31,11 @@ export interface TestKubeletOptions {
   syncIntervalMs?: number;
   /** How often Node status and Lease are renewed. Default 10 s. */
   heartbeatIntervalMs?: number;
+  /**
+   * The benchmark's mode: install containers do not run; each takes the given time, then registers
+   * its Node as the stand-in join does, or fails (simulated-install.ts). Other containers run.
+   */
+  simulateInstall?: SimulatedInstallOptions;
 }
 
 export interface TestKubelet {
@@ -99,6 +105,7 @@ export async function startTestKubelet(
     mountPoints,
     apiserver: apiserverHostPort(cp.siteServer),
     log: kubeletLog,
+    ...(opts.simulateInstall ? { simulateInstall: opts.simulateInstall } : {}),
     noteImage: (image: string) => {
       if (imageNoted || image === '') return;
       imageNoted = true;

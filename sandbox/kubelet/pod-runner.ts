@@ -29,6 +29,7 @@ import {
   type PodReport,
   type TestNodeSpec,
 } from './objects';
+import { installTarget, simulateInstall, type SimulatedInstallOptions } from './simulated-install';
 import { prepareVolume } from './volumes';
 
 export interface RunnerDeps {
@@ -43,6 +44,8 @@ export interface RunnerDeps {
   log(message: string): void;
   /** Called with each container's image; the kubelet logs the first one. */
   noteImage(image: string): void;
+  /** Install containers are simulated instead of run (the benchmark's mode). */
+  simulateInstall?: SimulatedInstallOptions;
 }
 
 const MAX_TERMINATION_MESSAGE = 4096;
@@ -119,6 +122,7 @@ export class PodRunner {
   private readonly podDir: string;
   private readonly mountLeases: MountPointLease[] = [];
   private volumes = new Map<string, string>();
+  private readonly cancelSignal = new AbortController();
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -164,6 +168,7 @@ export class PodRunner {
   async cancel(graceMs = 0): Promise<void> {
     this.cancelled = true;
     this.cancelGraceMs = Math.min(graceMs, MAX_GRACE_MS);
+    this.cancelSignal.abort();
     await Promise.all([...this.processes].map((p) => p.stop(this.cancelGraceMs)));
     await this.done;
   }
@@ -172,7 +177,8 @@ export class PodRunner {
     mkdirSync(join(this.podDir, 'termination'), { recursive: true, mode: 0o755 });
     try {
       await this.patch();
-      if (!(await this.prepareVolumes())) return this.finish();
+      // A simulated install reads none of its volumes: preparing them would only add load.
+      if (!this.deps.simulateInstall && !(await this.prepareVolumes())) return this.finish();
       const inits = this.pod.spec?.initContainers ?? [];
       for (const [i, c] of inits.entries()) {
         const code = await this.runContainer(c, this.report.init[i]!);
@@ -314,6 +320,8 @@ export class PodRunner {
     if (this.cancelled) return fail({ reason: 'Error', message: 'pod deleted before the container started' });
     const spec = await this.launchSpec(c);
     if ('reason' in spec) return fail(spec);
+    const simulated = this.simulation(spec.env);
+    if (simulated) return this.runSimulated(entry, simulated.options, simulated.target);
     const terminationFile = join(this.podDir, 'termination', c.name);
     writeFileSync(terminationFile, '');
     chmodSync(terminationFile, 0o666);
@@ -330,6 +338,41 @@ export class PodRunner {
     this.processes.delete(proc);
 
     const message = terminationMessage(c, terminationFile, logPath, exitCode);
+    entry.phase = {
+      kind: 'terminated',
+      exitCode,
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      ...(message !== '' ? { message } : {}),
+      startedAt,
+      finishedAt: rfc3339(),
+    };
+    await this.patch();
+    return exitCode;
+  }
+
+  /** In the simulated install mode, an install container's simulation. */
+  private simulation(env: Map<string, string>) {
+    const options = this.deps.simulateInstall;
+    const target = options ? installTarget(env) : undefined;
+    return options && target ? { options, target } : undefined;
+  }
+
+  private async runSimulated(
+    entry: ContainerReport,
+    options: SimulatedInstallOptions,
+    target: { name: string; ip: string },
+  ): Promise<number> {
+    const startedAt = rfc3339();
+    entry.phase = { kind: 'running', startedAt };
+    await this.patch();
+    const name = this.pod.metadata?.name ?? '';
+    const { exitCode, message } = await simulateInstall(
+      this.deps.core,
+      options,
+      name,
+      target,
+      this.cancelSignal.signal,
+    );
     entry.phase = {
       kind: 'terminated',
       exitCode,
