@@ -5,17 +5,12 @@
  * Transient failures throw TransientError; refused credentials throw ClusterNotFoundError naming the
  * verb and resource. Messages never carry request bodies, headers or object data.
  */
-import {
-  ApiException,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { ApiException, KubeConfig, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { kubeconfigProblems } from '../domain/kubeconfig';
 import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/k8s-objects';
 import { ClusterNotFoundError, TransientError } from '../errors';
 import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
+import { ObjectApi } from './object-api';
 
 /**
  * Longest wait for one apiserver call. The client has no deadline of its own, and a hung call would
@@ -161,7 +156,7 @@ function refOf(object: KubeObject): ObjectRef {
 
 export class KubeClient implements Kube {
   constructor(
-    private readonly api: KubernetesObjectApi,
+    private readonly api: ObjectApi,
     /** Registered name of the cluster, for messages. */
     readonly cluster: string,
     private readonly pageSize: number = PAGE_SIZE,
@@ -288,6 +283,51 @@ export class KubeClient implements Kube {
     }
   }
 
+  async serves(kind: ObjectKind): Promise<boolean> {
+    try {
+      return await withDeadline(this.api.serves(API_VERSIONS[kind], kind), this.timeoutMs);
+    } catch (error) {
+      throw kubeError(this.cluster, 'get', `the API of ${kind}s`, error, kind);
+    }
+  }
+
+  async patchStatus<T extends KubeObject>(
+    ref: ObjectRef,
+    status: Record<string, unknown>,
+    options: { resourceVersion?: string } = {},
+  ): Promise<T | 'absent' | 'conflict'> {
+    const target = header(ref);
+    const metadata =
+      options.resourceVersion === undefined
+        ? target.metadata
+        : { ...target.metadata, resourceVersion: options.resourceVersion };
+    try {
+      return plain<T>(
+        await withDeadline(
+          this.api.patchStatus(target, {
+            apiVersion: target.apiVersion,
+            kind: target.kind,
+            metadata,
+            status,
+          }),
+          this.timeoutMs,
+        ),
+      );
+    } catch (error) {
+      const code = httpStatus(error);
+      // 404: the object is gone, or its kind is not served (no CRD): either way there is no status to write.
+      if (code === 404) return 'absent';
+      if (code === 409) return 'conflict';
+      throw kubeError(
+        this.cluster,
+        'patch',
+        `${describe(ref.kind, ref.name, ref.namespace)} status`,
+        error,
+        ref.kind,
+      );
+    }
+  }
+
   async delete(
     ref: ObjectRef,
     options: { resourceVersion?: string } = {},
@@ -341,10 +381,5 @@ export function kubeFromKubeconfig(
       `cluster ${cluster}: the stored kubeconfig's current context names no cluster with a server`,
     );
   }
-  return new KubeClient(
-    KubernetesObjectApi.makeApiClient(config),
-    cluster,
-    options.pageSize,
-    options.timeoutMs,
-  );
+  return new KubeClient(ObjectApi.fromConfig(config), cluster, options.pageSize, options.timeoutMs);
 }

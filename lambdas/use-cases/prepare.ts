@@ -14,11 +14,13 @@ import {
   type KubeObject,
   type PreparedTask,
 } from '../domain/k8s-objects';
+import { nodeTaskOwnerReference, type NodeTaskObject } from '../domain/node-task-status';
 import { ensureTaskToken } from './bootstrap-token';
 import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../errors';
 import type { Dependencies, Kube, SshCredential } from '../ports';
 import { now, parseList, parseNamed, parseNodeWork, parseTaskRef, record } from './common';
 import { holdLock } from './lock';
+import { adoptNodeTask } from './node-task-object';
 
 const MAX_ROUNDS = 5;
 
@@ -54,8 +56,15 @@ function assignmentOf(nodes: readonly NodeWork[], skipped: PrepareInput['skipped
   return assignment;
 }
 
-/** The task object, created or adopted (a re-run of the same task): it records this run. */
-async function ensureTaskObject(kube: Kube, input: PrepareInput): Promise<ConfigMapObject> {
+/**
+ * The task object, created or adopted (a re-run of the same task): it records this run. Owned by
+ * the NodeTask when there is one, so `kubectl delete nt` removes it and, through it, the rest.
+ */
+async function ensureTaskObject(
+  kube: Kube,
+  input: PrepareInput,
+  nodeTask: NodeTaskObject | undefined,
+): Promise<ConfigMapObject> {
   const { task, nodes, skipped } = input;
   const proxyNodes = [...new Set(nodes.map((n) => n.proxyNode).filter((p) => p !== ''))];
   const nodeStatus = Object.fromEntries(nodes.map((n) => [n.name, n.ip]));
@@ -67,6 +76,8 @@ async function ensureTaskObject(kube: Kube, input: PrepareInput): Promise<Config
     },
     proxyNodes,
   );
+  const ownerReferences = nodeTask === undefined ? undefined : [nodeTaskOwnerReference(nodeTask)];
+  if (ownerReferences !== undefined) built.metadata.ownerReferences = ownerReferences;
   const created = await kube.create(built);
   if (created.outcome === 'created') return created.object;
   const existing = created.object;
@@ -77,6 +88,7 @@ async function ensureTaskObject(kube: Kube, input: PrepareInput): Promise<Config
     );
   }
   const patch = {
+    ...(ownerReferences === undefined ? {} : { metadata: { ownerReferences } }),
     data: {
       [TaskObjectKeys.executionId]: task.executionId,
       [TaskObjectKeys.assignment]: built.data![TaskObjectKeys.assignment]!,
@@ -122,7 +134,11 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
   const kube = await deps.kube(task.cluster);
   await holdLock(deps, kube, task);
 
-  const owner = await ensureTaskObject(kube, input);
+  const nodeTask = await adoptNodeTask(deps, kube, {
+    ...input,
+    assignment: assignmentOf(input.nodes, input.skipped),
+  });
+  const owner = await ensureTaskObject(kube, input, nodeTask);
   const prepared: PreparedTask = {
     ...task,
     ownerUid: owner.metadata.uid ?? '',

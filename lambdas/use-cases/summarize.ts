@@ -18,6 +18,7 @@ import {
   requirePrepared,
 } from './common';
 import { holdLock } from './lock';
+import { recordFinalStatus } from './node-task-object';
 
 /** Events written at once: enough to be quick, few enough not to flood the apiserver. */
 const EVENT_CONCURRENCY = 8;
@@ -79,6 +80,7 @@ export async function summarize(deps: Dependencies, payload: unknown): Promise<T
   );
   if (patched === 'absent')
     deps.log.warn('the task object is gone; its status was not recorded', { taskObject: task.taskObject });
+  await recordFinalStatus(deps, kube, { task, results: input.results, skipped: input.skipped, summary });
 
   const at = now(deps);
   const events = summary.failures.map((f) =>
