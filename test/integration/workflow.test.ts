@@ -112,7 +112,7 @@ async function expectNothingLeftBehind(task: string): Promise<void> {
   });
 }
 
-/** Deletes the task as a user does: its NodeTask (the task object), and the run's record with it. */
+/** Deletes the task as a user does: its NodeTask (the task object), and with it the run's record. */
 async function deleteTask(task: string): Promise<void> {
   const result = await kubectl(env.cp.kubeconfigPath, [
     'delete',
@@ -121,10 +121,11 @@ async function deleteTask(task: string): Promise<void> {
     '--cascade=foreground',
     '--timeout=60s',
   ]);
-  expect(result.code, result.stderr).toBe(0);
-  await core
-    .deleteNamespacedConfigMap({ name: `penetrator-task-${task}`, namespace: TASK_NAMESPACE })
-    .catch((error: unknown) => expect(error).toMatchObject({ code: 404 }));
+  if (result.code !== 0) throw new Error(`kubectl delete nt ${task}: ${result.stderr}`);
+  const record = await core
+    .readNamespacedConfigMap({ name: `penetrator-task-${task}`, namespace: TASK_NAMESPACE })
+    .catch((error: unknown) => error);
+  expect(record).toMatchObject({ code: 404 });
 }
 
 beforeAll(async () => {
