@@ -65,6 +65,17 @@ export interface Kube {
   replace<T extends KubeObject>(object: T): Promise<T | 'conflict' | 'absent'>;
   /** JSON merge patch; `absent` when the object does not exist. */
   mergePatch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T | 'absent'>;
+  /** Whether the cluster serves the kind at all: a custom resource's definition may not be installed. */
+  serves(kind: ObjectKind): Promise<boolean>;
+  /**
+   * JSON merge patch of the status subresource; with `resourceVersion`, only if the object is still
+   * that version (`conflict` otherwise). `absent`: the object, or its kind, does not exist.
+   */
+  patchStatus<T extends KubeObject>(
+    ref: ObjectRef,
+    status: Record<string, unknown>,
+    options?: { resourceVersion?: string },
+  ): Promise<T | 'absent' | 'conflict'>;
   /**
    * Deletes the object (dependents in the background); with `resourceVersion`, only if it is still
    * that version (`conflict` otherwise).

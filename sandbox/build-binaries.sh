@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the sandbox and the integration tests start: kube-apiserver,
 # kube-controller-manager, kube-scheduler (from k8s.io/kubernetes) and etcd (go.etcd.io/etcd/server/v3),
-# all pinned by sandbox/go/go.mod. Output: sandbox/.build/bin/ (gitignored).
+# and the real client, kubectl (same k8s.io/kubernetes module), all pinned by sandbox/go/go.mod.
+# Output: sandbox/.build/bin/ (gitignored).
 #
 # Usage: build-binaries.sh [--force] [--regen]
 #   --force   rebuild even when the stamp says the binaries are current
@@ -15,7 +16,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 gomod_dir="$here/go"
 bin_dir="$here/.build/bin"
-stamp="$bin_dir/.stamp"
 script="$here/$(basename "$0")"
 export PATH="$PATH:/usr/local/go/bin"
 # The toolchain on the machine is the one we test with; never let go.mod fetch another one.
@@ -95,6 +95,7 @@ regen_gomod() {
     echo "	k8s.io/kubernetes/cmd/kube-apiserver"
     echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
     echo "	k8s.io/kubernetes/cmd/kube-scheduler"
+    echo "	k8s.io/kubernetes/cmd/kubectl"
     echo ")"
     echo
     echo "replace ("
@@ -120,24 +121,37 @@ fi
 major="${BASH_REMATCH[1]}"
 minor="${BASH_REMATCH[2]}"
 
-# The stamp records what the binaries were built from; content hashes survive git checkouts that
-# reset modification times. The script counts without its comment lines, so that editing its prose
-# does not force a rebuild of several minutes.
-want_stamp="$(cat "$gomod_dir/go.mod" "$gomod_dir/go.sum" <(grep -v '^[[:space:]]*#' "$script") | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
-binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler)
-current=1
-for b in "${binaries[@]}"; do
-  [[ -x "$bin_dir/$b" ]] || current=0
-done
-[[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" ]] || current=0
-if [[ "$force" == 0 && "$current" == 1 ]]; then
-  echo "control-plane binaries are current ($version) in $bin_dir"
-  exit 0
-fi
+# Each group of binaries has its own stamp recording what it was built from: the module files, its
+# own recipe (the function below that builds it, without comment lines) and the Go version. Content
+# hashes survive git checkouts that reset modification times; a group whose recipe did not change is
+# not rebuilt when another group is added or changed (kubectl alone takes minutes).
+group_stamp() {
+  local recipe="$1"
+  echo "$(cat "$gomod_dir/go.mod" "$gomod_dir/go.sum" <(declare -f "$recipe") | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+}
 
-echo "building control-plane binaries (cold build takes several minutes)…"
-mkdir -p "$bin_dir"
-rm -f "$stamp"
+# Builds the group when a binary is missing, its stamp differs, or --force; prints why it skips.
+build_group() {
+  local stamp_file="$bin_dir/$1" recipe="$2" label="$3"
+  shift 3
+  local want current=1 b
+  want="$(group_stamp "$recipe")"
+  for b in "$@"; do
+    [[ -x "$bin_dir/$b" ]] || current=0
+  done
+  [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" ]] || current=0
+  if [[ "$force" == 0 && "$current" == 1 ]]; then
+    echo "$label binaries are current ($version) in $bin_dir"
+    return 0
+  fi
+  echo "building $label binaries (a cold build takes several minutes)…"
+  mkdir -p "$bin_dir"
+  rm -f "$stamp_file"
+  local started=$SECONDS
+  (cd "$gomod_dir" && "$recipe")
+  echo "$want" >"$stamp_file"
+  echo "built $label binaries into $bin_dir in $((SECONDS - started))s"
+}
 
 build_date="$(date -u +'%Y-%m-%dT%H:%M:%SZ')"
 ldflags="-s -w"
@@ -149,16 +163,22 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X '$pkg.buildDate=$build_date'"
 done
 
-cd "$gomod_dir"
-started=$SECONDS
-echo "  kube-apiserver, kube-controller-manager, kube-scheduler ($version)"
-go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$bin_dir/" \
-  k8s.io/kubernetes/cmd/kube-apiserver \
-  k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler
-echo "  etcd"
-go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3
+build_control_plane() {
+  echo "  kube-apiserver, kube-controller-manager, kube-scheduler ($version)"
+  go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$bin_dir/" \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler
+  echo "  etcd"
+  go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3
+  "$bin_dir/kube-apiserver" --version
+}
 
-echo "$want_stamp" >"$stamp"
-echo "built control-plane binaries into $bin_dir in $((SECONDS - started))s"
-"$bin_dir/kube-apiserver" --version
+# The tests and the demo run the documented kubectl commands with the real client of the same release.
+build_kubectl() {
+  echo "  kubectl ($version)"
+  go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$bin_dir/kubectl" k8s.io/kubernetes/cmd/kubectl
+}
+
+build_group .stamp build_control_plane control-plane etcd kube-apiserver kube-controller-manager kube-scheduler
+build_group .stamp-kubectl build_kubectl kubectl kubectl

@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { TASK_NAMESPACE } from '../../lambdas/domain/contracts';
+import { kubectl } from '../../sandbox/kubectl';
 import { runNodeTask, type RunDependencies } from '../commands/run';
 import { LocalRuntimes } from '../local/local-runtime';
 import { CliError, EXIT_FAILURE, printError } from '../output';
@@ -27,10 +27,9 @@ export interface DemoOptions {
 const example = (name: string): string => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 const ADD_EXAMPLE = example('add-nodes.yaml');
 const REINSTALL_EXAMPLE = example('reinstall-nodes.yaml');
-/** Both examples are metadata.name "nodes"; this ConfigMap is that task's object. */
+/** Both examples are metadata.name "nodes": the NodeTask of that name is the task object. */
 const TASK_NAME = 'nodes';
-const TASK_OBJECT = `penetrator-task-${TASK_NAME}`;
-const DELETE_TIMEOUT_MS = 60_000;
+const DELETE_TIMEOUT_S = 60;
 const STEPS = 7;
 
 const out = (text: string): void => {
@@ -73,36 +72,29 @@ async function listNodes(kubeconfigYaml: string): Promise<V1Node[]> {
   return (await kc.makeApiClient(CoreV1Api).listNode()).items;
 }
 
-const isNotFound = (error: unknown): boolean => (error as { code?: number }).code === 404;
-
 /**
- * Deletes the finished task's object in the foreground: the apiserver removes it only after the
- * garbage collector has deleted what it owns (Jobs, their Pods, the script ConfigMap), so the
- * reinstall starts on a clean slate.
+ * Deletes the finished task as its users do, `kubectl delete nt`, in the foreground: kubectl returns
+ * once the garbage collector has deleted what the NodeTask owns (the run's record, the Jobs, their
+ * Pods, the script ConfigMap), so the reinstall starts on a clean slate.
  */
-async function deleteFinishedTask(kubeconfigYaml: string): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml);
-  const core = kc.makeApiClient(CoreV1Api);
-  await core.deleteNamespacedConfigMap({
-    name: TASK_OBJECT,
-    namespace: TASK_NAMESPACE,
-    propagationPolicy: 'Foreground',
-  });
-  const deadline = Date.now() + DELETE_TIMEOUT_MS;
-  for (;;) {
-    try {
-      await core.readNamespacedConfigMap({ name: TASK_OBJECT, namespace: TASK_NAMESPACE });
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw error;
-    }
-    if (Date.now() > deadline) {
-      throw new DemoStepFailed(
-        `${TASK_NAMESPACE}/${TASK_OBJECT} still exists after ${DELETE_TIMEOUT_MS / 1000} s`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+async function deleteFinishedTask(kubeconfigPath: string): Promise<void> {
+  const args = ['delete', 'nt', TASK_NAME, '--cascade=foreground', `--timeout=${DELETE_TIMEOUT_S}s`];
+  out(`$ kubectl ${args.join(' ')}\n`);
+  const deleted = await kubectl(kubeconfigPath, args);
+  out(deleted.stdout);
+  if (deleted.code !== 0)
+    throw new DemoStepFailed(`kubectl delete nt ${TASK_NAME} failed: ${deleted.stderr.trim()}`);
+}
+
+/** `kubectl get nt`, as a user checks a task: the original's status and the counts. */
+async function showNodeTasks(kubeconfigPath: string): Promise<void> {
+  for (const args of [
+    ['get', 'nt'],
+    ['get', 'nt', TASK_NAME, '-o', 'custom-columns=STATUS:status.nodetaskStatus'],
+  ]) {
+    out(`$ kubectl ${args.join(' ')}\n`);
+    const shown = await kubectl(kubeconfigPath, args);
+    out(shown.code === 0 ? shown.stdout : shown.stderr);
   }
 }
 
@@ -255,7 +247,8 @@ async function demoSteps(
       `nodetask/${TASK_NAME}: add ${machines.join(', ')} (examples/add-nodes.yaml)`,
       async () => {
         if ((await run(ADD_EXAMPLE)) !== 0) throw taskFailure('add-nodes.yaml', signal);
-        out(`\n${renderNodeListing(await listNodes(sandbox.kubeconfigYaml))}`);
+        out(`\n${renderNodeListing(await listNodes(sandbox.kubeconfigYaml))}\n`);
+        await showNodeTasks(sandbox.kubeconfigPath);
       },
     );
     checkInterrupt();
@@ -263,12 +256,11 @@ async function demoSteps(
     await steps.run(
       `nodetask/${TASK_NAME}: reinstall ${machines[0]} as edge-1mokvl (examples/reinstall-nodes.yaml)`,
       async () => {
-        out(
-          `deleting finished nodetask/${TASK_NAME} before the reinstall (${TASK_NAMESPACE}/${TASK_OBJECT} and what it owns)\n`,
-        );
-        await deleteFinishedTask(sandbox.kubeconfigYaml);
+        out(`deleting finished nodetask/${TASK_NAME} (and what it owns) before the reinstall\n`);
+        await deleteFinishedTask(sandbox.kubeconfigPath);
         checkInterrupt();
         if ((await run(REINSTALL_EXAMPLE)) !== 0) throw taskFailure('reinstall-nodes.yaml', signal);
+        await showNodeTasks(sandbox.kubeconfigPath);
       },
     );
     checkInterrupt();

@@ -325,6 +325,64 @@ export class KubeClient implements Kube {
     }
   }
 
+  async serves(kind: ObjectKind): Promise<boolean> {
+    const apiVersion = API_VERSIONS[kind];
+    const group = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    try {
+      const list = await withRetries(
+        () =>
+          this.api.call<{ resources?: Array<{ kind?: string; name?: string }> }>({
+            method: 'GET',
+            path: group,
+          }),
+        this.timeoutMs,
+      );
+      return (list.resources ?? []).some((r) => r.kind === kind && !(r.name ?? '').includes('/'));
+    } catch (error) {
+      // The group or version is not served at all: a custom resource whose definition is not installed.
+      if (httpStatus(error) === 404) return false;
+      throw kubeError(this.cluster, 'get', `the API of ${kind}s`, error, kind);
+    }
+  }
+
+  async patchStatus<T extends KubeObject>(
+    ref: ObjectRef,
+    status: Record<string, unknown>,
+    options: { resourceVersion?: string } = {},
+  ): Promise<T | 'absent' | 'conflict'> {
+    const body = {
+      ...(options.resourceVersion === undefined
+        ? {}
+        : { metadata: { resourceVersion: options.resourceVersion } }),
+      status,
+    };
+    try {
+      return await withRetries(
+        () =>
+          this.api.call<T>({
+            method: 'PATCH',
+            path: `${pathOf(ref)}/status`,
+            query: { fieldManager: 'penetrator' },
+            body,
+            contentType: 'application/merge-patch+json',
+          }),
+        this.timeoutMs,
+      );
+    } catch (error) {
+      const code = httpStatus(error);
+      // 404: the object is gone, or its kind is not served (no CRD): either way there is no status to write.
+      if (code === 404) return 'absent';
+      if (code === 409) return 'conflict';
+      throw kubeError(
+        this.cluster,
+        'patch',
+        `${describe(ref.kind, ref.name, ref.namespace)} status`,
+        error,
+        ref.kind,
+      );
+    }
+  }
+
   async delete(
     ref: ObjectRef,
     options: { resourceVersion?: string } = {},

@@ -80,11 +80,11 @@ const specSchema = {
   },
 };
 
+/** One machine's detail, keyed by node name in status.nodes: a map, so each node is written on its own. */
 const nodeDetail = {
   type: 'object',
-  required: ['name', 'ip', 'state'],
+  required: ['ip', 'state'],
   properties: {
-    name: str('node name'),
     ip: str('machine address'),
     state: { type: 'string', enum: ['pending', 'installing', 'installed', 'failed'] },
     attempts: int('install attempts made in the current run'),
@@ -116,10 +116,9 @@ const statusSchema = {
     failed: int('machines given up on'),
     total: int('machines of the task'),
     nodes: {
-      type: 'array',
-      items: nodeDetail,
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['name'],
+      type: 'object',
+      description: 'node name → state, attempts and last reason of its machine',
+      additionalProperties: nodeDetail,
     },
     conditions: {
       type: 'array',

@@ -130,6 +130,8 @@ export async function cancelTask(
 
   await kube.delete({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: scriptConfigMapName(name) });
   await kube.delete({ kind: 'ConfigMap', namespace: TASK_NAMESPACE, name: taskObjectName(name) });
+  // The task object itself (ADR 0022); absent in a cluster without the NodeTask CRD.
+  await kube.delete({ kind: 'NodeTask', name });
   deps.log.info('task cancelled', { task: name, cluster, stopped: running.length, jobsDeleted: jobs });
   return { name, cancelled: true };
 }

@@ -21,6 +21,7 @@ import { directAttemptPhase } from '../direct/install';
 import { failureReason, jobPhase } from './job-status';
 import { parseNodeStepInput } from './start-install';
 import { holdLock } from './lock';
+import { recordNodeProgress } from './node-task-object';
 
 /** Seconds from the Job's start to its completion, as the Job controller recorded them. */
 export function installDurationSeconds(job: JobObject): number | undefined {
@@ -115,6 +116,30 @@ async function deleteReplacedNodes(
   return gone;
 }
 
+/** The attempt's outcome; a failed attempt is shown in the NodeTask's status before it is thrown. */
+async function attemptSettled(
+  deps: Dependencies,
+  kube: Kube,
+  task: PreparedTask,
+  node: NodeWork,
+  attempt: AttemptRef,
+): Promise<Settled | 'Running'> {
+  try {
+    return task.mode === 'direct'
+      ? await directAttemptPhase(deps, kube, node, attempt)
+      : await jobSettled(kube, node, attempt);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    await recordNodeProgress(deps, kube, task, node.name, {
+      ip: node.ip,
+      state: 'failed',
+      attempts: attempt.number,
+      reason,
+    });
+    throw error;
+  }
+}
+
 export async function checkInstall(deps: Dependencies, payload: unknown): Promise<CheckOutput> {
   const input = parseNodeStepInput(payload);
   const task = requirePrepared(input.task);
@@ -123,10 +148,7 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   const kube = await deps.kube(task.cluster);
   await holdLock(deps, kube, task);
 
-  const settled =
-    task.mode === 'direct'
-      ? await directAttemptPhase(deps, kube, node, attempt)
-      : await jobSettled(kube, node, attempt);
+  const settled = await attemptSettled(deps, kube, task, node, attempt);
   if (settled === 'Running') return { phase: 'Running' };
 
   const patched = await kube.mergePatch<NodeObject>(
@@ -147,6 +169,11 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
     now: now(deps),
   });
   await kube.create(event);
+  await recordNodeProgress(deps, kube, task, node.name, {
+    ip: node.ip,
+    state: 'installed',
+    attempts: attempt.number,
+  });
   recordInstallMetrics(deps, task.cluster, settled.durationSeconds, attempt.number);
   deps.log.info('node installed', { attempt: attempt.number });
   return { phase: 'Succeeded', replaced };

@@ -14,11 +14,13 @@ import {
   type KubeObject,
   type PreparedTask,
 } from '../domain/k8s-objects';
+import { nodeTaskOwnerReference, type NodeTaskObject } from '../domain/node-task-status';
 import { ensureTaskToken } from './bootstrap-token';
 import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../errors';
 import type { Dependencies, Kube, SshCredential } from '../ports';
 import { now, parseTaskRef, record } from './common';
 import { holdLock } from './lock';
+import { adoptNodeTask } from './node-task-object';
 import { parseWorkRef, readSkipped, readWorkList, type Named } from './work-store';
 
 const MAX_ROUNDS = 5;
@@ -51,13 +53,16 @@ function assignmentOf(nodes: readonly NodeWork[], skipped: readonly Named[]): Re
   return assignment;
 }
 
-/** The task object, created or adopted (a re-run of the same task): it records this run. */
+/**
+ * The task object, created or adopted (a re-run of the same task): it records this run. Owned by
+ * the NodeTask when there is one, so `kubectl delete nt` removes it and, through it, the rest.
+ */
 async function ensureTaskObject(
   kube: Kube,
-  task: TaskRef,
-  nodes: readonly NodeWork[],
-  skipped: readonly Named[],
+  planned: { task: TaskRef; nodes: readonly NodeWork[]; skipped: readonly Named[] },
+  nodeTask: NodeTaskObject | undefined,
 ): Promise<ConfigMapObject> {
+  const { task, nodes, skipped } = planned;
   const proxyNodes = [...new Set(nodes.map((n) => n.proxyNode).filter((p) => p !== ''))];
   const nodeStatus = Object.fromEntries(nodes.map((n) => [n.name, n.ip]));
   const built = taskObject(
@@ -68,6 +73,8 @@ async function ensureTaskObject(
     },
     proxyNodes,
   );
+  const ownerReferences = nodeTask === undefined ? undefined : [nodeTaskOwnerReference(nodeTask)];
+  if (ownerReferences !== undefined) built.metadata.ownerReferences = ownerReferences;
   const created = await kube.create(built);
   if (created.outcome === 'created') return created.object;
   const existing = created.object;
@@ -78,6 +85,7 @@ async function ensureTaskObject(
     );
   }
   const patch = {
+    ...(ownerReferences === undefined ? {} : { metadata: { ownerReferences } }),
     data: {
       [TaskObjectKeys.executionId]: task.executionId,
       [TaskObjectKeys.assignment]: built.data![TaskObjectKeys.assignment]!,
@@ -124,7 +132,9 @@ export async function prepare(deps: Dependencies, payload: unknown): Promise<Tas
   await holdLock(deps, kube, task);
 
   const [nodes, skipped] = await Promise.all([readWorkList(deps, input.work), readSkipped(deps, input.work)]);
-  const owner = await ensureTaskObject(kube, task, nodes, skipped);
+  const planned = { task, nodes, skipped };
+  const nodeTask = await adoptNodeTask(deps, kube, { ...planned, assignment: assignmentOf(nodes, skipped) });
+  const owner = await ensureTaskObject(kube, planned, nodeTask);
   const prepared: PreparedTask = {
     ...task,
     ownerUid: owner.metadata.uid ?? '',

@@ -20,6 +20,7 @@ import { startDirectInstall } from '../direct/install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
 import { holdLock } from './lock';
 import { machineSelector, withMachineLabel } from '../domain/machine-key';
+import { recordNodeProgress } from './node-task-object';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
@@ -143,6 +144,11 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   });
   const job = withMachineLabel(built, node);
   const created = await kube.create(job);
+  await recordNodeProgress(deps, kube, task, node.name, {
+    ip: node.ip,
+    state: 'installing',
+    attempts: number,
+  });
   deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', {
     job: job.metadata.name,
     attempt: number,

@@ -19,6 +19,7 @@ import {
 } from './common';
 import { holdLock } from './lock';
 import { parseMapResultRef, parseWorkRef, readSkipped, requireObjects } from './work-store';
+import { recordFinalStatus } from './node-task-object';
 
 /** Events written at once: enough to be quick, few enough not to flood the apiserver. */
 const EVENT_CONCURRENCY = 8;
@@ -135,7 +136,8 @@ export async function summarize(deps: Dependencies, payload: unknown): Promise<T
     throw new PayloadError(
       `${input.results.ResultWriterDetails.Key}: expected ${input.work.nodes} results, found ${results.length}`,
     );
-  const summary = summarizeResults({ results, skipped: await readSkipped(deps, input.work) });
+  const skipped = await readSkipped(deps, input.work);
+  const summary = summarizeResults({ results, skipped });
 
   const status = canonicalJson({ nodetaskStatus: summary.nodetaskStatus, nodeStatus: summary.nodeStatus });
   const patched = await kube.mergePatch(
@@ -144,6 +146,7 @@ export async function summarize(deps: Dependencies, payload: unknown): Promise<T
   );
   if (patched === 'absent')
     deps.log.warn('the task object is gone; its status was not recorded', { taskObject: task.taskObject });
+  await recordFinalStatus(deps, kube, { task, results, skipped, summary });
 
   const at = now(deps);
   const events = summary.failures.map((f) =>

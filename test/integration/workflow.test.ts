@@ -10,6 +10,7 @@ import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-
 import { InstallEnv, LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
 import type { PackageSource } from '../../lambdas/domain/k8s-objects';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
+import { kubectl } from '../../sandbox/kubectl';
 import { stateLambda } from '../../statemachine/state-names';
 
 /**
@@ -113,8 +114,20 @@ async function expectNothingLeftBehind(task: string): Promise<void> {
   });
 }
 
+/** Deletes the task as a user does: its NodeTask (the task object), and with it the run's record. */
 async function deleteTask(task: string): Promise<void> {
-  await core.deleteNamespacedConfigMap({ name: `penetrator-task-${task}`, namespace: TASK_NAMESPACE });
+  const result = await kubectl(env.cp.kubeconfigPath, [
+    'delete',
+    'nt',
+    task,
+    '--cascade=foreground',
+    '--timeout=60s',
+  ]);
+  if (result.code !== 0) throw new Error(`kubectl delete nt ${task}: ${result.stderr}`);
+  const record = await core
+    .readNamespacedConfigMap({ name: `penetrator-task-${task}`, namespace: TASK_NAMESPACE })
+    .catch((error: unknown) => error);
+  expect(record).toMatchObject({ code: 404 });
 }
 
 beforeAll(async () => {

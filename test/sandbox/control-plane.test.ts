@@ -5,6 +5,7 @@ import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../../sandbox/control-plane';
+import { kubectl } from '../../sandbox/kubectl';
 import { sleep, waitFor } from '../../sandbox/process';
 
 /** GET against the test apiserver, trusting only its CA; `bearer` undefined means anonymous. */
@@ -57,6 +58,19 @@ describe('control plane', () => {
 
     const readyz = await get(cp, '/readyz', cp.adminToken);
     expect(readyz).toEqual({ status: 200, body: 'ok' });
+  });
+
+  it('is reached by the kubectl of the same release, built beside it', async () => {
+    const run = await kubectl(cp.kubeconfigPath, ['version', '-o', 'json']);
+    expect(run.code).toBe(0);
+    const versions = JSON.parse(run.stdout) as {
+      clientVersion: { gitVersion: string };
+      serverVersion: { gitVersion: string };
+    };
+    expect(versions.clientVersion.gitVersion).toBe('v1.37.2');
+    expect(versions.serverVersion.gitVersion).toBe('v1.37.2');
+    const namespaces = await kubectl(cp.kubeconfigPath, ['get', 'namespace', 'edge-system', '-o', 'name']);
+    expect(namespaces).toMatchObject({ code: 0, stdout: 'namespace/edge-system\n' });
   });
 
   it('rejects a wrong token and accepts the admin token', async () => {
