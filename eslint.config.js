@@ -69,6 +69,22 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': restrictImports([sdkOnlyInAdapters]) },
   },
   {
+    // Direct mode's pure parts keep the domain's rule from their own folder: the domain and the errors only.
+    files: ['lambdas/direct/known-hosts.ts', 'lambdas/direct/record.ts', 'lambdas/direct/remote.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrictImports([
+        {
+          group: ['../*', '!../domain', '!../errors'],
+          message: "direct mode's pure parts import only the domain and the typed errors",
+        },
+        {
+          group: [...RUNTIME_LIBRARIES, 'aws-cdk-lib', 'aws-cdk-lib/*', 'aws-lambda', '../ports', '../adapters/*'],
+          message: 'the pure parts of direct mode are pure',
+        },
+      ]),
+    },
+  },
+  {
     // The CDK app synthesizes; it never loads what the Lambdas run with (test/unit/architecture checks
     // the same through every import, not only the direct ones).
     files: ['infra/**/*.ts', 'statemachine/**/*.ts'],

@@ -2,9 +2,11 @@
  * Start-up of the `penetrator` command: how long `--help` and `validate -f FILE` take from process
  * start to exit, run from the bundle (what users run) and from the TypeScript sources (what the
  * bundle saves), beside a bare `node` for the machine's own floor. Prints the median and the fastest
- * of a few runs each. Usage: npm run bench:cli [-- RUNS] (default 7, at most 50).
+ * of a few runs each, with the machine's load before and after: figures taken on a loaded machine
+ * say so. Usage: npm run bench:cli [-- RUNS] (default 7, at most 50).
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { buildBundle, currentBundle, ROOT } from '../cli/bin/bundle.mjs';
 
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     ['--help from the sources', [BIN, '--help'], sources, Math.min(n, 3)],
     ['validate from the sources', [BIN, 'validate', '-f', EXAMPLE], sources, Math.min(n, 3)],
   ];
+  console.log(loadLine('before'));
   console.log('COMMAND                          RUNS  MEDIAN-MS  FASTEST-MS');
   for (const [label, args, env, count] of cases) {
     const figures = time(args, env, count);
@@ -59,6 +62,15 @@ async function main(): Promise<void> {
       `${label.padEnd(33)}${String(count).padEnd(6)}${median(figures).toFixed(0).padEnd(11)}${Math.min(...figures).toFixed(0)}`,
     );
   }
+  console.log(loadLine('after'));
+}
+
+/** "idle-ish" while the 1-minute load stays below the cores; otherwise the run measured contention too. */
+function loadLine(when: string): string {
+  const [one, five] = loadavg();
+  const cores = availableParallelism();
+  const state = one! < cores ? 'idle-ish' : 'loaded';
+  return `load ${when}: ${one!.toFixed(1)} (1 min), ${five!.toFixed(1)} (5 min) on ${cores} cores: ${state}`;
 }
 
 await main();

@@ -16,10 +16,9 @@ import { installedNodePatch } from '../domain/ownership';
 import { attemptFailedError, InstallFailedError, NodeNotRegisteredError, TransientError } from '../errors';
 import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube } from '../ports';
-import { now, PayloadError, requirePrepared } from './common';
+import { now, parseNodeStepInput, PayloadError, requirePrepared } from './common';
 import { directAttemptPhase } from '../direct/install';
 import { failureReason, jobPhase } from './job-status';
-import { parseNodeStepInput } from './start-install';
 import { holdLock } from './lock';
 import { recordNodeProgress } from './node-task-object';
 

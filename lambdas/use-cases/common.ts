@@ -1,5 +1,5 @@
 /** Helpers shared by the use-cases: payload checks, the clock, the task's cluster client. */
-import type { NodeWork, TaskRef } from '../domain/contracts';
+import type { NodeStepInput, NodeWork, TaskRef } from '../domain/contracts';
 import { isPreparedTask, type PreparedTask } from '../domain/k8s-objects';
 import type { Dependencies, Kube } from '../ports';
 import { ErrorNames } from '../errors';
@@ -113,4 +113,19 @@ export async function forEachLimited<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker()));
   if (failed) throw firstError;
+}
+
+/** The input of Start install and Check install: one node of a prepared task, and its attempt. */
+export function parseNodeStepInput(payload: unknown): NodeStepInput {
+  const body = record(payload, 'payload');
+  const input: NodeStepInput = {
+    task: parseTaskRef(body.task, 'payload.task'),
+    node: parseNodeWork(body.node, 'payload.node'),
+  };
+  if (body.attempt !== undefined && body.attempt !== null) {
+    const attempt = record(body.attempt, 'payload.attempt');
+    if (typeof attempt.job === 'string' && typeof attempt.number === 'number')
+      input.attempt = { job: attempt.job, number: attempt.number };
+  }
+  return input;
 }

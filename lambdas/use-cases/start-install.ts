@@ -3,7 +3,7 @@
  * doubled: two installs on one machine at once would corrupt it. Otherwise the next attempt's Job is
  * created. Nothing is deleted here: old Nodes go only once the machine has joined (Check install).
  */
-import { TASK_NAMESPACE, type AttemptRef, type NodeStepInput, type NodeWork } from '../domain/contracts';
+import { TASK_NAMESPACE, type AttemptRef, type NodeWork } from '../domain/contracts';
 import { RUN_LABEL, nodeJobsSelector, runHash } from '../domain/job-names';
 import {
   installJob,
@@ -15,7 +15,7 @@ import {
 } from '../domain/k8s-objects';
 import { AttemptsExhaustedError, TransientError } from '../errors';
 import type { Dependencies, Kube } from '../ports';
-import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
+import { parseNodeStepInput, requirePrepared } from './common';
 import { startDirectInstall } from '../direct/install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
 import { holdLock } from './lock';
@@ -24,20 +24,6 @@ import { recordNodeProgress } from './node-task-object';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
-
-export function parseNodeStepInput(payload: unknown): NodeStepInput {
-  const body = record(payload, 'payload');
-  const input: NodeStepInput = {
-    task: parseTaskRef(body.task, 'payload.task'),
-    node: parseNodeWork(body.node, 'payload.node'),
-  };
-  if (body.attempt !== undefined && body.attempt !== null) {
-    const attempt = record(body.attempt, 'payload.attempt');
-    if (typeof attempt.job === 'string' && typeof attempt.number === 'number')
-      input.attempt = { job: attempt.job, number: attempt.number };
-  }
-  return input;
-}
 
 function byAttemptDescending(a: JobObject, b: JobObject): number {
   return jobAttempt(b) - jobAttempt(a);
