@@ -19,6 +19,8 @@ import { parseNodeWork, parseTaskRef, record, requirePrepared } from './common';
 import { startDirectInstall } from './direct-install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
 import { holdLock } from './lock';
+import { machinePin } from './host-key-pin';
+import { withPinnedHostKey } from '../domain/host-key-pin';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
@@ -129,19 +131,25 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
 
   await requireEarlierPodsEnded(kube, task, node);
   const number = done + 1;
-  const job = installJob({
-    task,
-    node,
-    attempt: number,
-    image: deps.settings.installerImage,
-    imagePullPolicy: deps.settings.imagePullPolicy,
-    packageSource: deps.settings.packageSource,
-    ttlSecondsAfterFinished: deps.settings.jobTtlSecondsAfterFinished,
-  });
+  // A machine installed before accepts only its pinned host key (install.sh checks it strictly).
+  const pin = await machinePin(kube, node);
+  const job = withPinnedHostKey(
+    installJob({
+      task,
+      node,
+      attempt: number,
+      image: deps.settings.installerImage,
+      imagePullPolicy: deps.settings.imagePullPolicy,
+      packageSource: deps.settings.packageSource,
+      ttlSecondsAfterFinished: deps.settings.jobTtlSecondsAfterFinished,
+    }),
+    pin,
+  );
   const created = await kube.create(job);
   deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', {
     job: job.metadata.name,
     attempt: number,
+    hostKeyPinned: pin !== undefined,
   });
   return { job: job.metadata.name, number };
 }
