@@ -5,7 +5,8 @@
 #   PENETRATOR_INSTALLER (edgeadm|kubeadm), PENETRATOR_PARAMS_FILE (SERVER=, CA_HASH=, PACKAGE=,
 #   PACKAGE_URL= lines), PENETRATOR_CREDENTIAL_DIR (passwd or sshkey, token, optional known_hosts),
 #   PENETRATOR_PACKAGE_PATH (overrides PACKAGE), PENETRATOR_TERMINATION_LOG (else /dev/termination-log),
-#   PENETRATOR_REMOTE_SCRIPT (else remote.sh next to this script).
+#   PENETRATOR_REMOTE_SCRIPT (else remote.sh next to this script), PENETRATOR_PINNED_HOST_KEY
+#   ("<type> <base64>": the only key the machine may present, besides those in known_hosts).
 #
 # What runs on the target is remote.sh, shared with direct mode: each step sends its text plus one
 # call line to `ssh … sh -s`, so the remote command line is always just `sh -s`.
@@ -33,6 +34,7 @@ WORK_DIR=
 REMOTE_DIR=
 TOKEN=
 JOIN_PID=
+PINNED_HOST_KEY=
 NODE_LABEL=${PENETRATOR_NODE_NAME:-install}
 
 # sq VALUE: VALUE as one single-quoted shell word, every ' written as '\''. Pure shell, so newlines
@@ -191,7 +193,15 @@ read_credential() {
   else
     fail credential "neither passwd nor sshkey in $rc_dir" "$EXIT_INVALID_INPUT"
   fi
-  if [ -s "$rc_dir/known_hosts" ]; then
+  if [ -n "$PINNED_HOST_KEY" ]; then
+    # The machine was installed before: the key it presented then, or one the operator gave.
+    KNOWN_HOSTS=$WORK_DIR/known_hosts
+    {
+      [ ! -s "$rc_dir/known_hosts" ] || { cat "$rc_dir/known_hosts" && printf '\n'; }
+      printf '%s %s\n' "$(known_hosts_name)" "$PINNED_HOST_KEY"
+    } >"$KNOWN_HOSTS" || fail credential "cannot write known_hosts" "$EXIT_INVALID_INPUT"
+    HOST_KEY_CHECK=yes
+  elif [ -s "$rc_dir/known_hosts" ]; then
     KNOWN_HOSTS=$rc_dir/known_hosts
     HOST_KEY_CHECK=yes
   else
@@ -199,6 +209,37 @@ read_credential() {
     HOST_KEY_CHECK=accept-new
     printf 'ssh: no known_hosts given; trusting the host key %s presents on first use\n' "$TARGET_IP" >&2
   fi
+}
+
+# The name known_hosts records the target under: the address, or [address]:port off port 22.
+known_hosts_name() {
+  if [ "$SSH_PORT" = 22 ]; then printf '%s' "$TARGET_IP"; else printf '[%s]:%s' "$TARGET_IP" "$SSH_PORT"; fi
+}
+
+# host_key_ok TYPE BASE64: whether the two fields can be a public key (they reach a file, never a shell).
+host_key_ok() {
+  case $1 in '' | *[!a-z0-9@.-]*) return 1 ;; esac
+  case $2 in '' | *[!A-Za-z0-9+/=]*) return 1 ;; esac
+  return 0
+}
+
+# The pin Start install found on the machine's Node, checked before it reaches known_hosts.
+read_pinned_host_key() {
+  PINNED_HOST_KEY=${PENETRATOR_PINNED_HOST_KEY:-}
+  [ -n "$PINNED_HOST_KEY" ] || return 0
+  host_key_ok "${PINNED_HOST_KEY%% *}" "${PINNED_HOST_KEY#* }" ||
+    fail input "PENETRATOR_PINNED_HOST_KEY is not \"<type> <base64>\"" "$EXIT_INVALID_INPUT"
+}
+
+# After a join that trusted the key on first use: the key, as the termination message's last line,
+# for Check install to pin on the Node. Later attempts and tasks accept only it.
+report_host_key() {
+  [ "$HOST_KEY_CHECK" = accept-new ] && [ -s "$KNOWN_HOSTS" ] || return 0
+  read -r _ rh_type rh_key _ <"$KNOWN_HOSTS" || [ -n "${rh_key:-}" ] || return 0
+  host_key_ok "$rh_type" "$rh_key" || return 0
+  progress "pinned the $rh_type host key of $TARGET_IP: later tasks accept only it"
+  rh_log=$(termination_log)
+  [ -z "$rh_log" ] || printf 'host-key: %s %s\n' "$rh_type" "$rh_key" >"$rh_log" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -218,7 +259,7 @@ ssh_cmd() {
   set -- "$sc_port_flag" "$SSH_PORT" \
     -o ConnectTimeout="$SSH_CONNECT_TIMEOUT" -o ServerAliveInterval=15 -o ServerAliveCountMax=4 \
     -o StrictHostKeyChecking="$HOST_KEY_CHECK" -o UserKnownHostsFile="$KNOWN_HOSTS" \
-    -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"
+    -o GlobalKnownHostsFile=/dev/null -o HashKnownHosts=no -o LogLevel=ERROR "$@"
   # shellcheck disable=SC2086 # $sc_exec is empty or the one word exec
   if [ "$AUTH" = key ]; then
     $sc_exec "$sc_program" -o BatchMode=yes -o IdentitiesOnly=yes -o PreferredAuthentications=publickey \
@@ -419,12 +460,14 @@ main() {
   WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/penetrator.XXXXXXXX") || fail setup 'cannot create a temporary directory' "$EXIT_INVALID_INPUT"
   trap cleanup EXIT
   trap 'stop_join; fail interrupted "stopped by a signal"' INT TERM HUP
+  read_pinned_host_key
   read_credential
   progress "installing $NODE_NAME at $TARGET_IP with $INSTALLER"
   detect_arch
   copy_package
   install_node
   progress "joined the cluster as $NODE_NAME"
+  report_host_key
 }
 
 # Tests source the functions alone.

@@ -140,6 +140,8 @@ export interface SshExecResult {
 export interface SshSession {
   /** `SHA256:…` of the host key the machine presented. */
   readonly hostKeyFingerprint: string;
+  /** `<type> <base64>` of that key, as a pin records it (lambdas/domain/host-key-pin.ts). */
+  readonly hostKey: string;
   /** Runs `command` with `stdin` written to it and closed; rejects (kind `deadline`) after `timeoutMs`. */
   exec(command: string, options: { stdin: string; timeoutMs: number }): Promise<SshExecResult>;
   /** Copies a local file to `remotePath` over SFTP (mode 0600). */

@@ -6,14 +6,9 @@
  * SshFailure whose reason is the line installer/install.sh prints for the same failure.
  */
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import {
-  fingerprint,
-  hostKeyAlgorithms,
-  keysFor,
-  verdict,
-  type HostKeyVerdict,
-} from '../direct/known-hosts';
+import { fingerprint, hostKeyAlgorithms, keysFor, verdict, type HostKeyVerdict } from '../direct/known-hosts';
 import { SshFailure, sshReason } from '../direct/remote';
+import { blobType } from '../domain/host-key-pin';
 import type { SshConnector, SshExecResult, SshLogin, SshSession } from '../ports';
 
 /** As install.sh's ssh: ServerAliveInterval=15, ServerAliveCountMax=4. */
@@ -109,6 +104,7 @@ class Ssh2Session implements SshSession {
     private readonly client: Client,
     private readonly login: SshLogin,
     readonly hostKeyFingerprint: string,
+    readonly hostKey: string,
   ) {
     const lost = (): void =>
       this.failAll(new SshFailure('lost', sshReason.connectionLost(login.host, login.port)));
@@ -251,6 +247,7 @@ export const connectSsh: SshConnector = (login) =>
     const client = new Client();
     let hostKey: HostKeyVerdict | undefined;
     let presented = '';
+    let presentedKey = '';
     let settled = false;
     const settle = (outcome: () => void): void => {
       if (settled) return;
@@ -259,6 +256,7 @@ export const connectSsh: SshConnector = (login) =>
     };
     const config = connectConfig(login, (key) => {
       presented = fingerprint(key);
+      presentedKey = `${blobType(key) ?? 'unknown'} ${key.toString('base64')}`;
       if (login.knownHosts === undefined) return true;
       hostKey = verdict(keysFor(login.knownHosts, login.host, login.port), key);
       return hostKey === 'match';
@@ -266,7 +264,9 @@ export const connectSsh: SshConnector = (login) =>
     client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) =>
       finish(keyboardAnswers(login, prompts)),
     );
-    client.once('ready', () => settle(() => resolve(new Ssh2Session(client, login, presented))));
+    client.once('ready', () =>
+      settle(() => resolve(new Ssh2Session(client, login, presented, presentedKey))),
+    );
     client.on('error', (error: Ssh2Error) =>
       settle(() => {
         client.end();

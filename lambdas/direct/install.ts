@@ -55,8 +55,10 @@ import {
 } from '../domain/k8s-objects';
 import { attemptFailedError, AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
 import { finalFailureOf } from '../domain/final-failures';
+import { parseHostKey, pinnedKnownHostsLine, type HostKey } from '../domain/host-key-pin';
 import type { Dependencies, Kube, SshConnector, SshSession } from '../ports';
 import { now } from '../use-cases/common';
+import { machinePin } from '../use-cases/host-key-pin';
 
 /**
  * Seconds kept back from the Lambda's remaining time: the install stops this long before the
@@ -97,6 +99,8 @@ export interface DirectInstallPlan {
   /** The package on this machine ({arch} not yet replaced), or a URL to fetch it from once. */
   packageSource: PackageSource;
   budgetSeconds: number;
+  /** The machine's pinned host key, accepted beside the credential's known hosts. */
+  pinnedHostKey?: HostKey;
 }
 
 /** Reports progress and the trusted host key; no secret ever reaches it. */
@@ -124,6 +128,8 @@ class DirectRun {
   private session: SshSession | undefined;
   private remoteDir = '';
   private joined = false;
+  /** The key trusted on first use (no known hosts, no pin), for Check install to pin. */
+  firstUseHostKey: HostKey | undefined;
 
   constructor(
     private readonly plan: DirectInstallPlan,
@@ -157,6 +163,8 @@ class DirectRun {
   private async connect(): Promise<void> {
     const { plan } = this;
     const { credential } = plan;
+    const pin = plan.pinnedHostKey && pinnedKnownHostsLine(plan.pinnedHostKey, plan.node.ip, plan.port);
+    const knownHosts = [credential.knownHosts, pin].filter((t) => t !== undefined).join('\n');
     this.session = await this.step('arch', () =>
       this.ssh({
         host: plan.node.ip,
@@ -165,11 +173,12 @@ class DirectRun {
         ...(credential.sshkey !== undefined
           ? { privateKey: credential.sshkey }
           : { password: credential.passwd ?? '' }),
-        ...(credential.knownHosts !== undefined ? { knownHosts: credential.knownHosts } : {}),
+        ...(knownHosts !== '' ? { knownHosts } : {}),
         readyTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, this.left()),
       }),
     );
-    if (credential.knownHosts === undefined) {
+    if (knownHosts === '') {
+      this.firstUseHostKey = parseHostKey(this.session.hostKey);
       this.log('ssh: no known_hosts given; trusting the host key the target presents', {
         hostKeyFingerprint: this.session.hostKeyFingerprint,
       });
@@ -226,18 +235,16 @@ class DirectRun {
     this.session?.close();
   }
 
-  /** undefined when the machine joined; else the failure install.sh would have ended with. */
-  async run(
-    localPackage: (arch: Arch, timeoutMs: number) => Promise<string>,
-  ): Promise<InstallFailure | undefined> {
+  /** No failure when the machine joined; else the failure install.sh would have ended with. */
+  async run(localPackage: (arch: Arch, timeoutMs: number) => Promise<string>): Promise<DirectInstallOutcome> {
     try {
       await this.connect();
       const arch = await this.arch();
       const local = await this.step('package', () => localPackage(arch, this.left()));
       await this.join(await this.copy(local));
-      return undefined;
+      return this.firstUseHostKey === undefined ? {} : { firstUseHostKey: this.firstUseHostKey };
     } catch (error) {
-      if (error instanceof StepFailed) return error.failure;
+      if (error instanceof StepFailed) return { failure: error.failure };
       throw error;
     } finally {
       await this.cleanup();
@@ -303,12 +310,18 @@ export function localPackage(source: PackageSource): (arch: Arch, timeoutMs: num
   };
 }
 
+/** How an install ended: its failure, or the host key it trusted on first use (to be pinned). */
+export interface DirectInstallOutcome {
+  failure?: InstallFailure;
+  firstUseHostKey?: HostKey;
+}
+
 /** Runs the install; never throws for a failed install, only for a bug. */
 export function runDirectInstall(
   plan: DirectInstallPlan,
   ssh: SshConnector,
   log: DirectLog,
-): Promise<InstallFailure | undefined> {
+): Promise<DirectInstallOutcome> {
   return new DirectRun(plan, ssh, log).run(localPackage(plan.packageSource));
 }
 
@@ -350,9 +363,10 @@ async function installOnce(
   task: PreparedTask,
   node: NodeWork,
   budgetSeconds: number,
-): Promise<InstallFailure | undefined> {
+): Promise<DirectInstallOutcome> {
   const inputs = await loadInputs(kube, task);
-  if (isFailure(inputs)) return inputs;
+  if (isFailure(inputs)) return { failure: inputs };
+  const pin = await machinePin(kube, node);
   if (!deps.ssh)
     throw new Error('direct mode needs an SSH connector (Dependencies.ssh), and none is wired here');
   const plan: DirectInstallPlan = {
@@ -366,6 +380,7 @@ async function installOnce(
     remoteScript: inputs.remote ?? (await deps.installScript()).remote,
     packageSource: deps.settings.packageSource,
     budgetSeconds,
+    ...(pin === undefined ? {} : { pinnedHostKey: pin }),
   };
   deps.log.info(`installing ${node.name} at ${node.ip} with ${task.installer}, directly`, { budgetSeconds });
   return runDirectInstall(plan, deps.ssh, (message, extra) => deps.log.info(message, extra));
@@ -391,6 +406,7 @@ async function finish(
   kube: Kube,
   claimed: LeaseObject,
   outcome: InstallFailure | undefined,
+  firstUseHostKey: HostKey | undefined,
 ): Promise<void> {
   // Worded as proxy mode's reason for a failed Job: the exit code, then install.sh's last line.
   const reason = outcome && `exit code ${outcome.exitCode}: ${failureLine(outcome)}`;
@@ -403,7 +419,12 @@ async function finish(
       return;
     }
     const written = await kube.replace(
-      finishedLease(current, { outcome: outcome ? 'failed' : 'succeeded', reason, at: now(deps) }),
+      finishedLease(current, {
+        outcome: outcome ? 'failed' : 'succeeded',
+        reason,
+        at: now(deps),
+        ...(firstUseHostKey === undefined ? {} : { hostKey: firstUseHostKey }),
+      }),
     );
     if (written !== 'conflict' && written !== 'absent') return;
   }
@@ -422,15 +443,18 @@ interface AttemptContext {
 /** One claimed attempt: install, record the outcome. Old Nodes go in Check install, after the join. */
 async function attempt(context: AttemptContext, claimed: LeaseObject, budgetSeconds: number): Promise<void> {
   const { deps, kube, task, node } = context;
-  let outcome: InstallFailure | undefined;
+  let result: DirectInstallOutcome;
   try {
-    outcome = await installOnce(deps, kube, task, node, budgetSeconds);
+    result = await installOnce(deps, kube, task, node, budgetSeconds);
   } catch (error) {
     // Recorded as the attempt's failure rather than left running until the record expires.
     const name = error instanceof Error ? error.name : 'Error';
-    outcome = failure('join', `${name}: ${error instanceof Error ? error.message : String(error)}`);
+    result = {
+      failure: failure('join', `${name}: ${error instanceof Error ? error.message : String(error)}`),
+    };
   }
-  await finish(deps, kube, claimed, outcome);
+  const outcome = result.failure;
+  await finish(deps, kube, claimed, outcome, outcome === undefined ? result.firstUseHostKey : undefined);
   if (outcome)
     deps.log.warn('direct install failed', { reason: failureLine(outcome), exitCode: outcome.exitCode });
   else deps.log.info('direct install finished; the Node is checked next');
@@ -494,7 +518,7 @@ export async function directAttemptPhase(
   kube: Kube,
   node: NodeWork,
   ref: AttemptRef,
-): Promise<'Running' | { what: string; durationSeconds?: number }> {
+): Promise<'Running' | { what: string; durationSeconds?: number; hostKey?: HostKey }> {
   const lease = await getRecord(kube, ref.job);
   if (lease === undefined) {
     throw new InstallFailedError(
@@ -509,6 +533,7 @@ export async function directAttemptPhase(
       return {
         what: `direct install (record ${ref.job})`,
         ...(state.durationSeconds === undefined ? {} : { durationSeconds: state.durationSeconds }),
+        ...(state.hostKey === undefined ? {} : { hostKey: state.hostKey }),
       };
     case 'expired':
       throw new InstallFailedError(

@@ -6,6 +6,7 @@
  * ignored (no certificates here), as are lines that cannot be read.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { knownHostsName } from '../domain/host-key-pin';
 
 export interface KnownHostKey {
   type: string;
@@ -16,10 +17,8 @@ export interface KnownHostKey {
 
 export type HostKeyVerdict = 'match' | 'mismatch' | 'unknown' | 'revoked';
 
-/** The name a target is recorded under: the address, or `[address]:port` off port 22. */
-export function knownHostsName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
-}
+/** The name a target is recorded under (one rule with the host-key pin). */
+export { knownHostsName };
 
 /**
  * `*` (any run) and `?` (one character), case-insensitive, as OpenSSH's match_pattern. Matched with

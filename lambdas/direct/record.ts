@@ -20,7 +20,14 @@ import {
   runHash,
   shortHash,
 } from '../domain/job-names';
-import { leaseExpired, microTime, ownerReference, type LeaseObject, type PreparedTask } from '../domain/k8s-objects';
+import { HOST_KEY_ANNOTATION, hostKeyText, parseHostKey, type HostKey } from '../domain/host-key-pin';
+import {
+  leaseExpired,
+  microTime,
+  ownerReference,
+  type LeaseObject,
+  type PreparedTask,
+} from '../domain/k8s-objects';
 
 export const OUTCOME_ANNOTATION = `${PRODUCT_DOMAIN}/outcome`;
 export const REASON_ANNOTATION = `${PRODUCT_DOMAIN}/reason`;
@@ -95,6 +102,8 @@ export interface Finish {
   reason?: string | undefined;
   /** When the install ended: the renewTime, so acquireTime → renewTime is its duration. */
   at: Date;
+  /** The host key trusted on first use by a succeeded install, for Check install to pin. */
+  hostKey?: HostKey;
 }
 
 /** The same record, finished: the outcome and, for a failure, its one-line reason. */
@@ -104,6 +113,7 @@ export function finishedLease(lease: LeaseObject, finish: Finish): LeaseObject {
     [OUTCOME_ANNOTATION]: finish.outcome,
   };
   delete annotations[REASON_ANNOTATION];
+  if (finish.hostKey !== undefined) annotations[HOST_KEY_ANNOTATION] = hostKeyText(finish.hostKey);
   if (finish.reason !== undefined) {
     const line = finish.reason.replace(/\s+/g, ' ').trim();
     annotations[REASON_ANNOTATION] = line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 1)}…` : line;
@@ -126,6 +136,8 @@ export interface DirectAttemptState {
   holder: string;
   /** Seconds from the start of a finished attempt to its end. */
   durationSeconds?: number;
+  /** The host key a succeeded attempt trusted on first use. */
+  hostKey?: HostKey;
 }
 
 function outcomeOf(lease: LeaseObject, now: Date): DirectAttemptState['outcome'] {
@@ -141,6 +153,16 @@ function durationOf(lease: LeaseObject): number | undefined {
   return Number.isNaN(started) || Number.isNaN(ended) || ended < started
     ? undefined
     : (ended - started) / 1000;
+}
+
+/** With the key a succeeded attempt trusted on first use, when it recorded one. */
+function withRecordedHostKey(
+  state: DirectAttemptState,
+  annotations: Record<string, string>,
+): DirectAttemptState {
+  const text = annotations[HOST_KEY_ANNOTATION];
+  const hostKey = state.outcome === 'succeeded' && text !== undefined ? parseHostKey(text) : undefined;
+  return hostKey === undefined ? state : { ...state, hostKey };
 }
 
 export function readDirectAttempt(lease: LeaseObject, now: Date): DirectAttemptState {
@@ -161,7 +183,7 @@ export function readDirectAttempt(lease: LeaseObject, now: Date): DirectAttemptS
   const duration = durationOf(lease);
   if ((outcome === 'succeeded' || outcome === 'failed') && duration !== undefined)
     state.durationSeconds = duration;
-  return state;
+  return withRecordedHostKey(state, annotations);
 }
 
 /** The reason of an attempt that ended without reporting back, worded like a Job past its deadline. */

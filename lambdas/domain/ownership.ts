@@ -25,12 +25,16 @@ export function siteOf(proxyNode: string): string {
   return proxyNode === '' ? DIRECT_SITE : proxyNode;
 }
 
-/** The merge patch that marks a Node as installed by the task, through its site. */
-export function installedNodePatch(labelValue: string, proxyNode: string): Record<string, unknown> {
+/** The merge patch that marks a Node as installed by the task, through its site (and any more annotations). */
+export function installedNodePatch(
+  labelValue: string,
+  proxyNode: string,
+  annotations: Record<string, string> = {},
+): Record<string, unknown> {
   return {
     metadata: {
       labels: { [NODE_TASK_LABEL]: labelValue },
-      annotations: { [SITE_ANNOTATION]: siteOf(proxyNode) },
+      annotations: { ...annotations, [SITE_ANNOTATION]: siteOf(proxyNode) },
     },
   };
 }
@@ -147,7 +151,8 @@ function judge(target: PlannedTarget, index: Index, input: OwnershipInput): Judg
   // The proxy runs the install Job: resetting it would end the install and cut the site off.
   if (proxyNodes.includes(target.name)) return { refused: `${target.name} is a proxy node of this task` };
   const proxy = index.proxyByIp.get(target.ip);
-  if (proxy !== undefined) return { refused: `${target.ip} is the address of proxy node ${proxy} of this task` };
+  if (proxy !== undefined)
+    return { refused: `${target.ip} is the address of proxy node ${proxy} of this task` };
   const other = input.busy.find(
     (b) =>
       b.task !== input.taskName &&
@@ -171,6 +176,8 @@ export function judgeTargets(
 ): { judgements: Judgement[]; problems: string[] } {
   const index = indexOf(input);
   const judgements = targets.map((t) => judge(t, index, input));
-  const problems = judgements.flatMap((j, i) => ('refused' in j ? [`${targets[i]!.path}: ${j.refused}`] : []));
+  const problems = judgements.flatMap((j, i) =>
+    'refused' in j ? [`${targets[i]!.path}: ${j.refused}`] : [],
+  );
   return { judgements, problems };
 }

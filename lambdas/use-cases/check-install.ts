@@ -21,6 +21,8 @@ import { directAttemptPhase } from '../direct/install';
 import { failureReason, jobPhase } from './job-status';
 import { holdLock } from './lock';
 import { recordNodeProgress } from './node-task-object';
+import { jobReportedHostKey, machinePin } from './host-key-pin';
+import { hostKeyAnnotations, type HostKey } from '../domain/host-key-pin';
 
 /** Seconds from the Job's start to its completion, as the Job controller recorded them. */
 export function installDurationSeconds(job: JobObject): number | undefined {
@@ -46,6 +48,8 @@ function recordInstallMetrics(
 interface Settled {
   what: string;
   durationSeconds?: number;
+  /** The host key the install trusted on first use, to be pinned on the Node. */
+  hostKey?: HostKey;
 }
 
 /** The attempt's Job: still running, succeeded, or failed (thrown as InstallFailedError). */
@@ -66,9 +70,11 @@ async function jobSettled(kube: Kube, node: NodeWork, attempt: AttemptRef): Prom
     );
   }
   const durationSeconds = installDurationSeconds(job);
+  const hostKey = await jobReportedHostKey(kube, job);
   return {
     what: `install Job ${attempt.job}`,
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    ...(hostKey === undefined ? {} : { hostKey }),
   };
 }
 
@@ -150,9 +156,11 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   const settled = await attemptSettled(deps, kube, task, node, attempt);
   if (settled === 'Running') return { phase: 'Running' };
 
+  // The key trusted on first use is pinned; a machine installed under a pin keeps it on its new Node.
+  const pin = settled.hostKey ?? (await machinePin(kube, node));
   const patched = await kube.mergePatch<NodeObject>(
     { kind: 'Node', name: node.name },
-    installedNodePatch(task.labelValue, node.proxyNode),
+    installedNodePatch(task.labelValue, node.proxyNode, hostKeyAnnotations(pin)),
   );
   if (patched === 'absent') {
     throw new NodeNotRegisteredError(

@@ -21,6 +21,8 @@ import { failureReason, jobAttempt, jobPhase } from './job-status';
 import { holdLock } from './lock';
 import { machineSelector, withMachineLabel } from '../domain/machine-key';
 import { recordNodeProgress } from './node-task-object';
+import { machinePin } from './host-key-pin';
+import { withPinnedHostKey } from '../domain/host-key-pin';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
@@ -119,6 +121,8 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
 
   await requireEarlierPodsEnded(kube, task, node);
   const number = done + 1;
+  // A machine installed before accepts only its pinned host key (install.sh checks it strictly).
+  const pin = await machinePin(kube, node);
   const built = installJob({
     task,
     node,
@@ -128,7 +132,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     packageSource: deps.settings.packageSource,
     ttlSecondsAfterFinished: deps.settings.jobTtlSecondsAfterFinished,
   });
-  const job = withMachineLabel(built, node);
+  const job = withPinnedHostKey(withMachineLabel(built, node), pin);
   const created = await kube.create(job);
   await recordNodeProgress(deps, kube, task, node.name, {
     ip: node.ip,
@@ -138,6 +142,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', {
     job: job.metadata.name,
     attempt: number,
+    hostKeyPinned: pin !== undefined,
   });
   return { job: job.metadata.name, number };
 }

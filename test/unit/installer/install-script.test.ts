@@ -373,6 +373,39 @@ describe('install.sh end to end against stub ssh', () => {
     expect(argv[argv.indexOf('-i') + 1]).toMatch(new RegExp(`^${join(dir, 'tmp')}/penetrator\\.\\w+/key$`));
   });
 
+  const PINNED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinnedKeyOfTheMachine';
+
+  it('accepts only the pinned host key of a machine installed before, beside the known_hosts given', () => {
+    writeFileSync(join(dir, 'credential/known_hosts'), '198.18.1.99 ssh-ed25519 AAAAOther');
+    const result = run({ PENETRATOR_PINNED_HOST_KEY: PINNED, PENETRATOR_SSH_PORT: '2222' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    for (const argv of logs('ssh.')) expect(argv.split('\n')).toContain('StrictHostKeyChecking=yes');
+    expect(readFileSync(join(logDir, 'ssh.0.known_hosts'), 'utf8')).toBe(
+      `198.18.1.99 ssh-ed25519 AAAAOther\n[198.18.1.10]:2222 ${PINNED}\n`,
+    );
+    expect(existsSync(join(dir, 'termination')) ? termination() : '').toBe('');
+  });
+
+  it('pins the key it trusted on first use: the termination message names it', () => {
+    const result = run({ STUB_HOST_KEY: PINNED });
+    expect(result.status).toBe(0);
+    expect(logs('ssh.')[0]!.split('\n')).toContain('StrictHostKeyChecking=accept-new');
+    expect(logs('ssh.')[0]!.split('\n')).toContain('HashKnownHosts=no');
+    expect(termination()).toBe(`host-key: ${PINNED}\n`);
+    expect(result.stdout).toContain('pinned the ssh-ed25519 host key of 198.18.1.10');
+  });
+
+  it.each(['ssh-ed25519 AAAA$(reboot)', 'ssh-ed25519', 'ssh ed25519 AAAA', "ssh-ed25519 AAAA'"])(
+    'refuses the pin %j before connecting',
+    (pin) => {
+      const result = run({ PENETRATOR_PINNED_HOST_KEY: pin });
+      expect(result.status).toBe(2);
+      expect(termination()).toBe('input: PENETRATOR_PINNED_HOST_KEY is not "<type> <base64>"\n');
+      expect(existsSync(logDir) && readdirSync(logDir)).toEqual([]);
+    },
+  );
+
   it('uses sshpass -f with the password file, never -p', () => {
     rmSync(join(dir, 'credential/sshkey'));
     writeFileSync(join(dir, 'credential/passwd'), 's3cret-password\n');
