@@ -91,7 +91,9 @@ describe('penetrator demo (npm start)', () => {
       const run = await penetrator(['demo'], DEMO_TIMEOUT_MS);
 
       expect(run).toMatchObject({ status: 0 });
-      expect(run.output).toContain('deleting finished nodetask/nodes before the reinstall');
+      expect(run.output).toContain(
+        'deleting finished nodetask/nodes (and what it owns) before the reinstall',
+      );
       // Each state ran its Lambda's bundle from the synthesized assembly, under Node.js 24.
       expect(run.output).toMatch(
         /^runs: Start install → StartInstallFunction\w+ asset\.[0-9a-f]{64}\/index\.mjs \(nodejs24\.x, Node\.js v24\./m,

@@ -70,7 +70,8 @@ function run(input: WorkflowInput, executionName: string, signal?: AbortSignal):
     ...workflowRuntime.handlers,
     // Summarize in-process, with the bus Lambda's stack gives it (mocked here): it publishes the
     // completion event this file checks. A local bundle has no bus; every other state runs its bundle.
-    summarize: (payload: unknown) => summarize({ ...deps, events: publisher }, payload),
+    summarize: (payload: unknown) =>
+      summarize({ ...deps, events: publisher, objects: workflowRuntime.objects }, payload),
   };
   return runWorkflowLocally({
     definition,
