@@ -115,6 +115,11 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
 }
 
 const joinRunning = (m: EdgeMachine) => () => journal(m).some((line) => line.event === 'start');
+/**
+ * The machine's side ends on its own clock: once the Pod and its SSH session are gone, the watcher
+ * (polling the session every second) stops the join, which then journals its end.
+ */
+const joinEnded = (m: EdgeMachine) => () => journal(m).some((line) => line.event === 'end');
 
 async function podsOf(task: string): Promise<string[]> {
   const pods = await core.listNamespacedPod({
@@ -227,6 +232,7 @@ describe('one install per machine, seen from the machine', () => {
 
     expect(err.join('')).toContain('interrupted: releasing cluster local');
     await expectNothingLeft(task);
+    await until('the machine ends the stopped join', joinEnded(machine(INTERRUPTED)), 30_000);
     const lines = journal(machine(INTERRUPTED));
     expect(lines.filter((l) => l.event === 'end').map((l) => l.outcome)).toEqual(['terminated']);
     expect(mostAtOnce(lines)).toBe(1);
@@ -269,6 +275,7 @@ describe('one install per machine, seen from the machine', () => {
 
     expect(ended).toMatchObject({ outcome: 'cleaned-up', credentialSecret: 'deleted', lock: 'released' });
     await expectNothingLeft(task);
+    await until('the machine ends the stopped join', joinEnded(machine(CANCELLED)), 30_000);
     const lines = journal(machine(CANCELLED));
     expect(lines.filter((l) => l.event === 'end').map((l) => l.outcome)).toEqual(['terminated']);
     expect(mostAtOnce(lines)).toBe(1);
