@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -19,6 +19,7 @@ import { resolveSettings } from '../../lambdas/settings';
 import { executionEnded } from '../../lambdas/use-cases/execution-ended';
 import type { EdgeMachine } from '../../sandbox/network';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
+import { mostJoinsAtOnce, readJoinJournal, until } from '../support/join-journal';
 
 /**
  * One install per machine, seen from the machine: the stand-in join keeps a journal on each machine
@@ -73,53 +74,16 @@ function run(document: unknown, options: { signal?: AbortSignal; executionName?:
   });
 }
 
-interface JournalLine {
-  event: 'start' | 'end';
-  pid: number;
-  at: number;
-  outcome?: 'joined' | 'failed' | 'terminated';
-}
-
-function journal(machine: EdgeMachine): JournalLine[] {
-  if (!existsSync(machine.joinJournal)) return [];
-  return readFileSync(machine.joinJournal, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as JournalLine);
-}
-
-/** How many joins ran at once on the machine, at most; every join must also have ended. */
-function mostAtOnce(lines: JournalLine[]): number {
-  const running = new Set<number>();
-  let most = 0;
-  for (const line of [...lines].sort((a, b) => a.at - b.at)) {
-    if (line.event === 'start') running.add(line.pid);
-    else running.delete(line.pid);
-    most = Math.max(most, running.size);
-  }
-  expect([...running], 'joins that never ended').toEqual([]);
-  return most;
-}
-
 function machine(ip: string): EdgeMachine {
   return env.network.sites[0]!.machines.find((m) => m.ip === ip)!;
 }
 
-/** Waits (bounded) until `condition` holds. */
-async function until(what: string, condition: () => boolean | Promise<boolean>, ms = 90_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`still not so after ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-const joinRunning = (m: EdgeMachine) => () => journal(m).some((line) => line.event === 'start');
+const joinRunning = (m: EdgeMachine) => () => readJoinJournal(m).some((line) => line.event === 'start');
 /**
  * The machine's side ends on its own clock: once the Pod and its SSH session are gone, the watcher
  * (polling the session every second) stops the join, which then journals its end.
  */
-const joinEnded = (m: EdgeMachine) => () => journal(m).some((line) => line.event === 'end');
+const joinEnded = (m: EdgeMachine) => () => readJoinJournal(m).some((line) => line.event === 'end');
 
 async function podsOf(task: string): Promise<string[]> {
   const pods = await core.listNamespacedPod({
@@ -195,9 +159,9 @@ describe('one install per machine, seen from the machine', () => {
     const ended: WorkflowRunResult = await result;
 
     expect(ended.status, `${ended.error}: ${ended.cause}`).toBe('SUCCEEDED');
-    const lines = journal(machine(RETRIED));
+    const lines = readJoinJournal(machine(RETRIED));
     expect(lines.filter((l) => l.event === 'end').map((l) => l.outcome)).toEqual(['terminated', 'joined']);
-    expect(mostAtOnce(lines)).toBe(1);
+    expect(mostJoinsAtOnce(lines)).toBe(1);
     expect(await jobsOf(task)).toHaveLength(2);
   });
 
@@ -233,9 +197,9 @@ describe('one install per machine, seen from the machine', () => {
     expect(err.join('')).toContain('interrupted: releasing cluster local');
     await expectNothingLeft(task);
     await until('the machine ends the stopped join', joinEnded(machine(INTERRUPTED)), 30_000);
-    const lines = journal(machine(INTERRUPTED));
+    const lines = readJoinJournal(machine(INTERRUPTED));
     expect(lines.filter((l) => l.event === 'end').map((l) => l.outcome)).toEqual(['terminated']);
-    expect(mostAtOnce(lines)).toBe(1);
+    expect(mostJoinsAtOnce(lines)).toBe(1);
     expect(existsSync(join(machine(INTERRUPTED).stateDir, 'stand-in-join.json'))).toBe(false);
   });
 
@@ -276,8 +240,8 @@ describe('one install per machine, seen from the machine', () => {
     expect(ended).toMatchObject({ outcome: 'cleaned-up', credentialSecret: 'deleted', lock: 'released' });
     await expectNothingLeft(task);
     await until('the machine ends the stopped join', joinEnded(machine(CANCELLED)), 30_000);
-    const lines = journal(machine(CANCELLED));
+    const lines = readJoinJournal(machine(CANCELLED));
     expect(lines.filter((l) => l.event === 'end').map((l) => l.outcome)).toEqual(['terminated']);
-    expect(mostAtOnce(lines)).toBe(1);
+    expect(mostJoinsAtOnce(lines)).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { NODE_HASH_LABEL, TASK_LABEL } from '../../lambdas/domain/job-names';
 import { createLocalHandlers } from '../../lambdas/local-handlers';
 import type { EdgeMachine } from '../../sandbox/network';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
+import { mostJoinsAtOnce, readJoinJournal, until, type JournalLine } from '../support/join-journal';
 import type { RunTaskProcessConfig } from '../support/run-task-process';
 
 /**
@@ -49,46 +50,12 @@ let coordination: CoordinationV1Api;
 
 const objectsPath = () => join(workDir, 'objects');
 
-interface JournalLine {
-  event: 'start' | 'end';
-  pid: number;
-  at: number;
-  outcome?: string;
-}
-
 function machine(ip: string): EdgeMachine {
   return env.network.sites[0]!.machines.find((m) => m.ip === ip)!;
 }
 
 function journal(ip: string): JournalLine[] {
-  const file = machine(ip).joinJournal;
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as JournalLine);
-}
-
-/** How many joins ran at once on the machine, at most; every join must also have ended. */
-function mostAtOnce(lines: JournalLine[]): number {
-  const running = new Set<number>();
-  let most = 0;
-  for (const line of [...lines].sort((a, b) => a.at - b.at)) {
-    if (line.event === 'start') running.add(line.pid);
-    else running.delete(line.pid);
-    most = Math.max(most, running.size);
-  }
-  expect([...running], 'joins that never ended').toEqual([]);
-  return most;
-}
-
-/** Waits (bounded) until `condition` holds. */
-async function until(what: string, condition: () => boolean | Promise<boolean>, ms = 90_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`still not so after ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return readJoinJournal(machine(ip));
 }
 
 const internalIp = (node: V1Node) => node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
@@ -255,7 +222,7 @@ function joinsPerMachine(): Record<string, { outcomes: Array<string | undefined>
     [...QUICK, ...SLOW].map((ip) => {
       const lines = journal(ip);
       const outcomes = lines.filter((l) => l.event === 'end').map((l) => l.outcome);
-      return [ip, { outcomes, atOnce: mostAtOnce(lines) }];
+      return [ip, { outcomes, atOnce: mostJoinsAtOnce(lines) }];
     }),
   );
 }
