@@ -3,7 +3,8 @@
  * use-cases stay free of SDKs and run the same in Lambda and in the local runner.
  */
 import type { WorkflowInput } from './domain/contracts';
-import type { InstallerScripts, KubeObject, ObjectKind } from './domain/k8s-objects';
+import type { KubeObject, ObjectKind } from './domain/kube-types';
+import type { InstallerScripts } from './domain/script-config-map';
 import type { RandomSource } from './domain/random';
 import { ErrorNames } from './errors';
 import type { RuntimeSettings } from './settings';

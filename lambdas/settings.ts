@@ -3,12 +3,12 @@
  * by the local runner. Validated at once, with one message listing every problem.
  */
 
-import type { PackageSource } from './domain/k8s-objects';
+import type { PackageSource } from './domain/install-package';
 import { isClusterName } from './domain/name-rules';
 import { ErrorNames } from './errors';
 
 /** Where the install package comes from; in every case targets receive it from the proxy node. */
-export type { PackageSource } from './domain/k8s-objects';
+export type { PackageSource } from './domain/install-package';
 
 export interface RuntimeSettings {
   /** Prefix of the Secrets Manager names: `<prefix>clusters/<name>`, `<prefix>credentials/<name>`. */

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { InstallerScripts } from '../domain/k8s-objects';
+import type { InstallerScripts } from '../domain/script-config-map';
 
 declare const PENETRATOR_INSTALL_SCRIPT: string | undefined;
 declare const PENETRATOR_REMOTE_SCRIPT: string | undefined;

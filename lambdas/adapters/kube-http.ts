@@ -5,7 +5,7 @@
  * discovery calls would only weigh on each Lambda's bundle and cold start (docs/adr/0021).
  */
 import { Agent, request } from 'node:https';
-import type { ObjectKind } from '../domain/k8s-objects';
+import type { ObjectKind } from '../domain/kube-types';
 import { parseYamlValue } from '../domain/yaml-text';
 
 /** Each kind's resource name in URL paths. A new kind fails to compile until it is named here. */

@@ -6,7 +6,7 @@
  * verb and resource. Messages never carry request bodies, headers or object data.
  */
 import { kubeconfigProblems } from '../domain/kubeconfig';
-import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/k8s-objects';
+import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/kube-types';
 import { ClusterNotFoundError, TransientError } from '../errors';
 import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
 import { KubeHttp, KubeHttpError, resourcePath } from './kube-http';

@@ -12,15 +12,9 @@ import {
   nodeHash,
   runHash,
 } from '../domain/job-names';
-import {
-  TaskObjectKeys,
-  holderTask,
-  leaseExpired,
-  lockHolder,
-  type ConfigMapObject,
-  type JobObject,
-  type LeaseObject,
-} from '../domain/k8s-objects';
+import type { ConfigMapObject, JobObject, LeaseObject } from '../domain/kube-types';
+import { holderTask, leaseExpired, lockHolder } from '../domain/lock-lease';
+import { TaskObjectKeys } from '../domain/task-object';
 import { jobAttempt, jobPhase } from '../use-cases/job-status';
 import type { ExecutionInfo } from '../ports';
 import type { NodeDetail, NodeState, TaskDetail, TaskListItem } from './schemas';

@@ -45,14 +45,10 @@ import {
   type InstallStep,
   type RemoteCall,
 } from './remote';
-import {
-  ScriptKeys,
-  type ConfigMapObject,
-  type LeaseObject,
-  type PackageSource,
-  type PreparedTask,
-  type SecretObject,
-} from '../domain/k8s-objects';
+import type { PackageSource } from '../domain/install-package';
+import type { ConfigMapObject, LeaseObject, SecretObject } from '../domain/kube-types';
+import type { PreparedTask } from '../domain/prepared-task';
+import { ScriptKeys } from '../domain/script-config-map';
 import { attemptFailedError, AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
 import { finalFailureOf } from '../domain/final-failures';
 import { parseHostKey, pinnedKnownHostsLine, type HostKey } from '../domain/host-key-pin';

@@ -21,13 +21,10 @@ import {
   shortHash,
 } from '../domain/job-names';
 import { HOST_KEY_ANNOTATION, hostKeyText, parseHostKey, type HostKey } from '../domain/host-key-pin';
-import {
-  leaseExpired,
-  microTime,
-  ownerReference,
-  type LeaseObject,
-  type PreparedTask,
-} from '../domain/k8s-objects';
+import { microTime } from '../domain/kube-time';
+import type { LeaseObject } from '../domain/kube-types';
+import { leaseExpired } from '../domain/lock-lease';
+import { ownerReference, type PreparedTask } from '../domain/prepared-task';
 
 export const OUTCOME_ANNOTATION = `${PRODUCT_DOMAIN}/outcome`;
 export const REASON_ANNOTATION = `${PRODUCT_DOMAIN}/reason`;

@@ -4,7 +4,8 @@
  * the remote part's answers are read, and the one-line failure reasons, worded exactly as install.sh
  * words them so a node's reason reads the same in both modes. No I/O here.
  */
-import { CredentialKeys, type SecretObject } from '../domain/k8s-objects';
+import { CredentialKeys } from '../domain/credential-secret';
+import type { SecretObject } from '../domain/kube-types';
 
 /** The here-document delimiter that carries the join token after the call line. */
 export const TOKEN_DELIMITER = 'PENETRATOR_TOKEN';

@@ -9,7 +9,8 @@
  * machine's address, under the node's own name or one it replaces.
  */
 import { PRODUCT_DOMAIN } from './contracts';
-import { nodeInternalIps, type JobObject, type NodeObject } from './k8s-objects';
+import type { JobObject, NodeObject } from './kube-types';
+import { nodeInternalIps } from './node-status';
 
 /** The name a target is recorded under: the address, or `[address]:port` off port 22. */
 export function knownHostsName(host: string, port: number): string {

@@ -7,7 +7,7 @@
  */
 import { PRODUCT_DOMAIN, type NodeWork } from './contracts';
 import { shortHash } from './job-names';
-import type { JobObject } from './k8s-objects';
+import type { JobObject } from './kube-types';
 import { siteOf } from './ownership';
 
 export const MACHINE_LABEL = `${PRODUCT_DOMAIN}/machine`;

@@ -9,7 +9,8 @@
  */
 import { NODE_TASK_LABEL, PRODUCT_DOMAIN, type TaskMode } from './contracts';
 import { IP_ANNOTATION, PROXY_ANNOTATION, TASK_LABEL } from './job-names';
-import { nodeInternalIps, type JobObject, type NodeObject } from './k8s-objects';
+import type { JobObject, NodeObject } from './kube-types';
+import { nodeInternalIps } from './node-status';
 
 /** The site a Node was installed through: a proxy node's name, or DIRECT_SITE. */
 export const SITE_ANNOTATION = `${PRODUCT_DOMAIN}/site`;

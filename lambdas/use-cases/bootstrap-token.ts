@@ -13,8 +13,8 @@ import {
   isTaskBootstrapToken,
   usableBootstrapToken,
   type BootstrapToken,
-  type SecretObject,
-} from '../domain/k8s-objects';
+} from '../domain/bootstrap-token-secret';
+import type { SecretObject } from '../domain/kube-types';
 import { defaultRandom, randomSuffix, type RandomSource } from '../domain/random';
 import { TransientError } from '../errors';
 import type { Kube } from '../ports';

@@ -8,7 +8,7 @@
 import { TaskNotFoundError } from '../errors';
 import { TASK_NAMESPACE, type TaskRef } from '../domain/contracts';
 import { TASK_LABEL, credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
-import type { ConfigMapObject, JobObject } from '../domain/k8s-objects';
+import type { ConfigMapObject, JobObject } from '../domain/kube-types';
 import { type ApiDependencies, CANCELLED_ERROR, type ExecutionInfo, type Kube } from '../ports';
 import { cleanup } from './cleanup';
 import { forEachLimited } from './common';

@@ -5,13 +5,10 @@
  * Event records it, in both modes alike.
  */
 import { TASK_NAMESPACE, type AttemptRef, type CheckOutput, type NodeWork } from '../domain/contracts';
-import {
-  nodeInternalIps,
-  taskEvent,
-  type JobObject,
-  type NodeObject,
-  type PreparedTask,
-} from '../domain/k8s-objects';
+import type { JobObject, NodeObject } from '../domain/kube-types';
+import { nodeInternalIps } from '../domain/node-status';
+import type { PreparedTask } from '../domain/prepared-task';
+import { taskEvent } from '../domain/task-events';
 import { installedNodePatch } from '../domain/ownership';
 import { attemptFailedError, InstallFailedError, NodeNotRegisteredError, TransientError } from '../errors';
 import { finalFailureOf } from '../domain/final-failures';

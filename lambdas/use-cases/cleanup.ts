@@ -7,7 +7,8 @@
 import { TASK_NAMESPACE, type CleanupInput } from '../domain/contracts';
 import { extractReason } from '../domain/summary';
 import { credentialSecretName, taskObjectName } from '../domain/job-names';
-import { isPreparedTask, taskEvent } from '../domain/k8s-objects';
+import { isPreparedTask } from '../domain/prepared-task';
+import { taskEvent } from '../domain/task-events';
 import type { Dependencies } from '../ports';
 import { deleteTaskToken } from './bootstrap-token';
 import { now, parseTaskRef, record } from './common';

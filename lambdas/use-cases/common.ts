@@ -1,6 +1,6 @@
 /** Helpers shared by the use-cases: payload checks, the clock, the task's cluster client. */
 import type { NodeStepInput, NodeWork, TaskRef } from '../domain/contracts';
-import { isPreparedTask, type PreparedTask } from '../domain/k8s-objects';
+import { isPreparedTask, type PreparedTask } from '../domain/prepared-task';
 import type { Dependencies, Kube } from '../ports';
 import { ErrorNames } from '../errors';
 

@@ -11,7 +11,8 @@
 import type { Dependencies, Workflow } from '../ports';
 import { TASK_NAMESPACE, type CleanupInput, type TaskRef } from '../domain/contracts';
 import { credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
-import { TaskObjectKeys, type ConfigMapObject } from '../domain/k8s-objects';
+import type { ConfigMapObject } from '../domain/kube-types';
+import { TaskObjectKeys } from '../domain/task-object';
 import { deleteTaskToken } from './bootstrap-token';
 import { cleanup } from './cleanup';
 import { PayloadError, record } from './common';

@@ -6,7 +6,7 @@
 import { TASK_NAMESPACE, type NodeWork } from '../domain/contracts';
 import { pinnedHostKey, reportedHostKey, type HostKey } from '../domain/host-key-pin';
 import { JOB_NAME_LABEL } from '../domain/job-names';
-import type { JobObject, NodeObject, PodObject } from '../domain/k8s-objects';
+import type { JobObject, NodeObject, PodObject } from '../domain/kube-types';
 import type { Kube } from '../ports';
 
 /** The machine's pin: on its Node, or on a Node it replaces, at its address. */

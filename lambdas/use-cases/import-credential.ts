@@ -7,7 +7,7 @@
  */
 import { TASK_NAMESPACE } from '../domain/contracts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../domain/job-names';
-import type { SecretObject } from '../domain/k8s-objects';
+import type { SecretObject } from '../domain/kube-types';
 import { CredentialInvalidError } from '../errors';
 import type { Kube } from '../ports';
 

@@ -1,7 +1,7 @@
 /** How an install Job stands, and why it failed, in words a person can act on. */
 import { TASK_NAMESPACE } from '../domain/contracts';
 import { ATTEMPT_LABEL, JOB_NAME_LABEL } from '../domain/job-names';
-import type { JobObject, PodObject } from '../domain/k8s-objects';
+import type { JobObject, PodObject } from '../domain/kube-types';
 import type { Kube } from '../ports';
 
 export type JobPhase = 'Running' | 'Succeeded' | 'Failed';

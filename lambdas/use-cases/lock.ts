@@ -6,7 +6,8 @@
  */
 import { LOCK_LEASE_NAME, TASK_NAMESPACE, type LockInput, type TaskRef } from '../domain/contracts';
 import { executionName } from '../domain/job-names';
-import { holderTask, leaseExpired, lockHolder, lockLease, type LeaseObject } from '../domain/k8s-objects';
+import type { LeaseObject } from '../domain/kube-types';
+import { holderTask, leaseExpired, lockHolder, lockLease } from '../domain/lock-lease';
 import { ClusterBusyError, LockLostError, TransientError, type LockTimes } from '../errors';
 import type { Dependencies, Kube, Log } from '../ports';
 import { now, parseTaskRef, PayloadError, record } from './common';

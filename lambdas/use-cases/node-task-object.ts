@@ -5,7 +5,7 @@
  * ConfigMap record as the root of ownership.
  */
 import type { NodeWork, TaskRef, TaskSummary } from '../domain/contracts';
-import { specDigest } from '../domain/k8s-objects';
+import { specDigest } from '../domain/spec-digest';
 import { validateNodeTask } from '../domain/node-task';
 import { NODE_TASK_KIND } from '../domain/node-task-schema';
 import {

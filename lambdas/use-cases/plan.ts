@@ -9,14 +9,10 @@ import type { NodeWork, PlanInput, PlanOutput, TaskRef } from '../domain/contrac
 import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { isIP } from 'node:net';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, taskObjectName } from '../domain/job-names';
-import {
-  TaskObjectKeys,
-  nodeReady,
-  specDigest,
-  type ConfigMapObject,
-  type JobObject,
-  type NodeObject,
-} from '../domain/k8s-objects';
+import type { ConfigMapObject, JobObject, NodeObject } from '../domain/kube-types';
+import { nodeReady } from '../domain/node-status';
+import { specDigest } from '../domain/spec-digest';
+import { TaskObjectKeys } from '../domain/task-object';
 import { assignNodeNames, taskLabelValue } from '../domain/names';
 import { formatPath, normaliseIp, validateNodeTask, type NodeTask, type Target } from '../domain/node-task';
 import {

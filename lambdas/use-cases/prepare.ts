@@ -5,15 +5,11 @@
 import { TASK_NAMESPACE, type NodeWork, type PrepareInput, type TaskRef } from '../domain/contracts';
 import { caCertHash, joinAddress, parseClusterInfo } from '../domain/ca-hash';
 import { taskObjectName } from '../domain/job-names';
-import {
-  TaskObjectKeys,
-  credentialSecret,
-  scriptConfigMap,
-  taskObject,
-  type ConfigMapObject,
-  type KubeObject,
-  type PreparedTask,
-} from '../domain/k8s-objects';
+import { credentialSecret } from '../domain/credential-secret';
+import type { ConfigMapObject, KubeObject } from '../domain/kube-types';
+import type { PreparedTask } from '../domain/prepared-task';
+import { scriptConfigMap } from '../domain/script-config-map';
+import { TaskObjectKeys, taskObject } from '../domain/task-object';
 import { nodeTaskOwnerReference, type NodeTaskObject } from '../domain/node-task-status';
 import { ensureTaskToken } from './bootstrap-token';
 import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../errors';

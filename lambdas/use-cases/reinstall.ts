@@ -6,12 +6,9 @@
  */
 import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { taskObjectName } from '../domain/job-names';
-import {
-  nodeInternalIps,
-  TaskObjectKeys,
-  type ConfigMapObject,
-  type NodeObject,
-} from '../domain/k8s-objects';
+import type { ConfigMapObject, NodeObject } from '../domain/kube-types';
+import { nodeInternalIps } from '../domain/node-status';
+import { TaskObjectKeys } from '../domain/task-object';
 import { validateNodeTask } from '../domain/node-task';
 import type { RandomSource } from '../domain/random';
 import { InvalidNodeTaskError } from '../errors';

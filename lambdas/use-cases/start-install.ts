@@ -5,14 +5,10 @@
  */
 import { TASK_NAMESPACE, type AttemptRef, type NodeWork } from '../domain/contracts';
 import { RUN_LABEL, nodeJobsSelector, runHash } from '../domain/job-names';
-import {
-  installJob,
-  nodeInternalIps,
-  type JobObject,
-  type NodeObject,
-  type PodObject,
-  type PreparedTask,
-} from '../domain/k8s-objects';
+import { installJob } from '../domain/install-job';
+import type { JobObject, NodeObject, PodObject } from '../domain/kube-types';
+import { nodeInternalIps } from '../domain/node-status';
+import type { PreparedTask } from '../domain/prepared-task';
 import { AttemptsExhaustedError, TransientError } from '../errors';
 import type { Dependencies, Kube } from '../ports';
 import { parseNodeStepInput, requirePrepared } from './common';

@@ -10,7 +10,7 @@ import { lockHolderTask } from '../api/task-view';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../domain/contracts';
 import { executionNameFor, executionPrefix } from '../domain/execution-names';
 import { taskObjectName } from '../domain/job-names';
-import type { ConfigMapObject, LeaseObject } from '../domain/k8s-objects';
+import type { ConfigMapObject, LeaseObject } from '../domain/kube-types';
 import type { NodeTask } from '../domain/node-task';
 import { defaultRandom, type RandomSource } from '../domain/random';
 import { ClusterBusyError, TaskConflictError } from '../errors';

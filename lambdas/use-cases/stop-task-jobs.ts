@@ -11,7 +11,7 @@
  */
 import { TASK_NAMESPACE } from '../domain/contracts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_LABEL } from '../domain/job-names';
-import type { JobObject, PodObject } from '../domain/k8s-objects';
+import type { JobObject, PodObject } from '../domain/kube-types';
 import { TransientError } from '../errors';
 import type { Kube, Log } from '../ports';
 import { jobPhase } from './job-status';

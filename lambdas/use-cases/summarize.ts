@@ -3,7 +3,9 @@
  * told as Events on it (one per failed node, one for the task).
  */
 import { TASK_NAMESPACE, type NodeResult, type SummarizeInput, type TaskSummary } from '../domain/contracts';
-import { TaskObjectKeys, canonicalJson, taskEvent } from '../domain/k8s-objects';
+import { canonicalJson } from '../domain/spec-digest';
+import { taskEvent } from '../domain/task-events';
+import { TaskObjectKeys } from '../domain/task-object';
 import { summarize as summarizeResults, summaryForState } from '../domain/summary';
 import { taskCompletedEvent } from '../domain/product-events';
 import type { Dependencies, ObjectStore } from '../ports';

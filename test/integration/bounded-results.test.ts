@@ -22,7 +22,7 @@ import {
   type WorkflowHandler,
 } from '../../lambdas/domain/contracts';
 import { credentialSecretName } from '../../lambdas/domain/job-names';
-import type { SecretObject } from '../../lambdas/domain/k8s-objects';
+import type { SecretObject } from '../../lambdas/domain/kube-types';
 import { MAX_MACHINES } from '../../lambdas/domain/node-task-schema';
 import { MAX_REASON_LENGTH } from '../../lambdas/domain/summary';
 import { AttemptsExhaustedError, ErrorNames } from '../../lambdas/errors';

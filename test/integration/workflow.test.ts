@@ -8,7 +8,7 @@ import { LocalRuntimes } from '../../cli/local/local-runtime';
 import { sharedAssembly } from '../support/shared-assembly';
 import { runWorkflowLocally, type WorkflowRunResult } from '../../cli/local/run-workflow';
 import { InstallEnv, LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
-import type { PackageSource } from '../../lambdas/domain/k8s-objects';
+import type { PackageSource } from '../../lambdas/domain/install-package';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 import { kubectl } from '../../sandbox/kubectl';
 import { stateLambda } from '../../statemachine/state-names';

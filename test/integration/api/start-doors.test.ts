@@ -30,7 +30,7 @@ import { kubeFromKubeconfig } from '../../../lambdas/adapters/kube';
 import { handler as tasksHandler } from '../../../lambdas/handlers/api-tasks';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
 import { MAX_EXECUTION_NAME } from '../../../lambdas/domain/execution-names';
-import { lockLease } from '../../../lambdas/domain/k8s-objects';
+import { lockLease } from '../../../lambdas/domain/lock-lease';
 import { ErrorNames } from '../../../lambdas/errors';
 import { handler as reinstallHandler } from '../../../lambdas/handlers/reinstall';
 import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';

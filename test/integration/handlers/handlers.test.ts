@@ -31,19 +31,17 @@ import {
   nodeJobsSelector,
   runHash,
 } from '../../../lambdas/domain/job-names';
-import {
-  bootstrapTokenIdFor,
-  bootstrapTokenSecret,
-  lockHolder,
-  lockLease,
-  type ConfigMapObject,
-  type EventObject,
-  type JobObject,
-  type PodObject,
-  type LeaseObject,
-  type NodeObject,
-  type SecretObject,
-} from '../../../lambdas/domain/k8s-objects';
+import { bootstrapTokenIdFor, bootstrapTokenSecret } from '../../../lambdas/domain/bootstrap-token-secret';
+import type {
+  ConfigMapObject,
+  JobObject,
+  PodObject,
+  LeaseObject,
+  NodeObject,
+  SecretObject,
+} from '../../../lambdas/domain/kube-types';
+import { lockHolder, lockLease } from '../../../lambdas/domain/lock-lease';
+import type { EventObject } from '../../../lambdas/domain/task-events';
 import { ErrorNames } from '../../../lambdas/errors';
 import { MACHINE_LABEL, machineKey, machineSelector } from '../../../lambdas/domain/machine-key';
 import { createLocalHandlers } from '../../../lambdas/local-handlers';

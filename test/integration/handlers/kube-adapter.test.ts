@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeFromKubeconfig } from '../../../lambdas/adapters/kube';
 import { TASK_NAMESPACE } from '../../../lambdas/domain/contracts';
-import type { ConfigMapObject, NodeObject } from '../../../lambdas/domain/k8s-objects';
+import type { ConfigMapObject, NodeObject } from '../../../lambdas/domain/kube-types';
 import { ErrorNames } from '../../../lambdas/errors';
 import type { Kube } from '../../../lambdas/ports';
 import { buildKubeconfig, startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';

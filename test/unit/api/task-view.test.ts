@@ -7,7 +7,7 @@ import {
   nodeHash,
   runHash,
 } from '../../../lambdas/domain/job-names';
-import type { ConfigMapObject, JobObject, LeaseObject } from '../../../lambdas/domain/k8s-objects';
+import type { ConfigMapObject, JobObject, LeaseObject } from '../../../lambdas/domain/kube-types';
 import {
   nodeViews,
   originalStatus,

@@ -20,7 +20,8 @@ import {
   nextDirectStep,
   readDirectAttempt,
 } from '../../../lambdas/direct/record';
-import type { LeaseObject, PreparedTask } from '../../../lambdas/domain/k8s-objects';
+import type { LeaseObject } from '../../../lambdas/domain/kube-types';
+import type { PreparedTask } from '../../../lambdas/domain/prepared-task';
 import { DIRECT_MARGIN_SECONDS, attemptBudgetSeconds } from '../../../lambdas/direct/install';
 
 const task: PreparedTask = {

@@ -26,7 +26,7 @@ import {
   shellQuote,
   type RemoteCall,
 } from '../../../lambdas/direct/remote';
-import type { SecretObject } from '../../../lambdas/domain/k8s-objects';
+import type { SecretObject } from '../../../lambdas/domain/kube-types';
 import { finalFailureOf } from '../../../lambdas/domain/final-failures';
 
 /**

@@ -9,7 +9,7 @@ import {
   reportedHostKey,
   withPinnedHostKey,
 } from '../../../lambdas/domain/host-key-pin';
-import type { JobObject, NodeObject } from '../../../lambdas/domain/k8s-objects';
+import type { JobObject, NodeObject } from '../../../lambdas/domain/kube-types';
 
 /** An SSH public key blob: the type as a length-prefixed string, then the key bytes. */
 function blob(type: string, body = Buffer.alloc(32, 7)): Buffer {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeWork } from '../../../lambdas/domain/contracts';
-import { installJob, type PreparedTask } from '../../../lambdas/domain/k8s-objects';
+import { installJob } from '../../../lambdas/domain/install-job';
+import type { PreparedTask } from '../../../lambdas/domain/prepared-task';
 import {
   MACHINE_LABEL,
   machineKey,

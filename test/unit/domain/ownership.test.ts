@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeObject } from '../../../lambdas/domain/k8s-objects';
+import type { NodeObject } from '../../../lambdas/domain/kube-types';
 import {
   CONTROL_PLANE_LABELS,
   SITE_ANNOTATION,
@@ -77,7 +77,10 @@ describe('judgeTargets', () => {
       'spec.nodeNamesOverride.cp-1: Node cp-1 is a control-plane node; list it in spec.replaceNodes to replace it deliberately',
       'spec.nodeNamesOverride.edge-y: 192.168.1.5 is the address of control-plane node cp-1; list it in spec.replaceNodes to replace it deliberately',
     ]);
-    const allowed = judgeTargets([at('edge-y', '192.168.1.5')], input([cp], { replaceNodes: new Set(['cp-1']) }));
+    const allowed = judgeTargets(
+      [at('edge-y', '192.168.1.5')],
+      input([cp], { replaceNodes: new Set(['cp-1']) }),
+    );
     expect(allowed).toEqual({ judgements: [{ replaces: ['cp-1'], sameName: false }], problems: [] });
   });
 

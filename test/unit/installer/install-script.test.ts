@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { paramsFile } from '../../../lambdas/domain/k8s-objects';
+import { paramsFile } from '../../../lambdas/domain/script-config-map';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../installer/install.sh');
 const REMOTE = resolve(import.meta.dirname, '../../../installer/remote.sh');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ConfigMapObject, JobObject } from '../../../lambdas/domain/k8s-objects';
+import type { ConfigMapObject, JobObject } from '../../../lambdas/domain/kube-types';
 import { createMetrics, localMetrics, noMetrics } from '../../../lambdas/observability';
 import { installDurationSeconds } from '../../../lambdas/use-cases/check-install';
 import { parseStatusChange, rebuildTaskRef, taskOfInput } from '../../../lambdas/use-cases/execution-ended';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NODE_TASK_LABEL } from '../../../lambdas/domain/contracts';
-import type { JobObject, NodeObject } from '../../../lambdas/domain/k8s-objects';
+import type { JobObject, NodeObject } from '../../../lambdas/domain/kube-types';
 import { forEachLimited } from '../../../lambdas/use-cases/common';
 import { jobAttempt, jobPhase } from '../../../lambdas/use-cases/job-status';
 import { SITE_ANNOTATION } from '../../../lambdas/domain/ownership';
@@ -66,13 +66,11 @@ describe('buildWorkList', () => {
   });
 
   it('installs none of the refused targets and names each by its field path', () => {
-    const work = buildWorkList(
-      targets.slice(0, 2),
-      ownership([node('p1', '198.18.0.2')], ['p1']),
-      'l',
-    );
+    const work = buildWorkList(targets.slice(0, 2), ownership([node('p1', '198.18.0.2')], ['p1']), 'l');
     expect(work.nodes).toEqual([{ name: 'a', ip: '198.18.0.1', proxyNode: 'p1', reinstall: false }]);
-    expect(work.problems).toEqual(['spec.targetMachines[1]: 198.18.0.2 is the address of proxy node p1 of this task']);
+    expect(work.problems).toEqual([
+      'spec.targetMachines[1]: 198.18.0.2 is the address of proxy node p1 of this task',
+    ]);
   });
 });
 

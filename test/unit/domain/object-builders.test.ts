@@ -3,25 +3,20 @@ import { InstallEnv, InstallPaths, type NodeWork } from '../../../lambdas/domain
 import { installJobName, shortHash } from '../../../lambdas/domain/job-names';
 import {
   bootstrapTokenSecret,
-  canonicalJson,
-  credentialSecret,
-  holderTask,
-  installJob,
-  leaseExpired,
-  lockLease,
-  microTime,
-  paramsFile,
-  scriptConfigMap,
-  specDigest,
-  taskEvent,
-  taskObject,
   usableBootstrapToken,
   bootstrapTokenIdFor,
   isTaskBootstrapToken,
-  type InstallJobInput,
-  type PreparedTask,
-  type SecretObject,
-} from '../../../lambdas/domain/k8s-objects';
+} from '../../../lambdas/domain/bootstrap-token-secret';
+import { credentialSecret } from '../../../lambdas/domain/credential-secret';
+import { installJob, type InstallJobInput } from '../../../lambdas/domain/install-job';
+import { microTime } from '../../../lambdas/domain/kube-time';
+import type { SecretObject } from '../../../lambdas/domain/kube-types';
+import { holderTask, leaseExpired, lockLease } from '../../../lambdas/domain/lock-lease';
+import type { PreparedTask } from '../../../lambdas/domain/prepared-task';
+import { paramsFile, scriptConfigMap } from '../../../lambdas/domain/script-config-map';
+import { canonicalJson, specDigest } from '../../../lambdas/domain/spec-digest';
+import { taskEvent } from '../../../lambdas/domain/task-events';
+import { taskObject } from '../../../lambdas/domain/task-object';
 
 const task: PreparedTask = {
   name: 'add-nodes',
