@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { isCredentialName } from '../domain/name-rules';
 import { CredentialInvalidError } from '../errors';
+import type { RecordedBounds } from '../domain/credential-bounds';
 import type { CredentialStore, SshCredential } from '../ports';
 import { parseCredential } from './credential-shape';
 
@@ -86,5 +87,10 @@ export class FileCredentials implements CredentialStore {
       );
     }
     return parseCredentialText(name, file, text);
+  }
+  /** A local run's credential file is the operator's own choice for that run: it is not bounded. */
+  async bounds(name: string): Promise<RecordedBounds> {
+    await this.locate(name);
+    return 'unbounded';
   }
 }

@@ -100,6 +100,7 @@ describe('local clusters', () => {
     const provider = cachedKubeProvider(
       {
         list: () => Promise.resolve(['lab']),
+        directRanges: () => Promise.resolve('unbounded'),
         kubeconfig: (name) => {
           reads++;
           return name === 'lab' ? Promise.resolve(kubeconfig) : Promise.reject(new Error('unknown'));

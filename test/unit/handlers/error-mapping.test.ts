@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   ResourceNotFoundException,
@@ -22,6 +23,8 @@ import { handler as startInstall } from '../../../lambdas/handlers/start-install
 import { ErrorNames, PenetratorError } from '../../../lambdas/errors';
 
 /** Any CA: the server under test never completes a TLS handshake. */
+/** The tags of a credential bound to cluster prod (lambdas/domain/credential-bounds.ts). */
+const BOUND_TO_PROD = { Tags: [{ Key: 'penetrator:clusters', Value: 'prod' }] };
 const TEST_CA = Buffer.from(readFileSync('test/fixtures/certs/kubernetes-ca.crt', 'utf8')).toString('base64');
 
 // Powertools then writes through the global console, where the test can read its lines.
@@ -154,6 +157,7 @@ describe('plan handler', () => {
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
       SecretString: kubeconfig('https://127.0.0.1:1'),
     });
+    sm.on(DescribeSecretCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves(BOUND_TO_PROD);
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({
       SecretString: '{"user":"root"}',
     });
@@ -167,6 +171,7 @@ describe('plan handler', () => {
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
       SecretString: kubeconfig(`https://127.0.0.1:${port}`),
     });
+    sm.on(DescribeSecretCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves(BOUND_TO_PROD);
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({
       SecretString: JSON.stringify({ passwd: PASSWORD }),
     });
