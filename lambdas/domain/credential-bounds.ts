@@ -152,3 +152,31 @@ function directProblems(check: BoundsCheck): string[] {
 export function boundsProblems(check: BoundsCheck): string[] {
   return [...credentialProblems(check), ...directProblems(check)].slice(0, 20);
 }
+
+/**
+ * Bounds written as fields of a document (a local credential file: `clusters: [local]`,
+ * `ranges: [10.0.0.0/8]`): none when it names no clusters; every problem names its field.
+ */
+export function boundsFromFields(fields: Record<string, unknown>): {
+  bounds?: CredentialBounds;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const list = (field: 'clusters' | 'ranges'): string[] | undefined => {
+    const value = fields[field];
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value) || !value.every((w): w is string => typeof w === 'string')) {
+      problems.push(`${field}: expected a list of strings`);
+      return undefined;
+    }
+    return value;
+  };
+  const clusters = list('clusters');
+  const ranges = list('ranges');
+  problems.push(...boundsInputProblems({ ranges }));
+  if (clusters === undefined || clusters.length === 0) {
+    if (ranges !== undefined) problems.push('ranges: given without clusters; name the clusters too');
+    return { problems };
+  }
+  return problems.length > 0 ? { problems } : { bounds: { clusters, ranges: ranges ?? [] }, problems };
+}
