@@ -132,6 +132,7 @@ export class PenetratorStack extends Stack {
       this.grantSecretRead(functions[name], config.secretPrefix, secretAccess[name]);
     }
     this.grantClusterListing(functions.plan);
+    this.grantBoundsRead(functions.plan, config.secretPrefix);
     this.functions = functions;
     this.workBucket = new WorkBucket(this, 'WorkBucket', {
       executionTimeout: Duration.hours(config.executionTimeoutHours),
@@ -261,6 +262,24 @@ export class PenetratorStack extends Stack {
         reason: `Secret names get a random suffix from Secrets Manager; the wildcard is limited to the product's ${prefix}${kind}/ prefix.`,
       });
     }
+  }
+
+  /**
+   * Plan reads the bounds of the task's credential and cluster from their secrets' tags
+   * (DescribeSecret returns no value), before it reads the credential itself.
+   */
+  private grantBoundsRead(fn: PenetratorFunction, prefix: string): void {
+    const resources = (['clusters', 'credentials'] as const).map((kind) =>
+      this.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${prefix}${kind}/*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources }),
+    );
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { WorkflowInput } from './domain/contracts';
 import type { KubeObject, ObjectKind } from './domain/kube-types';
 import type { InstallerScripts } from './domain/script-config-map';
+import type { CredentialBounds, DirectRanges, RecordedBounds } from './domain/credential-bounds';
 import type { RandomSource } from './domain/random';
 import { ErrorNames } from './errors';
 import type { RuntimeSettings } from './settings';
@@ -15,6 +16,8 @@ export interface ClusterDirectory {
   list(): Promise<string[]>;
   /** The cluster's kubeconfig (secret material: never log it). Throws ClusterNotFoundError. */
   kubeconfig(name: string): Promise<string>;
+  /** The address ranges direct mode may reach in the cluster (its value is not read). */
+  directRanges(name: string): Promise<DirectRanges>;
 }
 
 /** An SSH credential as stored: exactly what the install Job may receive. */
@@ -30,6 +33,11 @@ export interface CredentialStore {
    * nor sshkey; the message names the credential, never its value.
    */
   get(name: string): Promise<SshCredential>;
+  /**
+   * Where the credential may be used, read without its value (domain/credential-bounds.ts).
+   * Throws CredentialInvalidError when it does not exist.
+   */
+  bounds(name: string): Promise<RecordedBounds>;
 }
 
 /** Identifies one object: kind and name, plus the namespace for namespaced kinds. */
@@ -249,8 +257,18 @@ export interface SecretWriter {
    * `create` refuses a name already registered (`exists`, nothing written); `replace` writes a new
    * version of it (or creates it).
    */
-  putCluster(name: string, kubeconfig: string, mode: 'create' | 'replace'): Promise<ClusterWrite>;
-  putCredential(name: string, credential: SshCredential): Promise<'created' | 'updated'>;
+  putCluster(
+    name: string,
+    kubeconfig: string,
+    mode: 'create' | 'replace',
+    directRanges?: readonly string[],
+  ): Promise<ClusterWrite>;
+  /** The bounds replace those stored before: a bound left out is removed. */
+  putCredential(
+    name: string,
+    credential: SshCredential,
+    bounds?: Partial<CredentialBounds>,
+  ): Promise<'created' | 'updated'>;
 }
 
 /** What the API's and the events' use-cases depend on: the workflow's dependencies plus the two above. */

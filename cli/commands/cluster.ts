@@ -18,6 +18,7 @@ import {
   type RemoteIo,
 } from '../remote/connect';
 import { addExamples } from '../remote/help';
+import { rangesFlag } from '../remote/bounds-flags';
 import { readTextFile } from '../remote/inputs';
 import { registerCrd } from './cluster-crd';
 
@@ -25,6 +26,8 @@ export interface ClusterAddOptions extends RemoteFlags {
   kubeconfig: string;
   /** Repoint an already registered NAME at this kubeconfig (refused otherwise). */
   replace?: boolean;
+  /** `CIDR,…`: the address ranges direct mode may reach in this cluster; without it, none. */
+  directRanges?: string;
 }
 
 export interface ClusterListOptions extends RemoteFlags {
@@ -43,7 +46,11 @@ export function register(program: Command): void {
       .description('register a cluster under NAME from its kubeconfig')
       .argument('<name>', 'the name NodeTasks and --cluster use')
       .requiredOption('--kubeconfig <file>', "the cluster's kubeconfig, certificates embedded")
-      .option('--replace', 'repoint an already registered NAME at this kubeconfig'),
+      .option('--replace', 'repoint an already registered NAME at this kubeconfig')
+      .option(
+        '--direct-ranges <cidrs>',
+        'CIDR,…: the addresses direct mode may reach in this cluster (without it, no direct-mode task)',
+      ),
   ).action(async (name: string, options: ClusterAddOptions) => {
     process.exitCode = await addCluster(() => connect(options), name, options, processIo);
   });
@@ -58,7 +65,9 @@ export function register(program: Command): void {
   registerCrd(cluster);
   add.exitOverride();
   list.exitOverride();
-  addExamples(program, add, ['penetrator cluster add prod --kubeconfig prod.kubeconfig']);
+  addExamples(program, add, [
+    'penetrator cluster add prod --kubeconfig prod.kubeconfig --direct-ranges 10.20.0.0/16',
+  ]);
   addExamples(program, list, ['penetrator cluster list']);
 }
 
@@ -71,6 +80,7 @@ export async function addCluster(
   if (!isClusterName(name)) {
     throw new CliError(`"${name}" is not a cluster name`, EXIT_USAGE, `use ${CLUSTER_NAME_RULE}`);
   }
+  const directRanges = rangesFlag('--direct-ranges', options.directRanges);
   const kubeconfig = await readTextFile(options.kubeconfig, 'kubeconfig', MAX_KUBECONFIG_BYTES);
   const problems = kubeconfigProblems(kubeconfig);
   if (problems.length > 0) {
@@ -85,7 +95,7 @@ export async function addCluster(
         : 'use a kubeconfig with an https server, its certificate authority embedded, and a token or client certificate',
     );
   }
-  await clientFrom(client).putCluster(name, kubeconfig, options.replace === true);
+  await clientFrom(client).putCluster(name, kubeconfig, options.replace === true, directRanges);
   io.stdout(`cluster/${name} ${options.replace === true ? 'replaced' : 'registered'}\n`);
   return 0;
 }

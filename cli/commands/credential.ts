@@ -22,6 +22,7 @@ import {
   type RemoteIo,
 } from '../remote/connect';
 import { addExamples } from '../remote/help';
+import { clustersFlag, rangesFlag } from '../remote/bounds-flags';
 import { readPassword, readTextFile } from '../remote/inputs';
 
 export interface CredentialPutOptions extends RemoteFlags {
@@ -32,6 +33,10 @@ export interface CredentialPutOptions extends RemoteFlags {
   fromFile?: string[];
   /** Registered only to refuse it with a clear message. */
   password?: string;
+  /** `NAME,…`: the clusters the credential may be used for (required). */
+  clusters?: string;
+  /** `CIDR,…`: the machines it may log in to; without it, any address in those clusters. */
+  ranges?: string;
 }
 
 const MAX_FILE_BYTES = 64 * 1024;
@@ -56,15 +61,17 @@ export function register(program: Command): void {
         'passwd=FILE, sshkey=FILE or knownHosts=FILE, as for kubectl create secret generic (repeatable)',
         (entry: string, all: string[] = []) => [...all, entry],
       )
-      .option('--password <value>', 'refused: use --password-stdin'),
+      .option('--password <value>', 'refused: use --password-stdin')
+      .option('--clusters <names>', 'NAME,…: the clusters it may be used for (required)')
+      .option('--ranges <cidrs>', 'CIDR,…: the machine addresses it may log in to (default: any)'),
   ).action(async (name: string, options: CredentialPutOptions) => {
     process.exitCode = await putCredential(() => connect(options), name, options, processIo);
   });
   put.exitOverride();
   addExamples(program, put, [
-    'penetrator credential put login-secret --password-stdin < password.txt',
-    'penetrator credential put login-key --ssh-key ~/.ssh/edge_ed25519 --known-hosts site1_known_hosts',
-    'penetrator credential put login-secret --from-file=passwd=./passwd',
+    'penetrator credential put login-secret --clusters prod --password-stdin < password.txt',
+    'penetrator credential put login-key --clusters prod,lab --ranges 10.20.0.0/16 --ssh-key ~/.ssh/edge_ed25519',
+    'penetrator credential put login-secret --clusters prod --from-file=passwd=./passwd',
   ]);
   const importCommand = withRemoteOptions(
     credential
@@ -74,7 +81,9 @@ export function register(program: Command): void {
       )
       .argument('<name>', 'the Secret, and the credential name NodeTasks use')
       .requiredOption('--kubeconfig <file>', 'kubeconfig of the cluster holding the Secret')
-      .option('--namespace <namespace>', "the Secret's namespace", 'edge-system'),
+      .option('--namespace <namespace>', "the Secret's namespace", 'edge-system')
+      .option('--clusters <names>', 'NAME,…: the clusters it may be used for (required)')
+      .option('--ranges <cidrs>', 'CIDR,…: the machine addresses it may log in to (default: any)'),
   ).action(async (name: string, options: CredentialImportOptions) => {
     const kubeconfig = await readTextFile(options.kubeconfig, 'kubeconfig', MAX_KUBECONFIG_BYTES);
     process.exitCode = await importCredentialCommand(
@@ -89,13 +98,21 @@ export function register(program: Command): void {
   // Its own help only: the top-level help keeps one examples line per verb.
   importCommand.addHelpText(
     'after',
-    '\nExamples:\n  $ penetrator credential import login-secret --kubeconfig admin.kubeconfig\n',
+    '\nExamples:\n  $ penetrator credential import login-secret --clusters prod --kubeconfig admin.kubeconfig\n',
   );
 }
 
 export interface CredentialImportOptions extends RemoteFlags {
   kubeconfig: string;
   namespace?: string;
+  clusters?: string;
+  ranges?: string;
+}
+
+/** The bounds of `--clusters`/`--ranges`, as the request body carries them. */
+function boundsOf(name: string, options: Pick<CredentialPutOptions, 'clusters' | 'ranges'>) {
+  const ranges = rangesFlag('--ranges', options.ranges);
+  return { clusters: clustersFlag(options.clusters, name), ...(ranges ? { ranges } : {}) };
 }
 
 const MAX_KUBECONFIG_BYTES = 1024 * 1024;
@@ -104,15 +121,17 @@ export async function importCredentialCommand(
   client: ClientSource,
   kube: Kube,
   name: string,
-  options: Pick<CredentialImportOptions, 'namespace'>,
+  options: Pick<CredentialImportOptions, 'namespace' | 'clusters' | 'ranges'>,
   io: RemoteIo,
 ): Promise<number> {
   if (!isCredentialName(name)) {
     throw new CliError(`"${name}" is not a credential name`, EXIT_USAGE, `use ${CREDENTIAL_NAME_RULE}`);
   }
+  const bounds = boundsOf(name, options);
   const result = await importCredential(
     kube,
-    (credentialName, credential) => clientFrom(client).putCredential(credentialName, credential),
+    (credentialName, credential) =>
+      clientFrom(client).putCredential(credentialName, { ...credential, ...bounds }),
     { name, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) },
   );
   io.stdout(`credential/${name} stored (${result.kind}) from secret ${result.secret}\n`);
@@ -177,12 +196,7 @@ function withFromFiles(options: CredentialPutOptions): CredentialPutOptions & { 
   };
 }
 
-/** The request body for these options; reads the secret from where the options say. */
-export async function credentialBody(
-  given: CredentialPutOptions,
-  readSecret: () => Promise<string> = () => readPassword(),
-): Promise<CredentialBody> {
-  const options = withFromFiles(given);
+function refuseCommandLinePassword(options: Pick<CredentialPutOptions, 'password'>): void {
   if (options.password !== undefined) {
     throw new CliError(
       'a password on the command line is refused: it would stay in shell history and process lists',
@@ -190,6 +204,15 @@ export async function credentialBody(
       'use --password-stdin and type it, or pipe it in',
     );
   }
+}
+
+/** The request body for these options; reads the secret from where the options say. */
+export async function credentialBody(
+  given: CredentialPutOptions,
+  readSecret: () => Promise<string> = () => readPassword(),
+): Promise<CredentialBody> {
+  const options = withFromFiles(given);
+  refuseCommandLinePassword(options);
   const sources = [options.passwordStdin, options.passwordFile, options.sshKey].filter(Boolean).length;
   if (sources !== 1) {
     throw new CliError(
@@ -233,9 +256,12 @@ export async function putCredential(
   if (!isCredentialName(name)) {
     throw new CliError(`"${name}" is not a credential name`, EXIT_USAGE, `use ${CREDENTIAL_NAME_RULE}`);
   }
+  refuseCommandLinePassword(options);
+  const bounds = boundsOf(name, options);
   const body = await credentialBody(options, readSecret);
-  await clientFrom(client).putCredential(name, body);
+  await clientFrom(client).putCredential(name, { ...body, ...bounds });
   const kind = `${'sshkey' in body ? 'private key' : 'password'}${body.knownHosts ? ', known hosts' : ''}`;
-  io.stdout(`credential/${name} stored (${kind})\n`);
+  const where = `clusters ${bounds.clusters.join(', ')}${bounds.ranges ? `; ranges ${bounds.ranges.join(', ')}` : ''}`;
+  io.stdout(`credential/${name} stored (${kind}) for ${where}\n`);
   return 0;
 }

@@ -126,12 +126,17 @@ export class ApiClient {
     });
   }
 
-  async putCluster(name: string, kubeconfig: string, replace = false): Promise<void> {
+  async putCluster(
+    name: string,
+    kubeconfig: string,
+    replace = false,
+    directRanges?: readonly string[],
+  ): Promise<void> {
     await this.call({
       method: 'PUT',
       segments: ['clusters', name],
       ...(replace ? { query: { replace: 'true' } } : {}),
-      body: JSON.stringify({ kubeconfig }),
+      body: JSON.stringify({ kubeconfig, ...(directRanges ? { directRanges } : {}) }),
       contentType: 'application/json',
     });
   }

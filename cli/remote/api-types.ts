@@ -88,9 +88,15 @@ export interface ClusterList {
   items: Array<{ name: string }>;
 }
 
-/** Body of PUT /credentials/{name}: a password alone, or a private key with optional known hosts. */
-export type CredentialBody =
-  { passwd: string; knownHosts?: string } | { sshkey: string; knownHosts?: string };
+/**
+ * Body of PUT /credentials/{name}: a password or a private key, optional known hosts, and the
+ * clusters (and address ranges) it may be used for.
+ */
+export type CredentialBody = ({ passwd: string } | { sshkey: string }) & {
+  knownHosts?: string;
+  clusters?: string[];
+  ranges?: string[];
+};
 
 /** Every error response: one message, perhaps a hint, the problems of an invalid NodeTask, the running task. */
 export interface ErrorBody {

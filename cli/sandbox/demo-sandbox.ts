@@ -51,7 +51,7 @@ export async function startInProcess(options: SandboxOptions, stateDir: string):
       networkId: started.network.id,
       controlPlaneDir: started.cp.dir,
       writeCredential() {
-        sandbox.credentialPath = writeCredential(dir, password);
+        sandbox.credentialPath = writeCredential(dir, password, options.subnet);
         return sandbox.credentialPath;
       },
       async stop() {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LOCAL_CLUSTER_NAME } from '../../lambdas/adapters/file-clusters';
 import { startTestEnvironment, type TestEnvironment } from '../../sandbox/env';
 import { CliError } from '../output';
 import { CREDENTIAL_NAME } from './options';
@@ -32,13 +33,20 @@ export function createWorkDir(): string {
 
 /**
  * Writes the credential the examples name as the local credential store reads it: `<dir>/credentials/
- * login-secret.yaml` holding `passwd`, mode 0600. Returns the directory, the value of --credential.
+ * login-secret.yaml` holding `passwd`, bound to the local cluster and the site's subnet as a stored
+ * credential is (ADR 0016), mode 0600. Returns the directory, the value of --credential.
  */
-export function writeCredential(workDir: string, password: string): string {
+export function writeCredential(workDir: string, password: string, subnet: string): string {
   const dir = join(workDir, 'credentials');
   mkdirSync(dir, { mode: 0o700 });
   // JSON quoting is valid YAML and keeps any character of the password literal.
-  writeFileSync(join(dir, `${CREDENTIAL_NAME}.yaml`), `passwd: ${JSON.stringify(password)}\n`, {
+  const text = [
+    `passwd: ${JSON.stringify(password)}`,
+    `clusters: [${LOCAL_CLUSTER_NAME}]`,
+    `ranges: [${JSON.stringify(subnet)}]`,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, `${CREDENTIAL_NAME}.yaml`), text, {
     mode: 0o600,
     flag: 'wx',
   });

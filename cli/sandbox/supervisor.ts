@@ -95,7 +95,7 @@ export async function superviseSandbox(options: SandboxOptions, stateDir: string
   try {
     workDir = createWorkDir();
     const password = generatePassword();
-    const credentialPath = writeCredential(workDir, password);
+    const credentialPath = writeCredential(workDir, password, options.subnet);
     logLine(`starting the sandbox: site ${options.subnet}, machines ${options.machines.join(' ')}`);
     env = await startSandboxEnvironment(options, password);
     if (!stopping) {

@@ -210,8 +210,23 @@ export class PenetratorApi extends Construct {
         resources: [this.secretArn(props.secretPrefix, 'clusters')],
       }),
     );
-    // Update, else create (adapters/secrets.ts putSecretString); nothing else, never a read.
-    const write = ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'];
+    // The task's bounds, from the tags of its credential and cluster: DescribeSecret returns no value.
+    tasks.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:DescribeSecret'],
+        resources: [
+          this.secretArn(props.secretPrefix, 'clusters'),
+          this.secretArn(props.secretPrefix, 'credentials'),
+        ],
+      }),
+    );
+    // Update, else create (adapters/secrets.ts putSecretString), then the bounds as tags; never a read.
+    const write = [
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:TagResource',
+      'secretsmanager:UntagResource',
+    ];
     credentials.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: write, resources: [this.secretArn(props.secretPrefix, 'credentials')] }),
     );

@@ -2,6 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClusterNotFoundError } from '../errors';
+import type { DirectRanges } from '../domain/credential-bounds';
 import type { ClusterDirectory } from '../ports';
 
 export const LOCAL_CLUSTER_NAME = 'local';
@@ -25,6 +26,11 @@ export class SingleClusterDirectory implements ClusterDirectory {
       );
     }
     return Promise.resolve(this.kubeconfigYaml);
+  }
+  /** A local run's kubeconfig is the operator's own choice for that run: direct mode is not bounded. */
+  async directRanges(name: string): Promise<DirectRanges> {
+    await this.kubeconfig(name);
+    return 'unbounded';
   }
 }
 
@@ -65,6 +71,11 @@ export class NamedClusterDirectory implements ClusterDirectory {
     }
     return Promise.resolve(yaml);
   }
+  /** A local run's kubeconfig is the operator's own choice for that run: direct mode is not bounded. */
+  async directRanges(name: string): Promise<DirectRanges> {
+    await this.kubeconfig(name);
+    return 'unbounded';
+  }
 }
 
 const CLUSTER_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -96,5 +107,10 @@ export class KubeconfigDirectory implements ClusterDirectory {
       }
       throw new ClusterNotFoundError(`cluster ${name}: its kubeconfig cannot be read (${code ?? 'error'})`);
     }
+  }
+  /** A local run's kubeconfig is the operator's own choice for that run: direct mode is not bounded. */
+  async directRanges(name: string): Promise<DirectRanges> {
+    await this.kubeconfig(name);
+    return 'unbounded';
   }
 }

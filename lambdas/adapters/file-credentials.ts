@@ -2,13 +2,14 @@
  * SSH credentials from local files, for local runs: the CLI's `--credential` path is either one
  * file used for every credential name, or a directory holding `<name>` (optionally with a .yaml,
  * .yml, .json, .pem or .key extension). A file is YAML/JSON with passwd or sshkey (and optionally
- * knownHosts), or a PEM private key.
+ * knownHosts, and the clusters and ranges it may be used for), or a PEM private key.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { isCredentialName } from '../domain/name-rules';
 import { CredentialInvalidError } from '../errors';
+import { boundsFromFields, type RecordedBounds } from '../domain/credential-bounds';
 import type { CredentialStore, SshCredential } from '../ports';
 import { parseCredential } from './credential-shape';
 
@@ -69,7 +70,8 @@ export class FileCredentials implements CredentialStore {
     );
   }
 
-  async get(name: string): Promise<SshCredential> {
+  /** The file's text, after its size is checked; never quoted in a message. */
+  private async read(name: string): Promise<{ file: string; text: string }> {
     const file = await this.locate(name);
     const info = await stat(file);
     if (info.size > MAX_CREDENTIAL_BYTES) {
@@ -77,14 +79,34 @@ export class FileCredentials implements CredentialStore {
         `credential ${name} (${file}) is larger than ${MAX_CREDENTIAL_BYTES} bytes; expected a key or a small YAML file`,
       );
     }
-    let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      return { file, text: await readFile(file, 'utf8') };
     } catch (error) {
       throw new CredentialInvalidError(
         `credential ${name} (${file}) cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
       );
     }
+  }
+
+  async get(name: string): Promise<SshCredential> {
+    const { file, text } = await this.read(name);
     return parseCredentialText(name, file, text);
+  }
+
+  /**
+   * The file's `clusters` and `ranges`, enforced as the deployment enforces a secret's tags. A file
+   * that names no clusters (a bare PEM key included) serves the run it is handed to: the operator
+   * chose it for that run on the command line (ADR 0016).
+   */
+  async bounds(name: string): Promise<RecordedBounds> {
+    const { file, text } = await this.read(name);
+    if (isPrivateKey(text)) return 'unbounded';
+    parseCredentialText(name, file, text);
+    const fields = parse(text, { maxAliasCount: 10 }) as Record<string, unknown>;
+    const read = boundsFromFields(fields);
+    if (read.problems.length > 0) {
+      throw new CredentialInvalidError(`credential ${name} (${file}): ${read.problems.join('; ')}`);
+    }
+    return read.bounds ?? 'unbounded';
   }
 }

@@ -16,6 +16,15 @@ import {
 import { ClusterNotFoundError, CredentialInvalidError, TransientError } from '../errors';
 import type { ClusterDirectory, ClusterWrite, CredentialStore, SecretWriter, SshCredential } from '../ports';
 import { parseCredential } from './credential-shape';
+import { secretTags, writeBoundTags } from './secret-bounds';
+import {
+  BoundTags,
+  boundsFromTags,
+  type CredentialBounds,
+  directRangesFromTags,
+  type DirectRanges,
+  type RecordedBounds,
+} from '../domain/credential-bounds';
 
 export { parseCredential } from './credential-shape';
 
@@ -129,6 +138,14 @@ export class SecretsManagerClusters implements ClusterDirectory {
       throw new ClusterNotFoundError(`cluster ${name}: secret ${secretId} is empty; expected a kubeconfig`);
     return text;
   }
+
+  async directRanges(name: string): Promise<DirectRanges> {
+    const secretId = this.secretId(name);
+    const tags = await secretTags(this.client, secretId, (m) => new ClusterNotFoundError(m));
+    if (tags === undefined)
+      throw new ClusterNotFoundError(`cluster ${name} is not registered: no secret ${secretId}`);
+    return directRangesFromTags(tags);
+  }
 }
 
 export class SecretsManagerCredentials implements CredentialStore {
@@ -152,6 +169,14 @@ export class SecretsManagerCredentials implements CredentialStore {
       );
     }
     return parseCredential(name, secretId, value);
+  }
+
+  async bounds(name: string): Promise<RecordedBounds> {
+    const secretId = `${this.prefix}credentials/${name}`;
+    const tags = await secretTags(this.client, secretId, (m) => new CredentialInvalidError(m));
+    if (tags === undefined)
+      throw new CredentialInvalidError(`credential ${name} does not exist: no secret ${secretId}`);
+    return boundsFromTags(tags);
   }
 }
 
@@ -232,7 +257,26 @@ export class SecretsManagerWriter implements SecretWriter {
     private readonly kmsKeyId?: string,
   ) {}
 
-  async putCluster(name: string, kubeconfig: string, mode: 'create' | 'replace'): Promise<ClusterWrite> {
+  async putCluster(
+    name: string,
+    kubeconfig: string,
+    mode: 'create' | 'replace',
+    directRanges: readonly string[] = [],
+  ): Promise<ClusterWrite> {
+    const outcome = await this.writeCluster(name, kubeconfig, mode);
+    if (outcome !== 'exists') {
+      const tags: Record<string, string> =
+        directRanges.length > 0 ? { [BoundTags.directRanges]: directRanges.join(' ') } : {};
+      await writeBoundTags(this.client, `${this.prefix}clusters/${name}`, tags, [BoundTags.directRanges]);
+    }
+    return outcome;
+  }
+
+  private async writeCluster(
+    name: string,
+    kubeconfig: string,
+    mode: 'create' | 'replace',
+  ): Promise<ClusterWrite> {
     const secretId = `${this.prefix}clusters/${name}`;
     const description = `Penetrator: kubeconfig of cluster ${name}`;
     if (mode === 'replace') {
@@ -251,19 +295,30 @@ export class SecretsManagerWriter implements SecretWriter {
     }
   }
 
-  putCredential(name: string, credential: SshCredential): Promise<'created' | 'updated'> {
+  async putCredential(
+    name: string,
+    credential: SshCredential,
+    bounds: Partial<CredentialBounds> = {},
+  ): Promise<'created' | 'updated'> {
+    const secretId = `${this.prefix}credentials/${name}`;
     const value: SshCredential = {
       ...(credential.sshkey !== undefined
         ? { sshkey: credential.sshkey }
         : { passwd: credential.passwd ?? '' }),
       ...(credential.knownHosts !== undefined ? { knownHosts: credential.knownHosts } : {}),
     };
-    return putSecretString(
+    const outcome = await putSecretString(
       this.client,
-      `${this.prefix}credentials/${name}`,
+      secretId,
       JSON.stringify(value),
       `Penetrator: SSH credential ${name}`,
       this.kmsKeyId,
     );
+    // Written after the value: until then the credential serves no cluster (or its old ones).
+    const tags: Record<string, string> = {};
+    if (bounds.clusters?.length) tags[BoundTags.clusters] = bounds.clusters.join(' ');
+    if (bounds.ranges?.length) tags[BoundTags.ranges] = bounds.ranges.join(' ');
+    await writeBoundTags(this.client, secretId, tags, [BoundTags.clusters, BoundTags.ranges]);
+    return outcome;
   }
 }

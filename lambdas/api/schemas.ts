@@ -5,6 +5,8 @@
  * API Gateway models. One definition, so the document cannot drift from the code.
  */
 import { z } from 'zod';
+import { cidrProblem } from '../domain/credential-bounds';
+import { isClusterName } from '../domain/name-rules';
 import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-schema';
 import { ExecutionStatuses } from '../ports';
 
@@ -31,8 +33,39 @@ const knownHostsField = secretText('knownHosts', MAX_KNOWN_HOSTS_LENGTH)
   .meta({ description: 'known_hosts lines; with them host keys are checked strictly.' })
   .optional();
 
+/** Bounds are not secret, but stay in tags of at most 256 characters (domain/credential-bounds.ts). */
+const clustersField = z
+  .array(z.string().refine(isClusterName, { error: 'clusters: expected cluster names' }), {
+    error: 'clusters: expected a list of cluster names',
+  })
+  .max(16, { error: 'clusters: at most 16' })
+  .meta({ description: 'The registered clusters this credential may be used for; without them, none.' })
+  .optional();
+
+const rangesField = (field: string, description: string) =>
+  z
+    .array(
+      z.string().refine((s) => cidrProblem(s) === undefined, { error: `${field}: expected CIDR ranges` }),
+      {
+        error: `${field}: expected a list of CIDR ranges`,
+      },
+    )
+    .max(16, { error: `${field}: at most 16` })
+    .meta({ description })
+    .optional();
+
+const credentialRanges = rangesField(
+  'ranges',
+  'Address ranges (CIDR) of the machines this credential may log in to; without them, any address.',
+);
+
 export const passwordCredentialSchema = z
-  .strictObject({ passwd: secretText('passwd', MAX_PASSWORD_LENGTH), knownHosts: knownHostsField })
+  .strictObject({
+    passwd: secretText('passwd', MAX_PASSWORD_LENGTH),
+    knownHosts: knownHostsField,
+    clusters: clustersField,
+    ranges: credentialRanges,
+  })
   .meta({
     title: 'PasswordCredential',
     description: 'Root (or sshUser) login by password, optionally with known host keys.',
@@ -42,12 +75,15 @@ export const keyCredentialSchema = z
   .strictObject({
     sshkey: secretText('sshkey', MAX_SSH_KEY_LENGTH).meta({ description: 'A private key (PEM / OpenSSH).' }),
     knownHosts: knownHostsField,
+    clusters: clustersField,
+    ranges: credentialRanges,
   })
   .meta({ title: 'KeyCredential', description: 'Login by private key, optionally with known host keys.' });
 
 export const credentialBodySchema = z.union([passwordCredentialSchema, keyCredentialSchema]).meta({
   title: 'PutCredentialRequest',
-  description: 'An SSH credential: {passwd, knownHosts?} or {sshkey, knownHosts?}.',
+  description:
+    'An SSH credential: {passwd, knownHosts?} or {sshkey, knownHosts?}, with the clusters (and address ranges) it may be used for.',
 });
 export type CredentialBody = z.infer<typeof credentialBodySchema>;
 
@@ -57,6 +93,10 @@ export const clusterBodySchema = z
       description:
         'A kubeconfig (YAML or JSON) whose current context names a cluster with a server; a token or client certificate, no exec plugin.',
     }),
+    directRanges: rangesField(
+      'directRanges',
+      'Address ranges (CIDR) direct mode may reach in this cluster; without them, no direct-mode task.',
+    ),
   })
   .meta({ title: 'PutClusterRequest' });
 export type ClusterBody = z.infer<typeof clusterBodySchema>;

@@ -5,6 +5,7 @@
  * deleted in the cluster.
  */
 import { knownHostsName, targetsWithoutKnownKey } from '../direct/known-hosts';
+import { outOfBounds } from './credential-bounds';
 import type { NodeWork, PlanInput, PlanOutput, TaskRef } from '../domain/contracts';
 import { NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/contracts';
 import { isIP } from 'node:net';
@@ -214,6 +215,9 @@ export async function plan(deps: Dependencies, payload: unknown): Promise<PlanOu
   const spec = resolveSpec(task);
 
   const cluster = await resolveCluster(deps, input.cluster ?? spec.cluster);
+  // The credential's and the cluster's bounds, from tags: a task outside them never reads the value.
+  const outside = await outOfBounds(deps, task, cluster);
+  if (outside.length > 0) throw new InvalidNodeTaskError(outside);
   // Checked before touching the cluster, and the value dropped at once: Plan only proves it exists.
   const credential = await deps.credentials.get(spec.credential);
   if (deps.settings.requireKnownHosts) {

@@ -6,6 +6,7 @@
 import { ClusterExistsError, RequestInvalidError } from '../errors';
 import type { z } from 'zod';
 import { kubeFromKubeconfig } from '../adapters/kube';
+import { boundsInputProblems, type CredentialBounds } from '../domain/credential-bounds';
 import { kubeconfigProblems } from '../domain/kubeconfig';
 import type { ApiDependencies, SshCredential } from '../ports';
 import {
@@ -19,8 +20,9 @@ import {
 } from '../api/schemas';
 
 const CREDENTIAL_HINT =
-  'send {"passwd": "…", "knownHosts"?: "…"} or {"sshkey": "…", "knownHosts"?: "…"} as application/json';
-const CLUSTER_HINT = 'send {"kubeconfig": "<the kubeconfig as one string>"} as application/json';
+  'send {"passwd": "…"} or {"sshkey": "…"}, with "clusters": ["…"] and optionally "knownHosts" and "ranges": ["10.0.0.0/8"], as application/json';
+const CLUSTER_HINT =
+  'send {"kubeconfig": "<the kubeconfig as one string>", "directRanges"?: ["10.0.0.0/8"]} as application/json';
 
 /** The body as JSON; the parser's own message is not repeated (it may quote the body). */
 function jsonBody(body: string, hint: string): unknown {
@@ -45,13 +47,27 @@ function refuseBody(issues: readonly z.core.$ZodIssue[], hint: string): never {
   throw new RequestInvalidError(`invalid request body${detail}`, hint);
 }
 
-export function parseCredentialBody(body: string): SshCredential {
+export interface CredentialPut {
+  credential: SshCredential;
+  bounds: Partial<CredentialBounds>;
+}
+
+export function parseCredentialBody(body: string): CredentialPut {
   const value = jsonBody(body, CREDENTIAL_HINT);
   const parsed = credentialBodySchema.safeParse(value);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const { clusters, ranges, ...credential } = parsed.data;
+    const problems = boundsInputProblems({ clusters, ranges });
+    if (problems.length > 0)
+      throw new RequestInvalidError(`invalid request body: ${problems.join('; ')}`, CREDENTIAL_HINT);
+    return {
+      credential,
+      bounds: { ...(clusters ? { clusters } : {}), ...(ranges ? { ranges } : {}) },
+    };
+  }
   // A union's own verdict is unreadable: say what the body lacks, or judge it by the shape it aims at.
   const keys = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
-  const unknown = keys.filter((k) => !['passwd', 'sshkey', 'knownHosts'].includes(k));
+  const unknown = keys.filter((k) => !['passwd', 'sshkey', 'knownHosts', 'clusters', 'ranges'].includes(k));
   if (unknown.length > 0) {
     const names = unknown.map((k) => JSON.stringify(k.slice(0, 40))).join(', ');
     throw new RequestInvalidError(`invalid request body: unknown field ${names}`, CREDENTIAL_HINT);
@@ -74,14 +90,20 @@ export async function putCredential(deps: ApiDependencies, name: string, body: s
       'expected a DNS-1123 subdomain, as spec.sshCredential',
     );
   }
-  const credential = parseCredentialBody(body);
-  const outcome = await deps.secrets.putCredential(name, credential);
+  const { credential, bounds } = parseCredentialBody(body);
+  const outcome = await deps.secrets.putCredential(name, credential, bounds);
   deps.log.info('credential stored', {
     credential: name,
     outcome,
     kind: credential.sshkey ? 'sshkey' : 'passwd',
     knownHosts: credential.knownHosts !== undefined,
+    clusters: bounds.clusters ?? [],
+    ranges: bounds.ranges ?? [],
   });
+  if (!bounds.clusters?.length)
+    deps.log.warn('credential stored without clusters: no task may use it until it names some', {
+      credential: name,
+    });
 }
 
 export interface ClusterRegistration {
@@ -104,7 +126,10 @@ export async function putCluster(
   }
   const parsed = clusterBodySchema.safeParse(jsonBody(registration.body, CLUSTER_HINT));
   if (!parsed.success) refuseBody(parsed.error.issues, CLUSTER_HINT);
-  const { kubeconfig } = parsed.data;
+  const { kubeconfig, directRanges } = parsed.data;
+  const rangeProblems = boundsInputProblems({ directRanges });
+  if (rangeProblems.length > 0)
+    throw new RequestInvalidError(`invalid request body: ${rangeProblems.join('; ')}`, CLUSTER_HINT);
   const problems = kubeconfigProblems(kubeconfig);
   if (problems.length > 0) {
     throw new RequestInvalidError(`invalid kubeconfig: ${problems.join('; ')}`, CLUSTER_HINT, problems);
@@ -121,6 +146,7 @@ export async function putCluster(
     name,
     kubeconfig,
     registration.replace ? 'replace' : 'create',
+    directRanges ?? [],
   );
   if (outcome === 'exists') {
     throw new ClusterExistsError(
@@ -129,7 +155,7 @@ export async function putCluster(
     );
   }
   // The API handler's log context names the caller (the signing IAM identity) on these lines.
-  const fields = { cluster: name, outcome };
+  const fields = { cluster: name, outcome, directRanges: directRanges ?? [] };
   if (outcome === 'replaced') deps.log.warn('cluster replaced: later tasks go to the new kubeconfig', fields);
   else deps.log.info('cluster registered', fields);
 }

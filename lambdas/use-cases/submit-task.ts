@@ -1,7 +1,8 @@
 /**
  * POST /tasks: a NodeTask in, an execution started. Every refusal happens before StartExecution, in
  * this order: the document (400, the same problem lines as `penetrator validate`), the cluster
- * (400/404), the execution input's size (413, Step Functions' limit), then the checks every door
+ * (400/404), the execution input's size (413, Step Functions' limit), the bounds of its credential
+ * and cluster (400, read from tags: no credential value is read), then the checks every door
  * shares (use-cases/start-task.ts): the task name (409: its task object exists or an execution of it
  * runs) and the cluster's lock (409 naming the running task).
  */
@@ -12,6 +13,7 @@ import { startTask } from './start-task';
 import type { ApiDependencies } from '../ports';
 import type { SubmitResponse } from '../api/schemas';
 import { resolveCluster } from './cluster-choice';
+import { outOfBounds } from './credential-bounds';
 
 /** Media types read as a NodeTask; YAML parsing reads JSON too, so both go through one parser. */
 export const NODE_TASK_MEDIA_TYPES = [
@@ -53,6 +55,8 @@ export async function submitTask(deps: ApiDependencies, request: SubmitRequest):
       'split the machines over several tasks, or shorten spec.knownHosts and metadata',
     );
   }
+  const outside = await outOfBounds(deps, task, cluster);
+  if (outside.length > 0) throw new InvalidNodeTaskError(outside);
   const started = await startTask(deps, { task, cluster, ...(deps.random ? { random: deps.random } : {}) });
   if (started.outcome === 'already-started') {
     // Fresh random names meet an existing execution only by chance: a new draw settles it.

@@ -184,6 +184,8 @@ describe('the HTTP API', () => {
       expect(writes.flatMap(actions).sort()).toEqual([
         'secretsmanager:CreateSecret',
         'secretsmanager:PutSecretValue',
+        'secretsmanager:TagResource',
+        'secretsmanager:UntagResource',
       ]);
       expect(writes.flatMap(resources).map(arnText)).toEqual([
         expect.stringMatching(new RegExp(`:secret:penetrator/${kind}/\\*$`)),

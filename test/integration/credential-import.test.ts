@@ -81,11 +81,11 @@ describe('penetrator credential import', () => {
     server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
     const io = capture();
 
-    expect(await importCredentialCommand(api, kube, 'login-secret', {}, io)).toBe(0);
+    expect(await importCredentialCommand(api, kube, 'login-secret', { clusters: 'prod' }, io)).toBe(0);
 
     expect(server.requests).toHaveLength(1);
     expect(server.requests[0]!.signatureValid).toBe(true);
-    expect(JSON.parse(server.requests[0]!.body)).toEqual({ passwd: PASSWORD });
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({ passwd: PASSWORD, clusters: ['prod'] });
     expect(io.out).toBe(
       'credential/login-secret stored (password) from secret edge-system/login-secret\n' +
         'secret edge-system/login-secret deleted\n',
@@ -103,9 +103,9 @@ describe('penetrator credential import', () => {
       body: { message: 'credential login-key is scheduled for deletion' },
     }));
 
-    await expect(importCredentialCommand(api, kube, 'login-key', {}, capture())).rejects.toThrow(
-      'credential login-key is scheduled for deletion',
-    );
+    await expect(
+      importCredentialCommand(api, kube, 'login-key', { clusters: 'prod' }, capture()),
+    ).rejects.toThrow('credential login-key is scheduled for deletion');
     expect(await secretExists('login-key')).toBe(true);
   });
 
@@ -119,12 +119,14 @@ describe('penetrator credential import', () => {
       },
     );
 
-    await expect(importCredentialCommand(api, kube, 'other-secret', {}, capture())).rejects.toMatchObject({
+    await expect(
+      importCredentialCommand(api, kube, 'other-secret', { clusters: 'prod' }, capture()),
+    ).rejects.toMatchObject({
       name: ErrorNames.CredentialInvalid,
       message: 'secret edge-system/other-secret holds neither passwd nor sshkey; nothing imported',
     });
     await expect(
-      importCredentialCommand(api, kube, 'penetrator-credential-nodes', {}, capture()),
+      importCredentialCommand(api, kube, 'penetrator-credential-nodes', { clusters: 'prod' }, capture()),
     ).rejects.toMatchObject({ name: ErrorNames.CredentialInvalid });
     expect(server.requests).toHaveLength(0);
     expect(await secretExists('other-secret')).toBe(true);

@@ -8,6 +8,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
@@ -255,6 +256,8 @@ function mockAws(kubeconfig: string): void {
   sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/login-secret' }).resolves({
     SecretString: JSON.stringify({ passwd: 'iam-test-pw' }),
   });
+  // The credential and the cluster are bound to each other (lambdas/domain/credential-bounds.ts).
+  sm.on(DescribeSecretCommand).resolves({ Tags: [{ Key: 'penetrator:clusters', Value: CLUSTER }] });
   sm.on(CreateSecretCommand).resolves({});
   sm.on(PutSecretValueCommand).callsFake(() => {
     if (answers.secretMissing) throw new ResourceNotFoundException({ message: 'none', $metadata: {} });

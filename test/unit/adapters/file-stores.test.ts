@@ -100,6 +100,7 @@ describe('local clusters', () => {
     const provider = cachedKubeProvider(
       {
         list: () => Promise.resolve(['lab']),
+        directRanges: () => Promise.resolve('unbounded'),
         kubeconfig: (name) => {
           reads++;
           return name === 'lab' ? Promise.resolve(kubeconfig) : Promise.reject(new Error('unknown'));
@@ -117,5 +118,39 @@ describe('local clusters', () => {
     await expect(provider('other')).rejects.toThrow('unknown');
     await expect(provider('other')).rejects.toThrow('unknown');
     expect(reads).toBe(4);
+  });
+});
+
+describe('FileCredentials bounds', () => {
+  it('reads the clusters and ranges a credential file names, as a secret carries them in tags', async () => {
+    writeFileSync(
+      join(dir, 'bound.yaml'),
+      'passwd: s3cret-pw\nclusters: [local, lab]\nranges: [172.21.3.0/24]\n',
+    );
+    writeFileSync(join(dir, 'free.yaml'), 'passwd: s3cret-pw\n');
+    writeFileSync(join(dir, 'key.pem'), KEY);
+    const store = new FileCredentials(dir);
+    expect(await store.bounds('bound')).toEqual({ clusters: ['local', 'lab'], ranges: ['172.21.3.0/24'] });
+    expect(await store.bounds('free')).toBe('unbounded');
+    expect(await store.bounds('key')).toBe('unbounded');
+    expect(await store.get('bound')).toEqual({ passwd: 's3cret-pw' });
+  });
+
+  it('refuses bounds it cannot read, naming the field and never the value', async () => {
+    writeFileSync(join(dir, 'badrange.yaml'), 'passwd: s3cret-pw\nclusters: [local]\nranges: [172.21.3.0]\n');
+    writeFileSync(join(dir, 'noclusters.yaml'), 'passwd: s3cret-pw\nranges: [172.21.3.0/24]\n');
+    writeFileSync(join(dir, 'notlist.yaml'), 'passwd: s3cret-pw\nclusters: local\n');
+    const store = new FileCredentials(dir);
+    const messages = {
+      badrange: /ranges\[0\]: .*prefix length/,
+      noclusters: /ranges: given without clusters/,
+      notlist: /clusters: expected a list of strings/,
+    };
+    for (const [name, message] of Object.entries(messages)) {
+      const error = await failure(store.bounds(name));
+      expect(error.name).toBe(ErrorNames.CredentialInvalid);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain('s3cret');
+    }
   });
 });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   ResourceNotFoundException,
@@ -21,6 +22,8 @@ import { handler as plan } from '../../../lambdas/handlers/plan';
 import { handler as startInstall } from '../../../lambdas/handlers/start-install';
 import { ErrorNames, PenetratorError } from '../../../lambdas/errors';
 
+/** The tags of a credential bound to cluster prod (lambdas/domain/credential-bounds.ts). */
+const BOUND_TO_PROD = { Tags: [{ Key: 'penetrator:clusters', Value: 'prod' }] };
 /** Any CA: the server under test never completes a TLS handshake. */
 const TEST_CA = Buffer.from(readFileSync('test/fixtures/certs/kubernetes-ca.crt', 'utf8')).toString('base64');
 
@@ -154,6 +157,7 @@ describe('plan handler', () => {
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
       SecretString: kubeconfig('https://127.0.0.1:1'),
     });
+    sm.on(DescribeSecretCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves(BOUND_TO_PROD);
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({
       SecretString: '{"user":"root"}',
     });
@@ -162,11 +166,40 @@ describe('plan handler', () => {
     });
   });
 
+  it.each([
+    ['names no cluster', [], 'spec.sshCredential: credential edge-root names no cluster it may be used for'],
+    [
+      'serves another cluster',
+      [{ Key: 'penetrator:clusters', Value: 'lab' }],
+      'spec.sshCredential: credential edge-root may not be used for cluster prod (it serves lab)',
+    ],
+    [
+      'may not reach the machine',
+      [
+        { Key: 'penetrator:clusters', Value: 'prod' },
+        { Key: 'penetrator:ranges', Value: '10.0.0.0/8' },
+      ],
+      'spec.targetMachines[0]: 198.18.0.10 is outside the ranges credential edge-root may reach (10.0.0.0/8)',
+    ],
+  ])('throws InvalidNodeTask when the credential %s, before its value is read', async (_, tags, problem) => {
+    sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
+      SecretString: kubeconfig('https://127.0.0.1:1'),
+    });
+    sm.on(DescribeSecretCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({ Tags: tags });
+    const error = await rejection(plan(planPayload({ cluster: 'prod' })));
+    expect(error.name).toBe(ErrorNames.InvalidNodeTask);
+    expect(error.message).toContain(problem);
+    expect(sm).not.toHaveReceivedCommandWith(GetSecretValueCommand, {
+      SecretId: 'penetrator/credentials/edge-root',
+    });
+  });
+
   it('throws Transient when the apiserver does not answer, and logs no secret', async () => {
     const port = await closedPort();
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/clusters/prod' }).resolves({
       SecretString: kubeconfig(`https://127.0.0.1:${port}`),
     });
+    sm.on(DescribeSecretCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves(BOUND_TO_PROD);
     sm.on(GetSecretValueCommand, { SecretId: 'penetrator/credentials/edge-root' }).resolves({
       SecretString: JSON.stringify({ passwd: PASSWORD }),
     });

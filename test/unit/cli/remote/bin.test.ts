@@ -81,11 +81,11 @@ describe('penetrator remote verbs (process)', { timeout: 120_000 }, () => {
   it('credential put --password-stdin reads the password from a pipe', async () => {
     server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
     const run = await penetrator(
-      ['credential', 'put', 'login-secret', '--password-stdin'],
+      ['credential', 'put', 'login-secret', '--password-stdin', '--clusters', 'prod'],
       'correct horse\n',
     );
     expect(run.status).toBe(0);
-    expect(JSON.parse(server.requests[0]!.body)).toEqual({ passwd: 'correct horse' });
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({ passwd: 'correct horse', clusters: ['prod'] });
     expect(run.stdout + run.stderr).not.toContain('correct horse');
   });
 

@@ -418,17 +418,17 @@ describe('credential put', () => {
   it('sends the password read from stdin, never from the command line', async () => {
     server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
     const io = capture();
-    await putCredential(api, 'login-secret', { passwordStdin: true }, io, () =>
+    await putCredential(api, 'login-secret', { clusters: 'prod', passwordStdin: true }, io, () =>
       Promise.resolve('s3cret-value'),
     );
-    expect(JSON.parse(server.requests[0]!.body)).toEqual({ passwd: 's3cret-value' });
-    expect(io.out).toBe('credential/login-secret stored (password)\n');
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({ passwd: 's3cret-value', clusters: ['prod'] });
+    expect(io.out).toBe('credential/login-secret stored (password) for clusters prod\n');
     expect(io.out + io.err).not.toContain('s3cret-value');
 
-    await expect(putCredential(api, 'login-secret', { password: 'x' }, capture())).rejects.toThrow(
-      /a password on the command line is refused/,
-    );
-    await expect(putCredential(api, 'login-secret', {}, capture())).rejects.toThrow(
+    await expect(
+      putCredential(api, 'login-secret', { clusters: 'prod', password: 'x' }, capture()),
+    ).rejects.toThrow(/a password on the command line is refused/);
+    await expect(putCredential(api, 'login-secret', { clusters: 'prod' }, capture())).rejects.toThrow(
       'give exactly one of --password-stdin, --ssh-key, --from-file=passwd=FILE and --from-file=sshkey=FILE',
     );
     expect(server.requests).toHaveLength(1);
@@ -439,14 +439,19 @@ describe('credential put', () => {
     writeFileSync(known, '198.18.1.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown\n');
     server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
     const io = capture();
-    await putCredential(api, 'login-secret', { passwordStdin: true, knownHosts: known }, io, () =>
-      Promise.resolve('s3cret-value'),
+    await putCredential(
+      api,
+      'login-secret',
+      { clusters: 'prod', passwordStdin: true, knownHosts: known },
+      io,
+      () => Promise.resolve('s3cret-value'),
     );
     expect(JSON.parse(server.requests[0]!.body)).toEqual({
       passwd: 's3cret-value',
       knownHosts: '198.18.1.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown\n',
+      clusters: ['prod'],
     });
-    expect(io.out).toBe('credential/login-secret stored (password, known hosts)\n');
+    expect(io.out).toBe('credential/login-secret stored (password, known hosts) for clusters prod\n');
   });
 
   it('sends a private key with known hosts, and refuses a public key', async () => {
@@ -460,19 +465,59 @@ describe('credential put', () => {
     writeFileSync(known, '172.21.3.194 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHost\n');
     server.route('PUT /prod/credentials/login-key', () => ({ status: 204 }));
     const io = capture();
-    await putCredential(api, 'login-key', { sshKey: key, knownHosts: known }, io);
+    await putCredential(api, 'login-key', { clusters: 'prod', sshKey: key, knownHosts: known }, io);
     expect(JSON.parse(server.requests[0]!.body)).toEqual({
       sshkey: keyText,
       knownHosts: '172.21.3.194 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHost\n',
+      clusters: ['prod'],
     });
-    expect(io.out).toBe('credential/login-key stored (private key, known hosts)\n');
+    expect(io.out).toBe('credential/login-key stored (private key, known hosts) for clusters prod\n');
 
-    const error = (await putCredential(api, 'login-key', { sshKey: pub }, capture()).catch(
+    const error = (await putCredential(api, 'login-key', { clusters: 'prod', sshKey: pub }, capture()).catch(
       (e: unknown) => e,
     )) as CliError;
     expect(error.message).toBe(`${pub} is not a private key`);
     expect(error.hint).toMatch(/public key/);
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('credential put bounds', () => {
+  it('sends the clusters and ranges the flags name', async () => {
+    server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
+    const io = capture();
+    await putCredential(
+      api,
+      'login-secret',
+      { passwordStdin: true, clusters: 'prod, lab', ranges: '10.20.0.0/16,fd00::/64' },
+      io,
+      () => Promise.resolve('s3cret-value'),
+    );
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+      passwd: 's3cret-value',
+      clusters: ['prod', 'lab'],
+      ranges: ['10.20.0.0/16', 'fd00::/64'],
+    });
+    expect(io.out).toBe(
+      'credential/login-secret stored (password) for clusters prod, lab; ranges 10.20.0.0/16, fd00::/64\n',
+    );
+  });
+
+  it('refuses a credential without clusters, a bad cluster name and a range that is not a CIDR, before reading the secret', async () => {
+    const refusals: Array<[CredentialPutOptions, string | RegExp]> = [
+      [{ passwordStdin: true }, 'credential login-secret must name the clusters it may be used for'],
+      [{ passwordStdin: true, clusters: ' , ' }, 'credential login-secret must name the clusters'],
+      [{ passwordStdin: true, clusters: 'prod/x' }, '--clusters: "prod/x" is not a cluster name'],
+      [{ passwordStdin: true, clusters: 'prod', ranges: '10.0.0.0' }, /--ranges\[0\]: .*prefix length/],
+    ];
+    for (const [options, message] of refusals) {
+      await expect(
+        putCredential(api, 'login-secret', options, capture(), () =>
+          Promise.reject(new Error('stdin must not be read')),
+        ),
+      ).rejects.toThrow(message);
+    }
+    expect(server.requests).toHaveLength(0);
   });
 });
 
@@ -486,16 +531,16 @@ describe('credential put --from-file, as the original stores its login-secret', 
     writeFileSync(key, keyText);
     server.route('PUT /prod/credentials/login-secret', () => ({ status: 204 }));
     const io = capture();
-    await putCredential(api, 'login-secret', { fromFile: [`passwd=${passwd}`] }, io, () =>
+    await putCredential(api, 'login-secret', { clusters: 'prod', fromFile: [`passwd=${passwd}`] }, io, () =>
       Promise.reject(new Error('stdin must not be read')),
     );
-    await putCredential(api, 'login-secret', { fromFile: [`sshkey=${key}`] }, io);
+    await putCredential(api, 'login-secret', { clusters: 'prod', fromFile: [`sshkey=${key}`] }, io);
     expect(server.requests.map((r) => JSON.parse(r.body) as unknown)).toEqual([
-      { passwd: 's3cret value' },
-      { sshkey: keyText },
+      { passwd: 's3cret value', clusters: ['prod'] },
+      { sshkey: keyText, clusters: ['prod'] },
     ]);
     expect(io.out).toBe(
-      'credential/login-secret stored (password)\ncredential/login-secret stored (private key)\n',
+      'credential/login-secret stored (password) for clusters prod\ncredential/login-secret stored (private key) for clusters prod\n',
     );
     expect(io.out + io.err).not.toContain('s3cret');
   });
@@ -513,7 +558,9 @@ describe('credential put --from-file, as the original stores its login-secret', 
       [{ fromFile: [`passwd=${empty}`] }, `${empty} is empty`],
     ];
     for (const [options, message] of refusals) {
-      await expect(putCredential(api, 'login-secret', options, capture())).rejects.toThrow(message);
+      await expect(
+        putCredential(api, 'login-secret', { clusters: 'prod', ...options }, capture()),
+      ).rejects.toThrow(message);
     }
     expect(server.requests).toHaveLength(0);
   });
@@ -549,6 +596,26 @@ describe('cluster add and list', () => {
     expect(JSON.parse(server.requests[0]!.body)).toEqual({ kubeconfig: good });
     expect(server.requests[0]!.query).toEqual({});
     expect(io.out).toBe('cluster/prod registered\n');
+  });
+
+  it('sends the ranges direct mode may reach, and refuses one that is not a CIDR without calling the API', async () => {
+    const file = join(dir, 'prod.kubeconfig');
+    writeFileSync(file, good);
+    server.route('PUT /prod/clusters/prod', () => ({ status: 204 }));
+    await addCluster(
+      api,
+      'prod',
+      { kubeconfig: file, directRanges: '10.20.0.0/16, 10.30.0.0/16' },
+      capture(),
+    );
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+      kubeconfig: good,
+      directRanges: ['10.20.0.0/16', '10.30.0.0/16'],
+    });
+    await expect(
+      addCluster(api, 'prod', { kubeconfig: file, directRanges: '10.20.0.0/40' }, capture()),
+    ).rejects.toThrow(/--direct-ranges\[0\]: .*prefix length of 0 to 32/);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('asks for a replacement only when --replace is given', async () => {
