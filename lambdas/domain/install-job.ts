@@ -14,7 +14,7 @@ import {
   nodeHash,
   runHash,
 } from './job-names';
-import type { Container, EnvVar, JobObject, PodSpec, Volume } from './kube-types';
+import type { EnvVar, JobObject, PodSpec, Volume, VolumeMount } from './kube-types';
 import { managedLabels, ownerReference, type PreparedTask } from './prepared-task';
 import { ScriptKeys } from './script-config-map';
 
@@ -114,7 +114,7 @@ export function installJob(input: InstallJobInput): JobObject {
     { name: 'script', configMap: { name: task.scriptConfigMap, defaultMode: 0o444 } },
     { name: 'credential', secret: { secretName: task.credentialSecret, defaultMode: 0o440 } },
   ];
-  const mounts: Container['volumeMounts'] = [
+  const mounts: VolumeMount[] = [
     { name: 'script', mountPath: InstallPaths.script, readOnly: true },
     { name: 'credential', mountPath: InstallPaths.credential, readOnly: true },
   ];

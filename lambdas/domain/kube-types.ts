@@ -1,7 +1,16 @@
 /**
- * The shapes of the Kubernetes objects the product reads and writes, as they travel as JSON.
+ * The shapes of the Kubernetes objects the product reads and writes, as they travel as JSON: the
+ * kubernetes-types package's (time as RFC 3339 text, as the apiserver sends it), with the few fields
+ * every object the product handles has made required. Type-only: nothing of it reaches a bundle.
  */
+import type { Job } from 'kubernetes-types/batch/v1';
+import type { Lease, LeaseSpec } from 'kubernetes-types/coordination/v1';
+import type { ConfigMap, Node, Pod, Secret } from 'kubernetes-types/core/v1';
+import type { ObjectMeta as LibraryObjectMeta } from 'kubernetes-types/meta/v1';
 import { NODE_TASK_API_VERSION } from './node-task-kind';
+
+export type { OwnerReference } from 'kubernetes-types/meta/v1';
+export type { Container, EnvVar, PodSpec, Volume, VolumeMount } from 'kubernetes-types/core/v1';
 
 export type ObjectKind =
   | 'ConfigMap'
@@ -26,27 +35,8 @@ export const API_VERSIONS: Record<ObjectKind, string> = {
   NodeTask: NODE_TASK_API_VERSION,
 };
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  /** Set while the object is being deleted (a terminating Pod still runs its processes). */
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-}
+/** Every object the product names, writes or reads back has a name. */
+export type ObjectMeta = LibraryObjectMeta & { name: string };
 
 export interface KubeObject {
   apiVersion: string;
@@ -54,123 +44,14 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
-export interface ConfigMapObject extends KubeObject {
-  kind: 'ConfigMap';
-  data?: Record<string, string>;
-}
+/** A library type with the envelope every product object has: its kind, API version and named metadata. */
+export type Shaped<T, K extends ObjectKind> = Omit<T, 'apiVersion' | 'kind' | 'metadata'> &
+  KubeObject & { kind: K };
 
-export interface SecretObject extends KubeObject {
-  kind: 'Secret';
-  type?: string;
-  /** Base64 values, as the apiserver returns them. */
-  data?: Record<string, string>;
-  /** Plain values, write-only. */
-  stringData?: Record<string, string>;
-}
-
-export interface LeaseObject extends KubeObject {
-  kind: 'Lease';
-  spec: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    /** RFC 3339 with microseconds (MicroTime). */
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
-}
-
-export interface NodeAddress {
-  type: string;
-  address: string;
-}
-
-export interface NodeObject extends KubeObject {
-  kind: 'Node';
-  status?: {
-    addresses?: NodeAddress[];
-    conditions?: Array<{ type: string; status: string; reason?: string }>;
-  };
-}
-
-export interface JobCondition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-
-export interface EnvVar {
-  name: string;
-  value: string;
-}
-
-export interface Volume {
-  name: string;
-  configMap?: { name: string; defaultMode?: number };
-  secret?: { secretName: string; defaultMode?: number };
-  hostPath?: { path: string; type?: string };
-  emptyDir?: Record<string, never>;
-}
-
-export interface Container {
-  name: string;
-  image: string;
-  imagePullPolicy: string;
-  command: string[];
-  env: EnvVar[];
-  volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
-  securityContext: Record<string, unknown>;
-  terminationMessagePolicy: 'File' | 'FallbackToLogsOnError';
-  resources?: Record<string, unknown>;
-}
-
-export interface PodSpec {
-  restartPolicy: 'Never';
-  automountServiceAccountToken: boolean;
-  enableServiceLinks: boolean;
-  hostNetwork: boolean;
-  dnsPolicy: string;
-  affinity?: Record<string, unknown>;
-  tolerations: Array<{ key: string; operator: string; effect: string }>;
-  securityContext: Record<string, unknown>;
-  containers: Container[];
-  volumes: Volume[];
-}
-
-export interface JobObject extends KubeObject {
-  kind: 'Job';
-  spec?: {
-    backoffLimit?: number;
-    activeDeadlineSeconds?: number;
-    ttlSecondsAfterFinished?: number;
-    completions?: number;
-    parallelism?: number;
-    template?: {
-      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-      spec?: PodSpec;
-    };
-  };
-  status?: {
-    active?: number;
-    succeeded?: number;
-    failed?: number;
-    conditions?: JobCondition[];
-  };
-}
-
-export interface PodObject extends KubeObject {
-  kind: 'Pod';
-  status?: {
-    phase?: string;
-    reason?: string;
-    message?: string;
-    containerStatuses?: Array<{
-      name: string;
-      state?: {
-        terminated?: { exitCode?: number; reason?: string; message?: string };
-        waiting?: { reason?: string; message?: string };
-      };
-    }>;
-  };
-}
+export type ConfigMapObject = Shaped<ConfigMap, 'ConfigMap'>;
+export type SecretObject = Shaped<Secret, 'Secret'>;
+/** A Lease always has a spec: the lock and direct mode's records are nothing but their spec. */
+export type LeaseObject = Shaped<Lease, 'Lease'> & { spec: LeaseSpec };
+export type NodeObject = Shaped<Node, 'Node'>;
+export type JobObject = Shaped<Job, 'Job'>;
+export type PodObject = Shaped<Pod, 'Pod'>;

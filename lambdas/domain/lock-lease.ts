@@ -29,13 +29,13 @@ export function lockLease(input: LockLeaseInput): LeaseObject {
   const now = microTime(input.now);
   const previous = input.previous;
   const sameHolder = previous?.spec.holderIdentity === input.holder;
+  const resourceVersion = previous?.metadata.resourceVersion;
   const metadata: ObjectMeta = {
     name: input.name,
     namespace: TASK_NAMESPACE,
     labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    ...(resourceVersion === undefined ? {} : { resourceVersion }),
   };
-  if (previous?.metadata.resourceVersion !== undefined)
-    metadata.resourceVersion = previous.metadata.resourceVersion;
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',

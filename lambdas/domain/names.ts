@@ -3,10 +3,15 @@
  * and marks a task's nodes with the label value `<task name>-<6 of [a-z0-9]>`.
  */
 import { isDnsLabel, isDnsSubdomain, MAX_LABEL_LENGTH } from './name-rules';
-import type { Target } from './node-task';
 import { defaultRandom, randomSuffix, type RandomSource } from './random';
 
 export { isDnsLabel, isDnsSubdomain, MAX_LABEL_LENGTH };
+
+/** One machine to install; `name` is set for nodeNamesOverride entries. `ip` is normalised. */
+export interface Target {
+  ip: string;
+  name?: string;
+}
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { core } from 'zod';
-import { MAX_PREFIX_LENGTH } from './names';
+import { MAX_PREFIX_LENGTH, type Target } from './names';
 import { firstDuplicateKey, parseYamlDocuments } from './yaml-text';
 import {
   NODE_TASK_API_VERSION,
@@ -25,11 +25,7 @@ export interface NodeTask {
   spec: NodeTaskSpec;
 }
 
-/** One machine to install; `name` is set for nodeNamesOverride entries. `ip` is normalised. */
-export interface Target {
-  ip: string;
-  name?: string;
-}
+export type { Target } from './names';
 
 export type Validation = { ok: true; task: NodeTask; targets: Target[] } | { ok: false; problems: string[] };
 

@@ -3,26 +3,22 @@
  */
 import { TASK_NAMESPACE } from './contracts';
 import { shortHash } from './job-names';
-import type { KubeObject } from './kube-types';
+import type { Event } from 'kubernetes-types/core/v1';
+import type { Shaped } from './kube-types';
 import { rfc3339 } from './kube-time';
 import { managedLabels, type PreparedTask } from './prepared-task';
 
 export type EventReason =
   'NodeInstalled' | 'NodeReplaced' | 'NodeInstallFailed' | 'TaskSucceeded' | 'TaskFailed';
 
-export interface EventObject extends KubeObject {
-  kind: 'Event';
-  involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid: string };
-  reason: EventReason;
-  message: string;
-  type: 'Normal' | 'Warning';
-  source: { component: string };
-  firstTimestamp: string;
-  lastTimestamp: string;
-  count: number;
-  reportingComponent: string;
-  reportingInstance: string;
-}
+/** An Event the product writes: every field `kubectl describe` shows is set, its reason one of the product's. */
+export type EventObject = Shaped<Event, 'Event'> &
+  Required<
+    Pick<Event, 'involvedObject' | 'message' | 'source' | 'firstTimestamp' | 'lastTimestamp' | 'count'>
+  > & {
+    reason: EventReason;
+    type: 'Normal' | 'Warning';
+  };
 
 const WARNING_REASONS: ReadonlySet<EventReason> = new Set(['NodeInstallFailed', 'TaskFailed']);
 /** The apiserver refuses Event messages above 1 KiB-ish in practice; keep them short and readable. */

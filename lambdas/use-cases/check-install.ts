@@ -23,7 +23,7 @@ import { hostKeyAnnotations, type HostKey } from '../domain/host-key-pin';
 
 /** Seconds from the Job's start to its completion, as the Job controller recorded them. */
 export function installDurationSeconds(job: JobObject): number | undefined {
-  const status = job.status as { startTime?: string; completionTime?: string } | undefined;
+  const status = job.status;
   const started = Date.parse(status?.startTime ?? '');
   const completed = Date.parse(status?.completionTime ?? '');
   if (Number.isNaN(started) || Number.isNaN(completed) || completed < started) return undefined;

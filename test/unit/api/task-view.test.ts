@@ -57,7 +57,7 @@ function job(node: string, attempt: number, status: JobObject['status'], run = E
         [ATTEMPT_LABEL]: String(attempt),
       },
     },
-    spec: { backoffLimit: 0 },
+    spec: { backoffLimit: 0, template: {} },
     status,
   };
 }

@@ -94,10 +94,10 @@ describe('the pin in known_hosts, in the Job and in the report', () => {
     } as unknown as JobObject;
     expect(withPinnedHostKey(job, undefined)).toBe(job);
     const pinned = withPinnedHostKey(job, key);
-    expect(pinned.spec!.template!.spec!.containers[0]!.env).toEqual([
+    expect(pinned.spec!.template.spec!.containers[0]!.env).toEqual([
       { name: PINNED_HOST_KEY_ENV, value: ED25519 },
     ]);
-    expect(job.spec!.template!.spec!.containers[0]!.env).toEqual([]);
+    expect(job.spec!.template.spec!.containers[0]!.env).toEqual([]);
   });
 
   it('reads the key install.sh reports, and nothing from a forged line', () => {

@@ -103,7 +103,7 @@ describe('installJob', () => {
       completions: 1,
       parallelism: 1,
     });
-    const pod = job.spec!.template!.spec!;
+    const pod = job.spec!.template.spec!;
     expect(pod).toMatchObject({
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
@@ -127,11 +127,11 @@ describe('installJob', () => {
       { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
       { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
     ]);
-    expect(job.spec!.template!.metadata!.labels).toEqual(job.metadata.labels);
+    expect(job.spec!.template.metadata!.labels).toEqual(job.metadata.labels);
   });
 
   it('runs the mounted script with a constant command and passes the task through env and files', () => {
-    const container = installJob(jobInput()).spec!.template!.spec!.containers[0]!;
+    const container = installJob(jobInput()).spec!.template.spec!.containers[0]!;
     expect(container.command).toEqual(['/bin/sh', '/opt/penetrator/script/install.sh']);
     expect(container.image).toBe('registry.example/penetrator-installer:0.1.0');
     expect(container.env).toEqual([
@@ -154,12 +154,12 @@ describe('installJob', () => {
       capabilities: { drop: ['ALL'] },
     });
     expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
-    expect(installJob(jobInput()).spec!.template!.spec!.volumes).toEqual([
+    expect(installJob(jobInput()).spec!.template.spec!.volumes).toEqual([
       { name: 'script', configMap: { name: 'penetrator-script-add-nodes', defaultMode: 0o444 } },
       { name: 'credential', secret: { secretName: 'penetrator-credential-add-nodes', defaultMode: 0o440 } },
     ]);
     // The installer image's user reads the Secret through the Pod's fsGroup; nobody else can.
-    expect(installJob(jobInput()).spec!.template!.spec!.securityContext).toEqual({
+    expect(installJob(jobInput()).spec!.template.spec!.securityContext).toEqual({
       runAsNonRoot: true,
       runAsUser: 10001,
       runAsGroup: 10001,
@@ -176,7 +176,7 @@ describe('installJob', () => {
         node: { ...node, ip: `ip${hostile}`, name: `n${hostile}` },
       }),
     );
-    const container = job.spec!.template!.spec!.containers[0]!;
+    const container = job.spec!.template.spec!.containers[0]!;
     expect(container.command).toEqual(['/bin/sh', '/opt/penetrator/script/install.sh']);
     const where = stringLeaves(job)
       .filter(([, v]) => v.includes(hostile))
@@ -190,7 +190,7 @@ describe('installJob', () => {
         '$.spec.template.spec.containers[].env[].value',
       ]),
     );
-    const envValues = container.env.map((e) => e.value);
+    const envValues = container.env!.map((e) => e.value);
     expect(envValues).toEqual(expect.arrayContaining([`ip${hostile}`, `n${hostile}`, `u${hostile}`]));
   });
 
@@ -215,42 +215,42 @@ describe('installJob', () => {
   it('mounts the package from the proxy node, or a scratch directory for a download', () => {
     const hostPath = installJob(
       jobInput({ packageSource: { kind: 'hostPath', path: '/srv/edge/pkg-{arch}.tgz' } }),
-    ).spec!.template!.spec!;
-    expect(hostPath.volumes[2]).toEqual({
+    ).spec!.template.spec!;
+    expect(hostPath.volumes![2]).toEqual({
       name: 'package',
       hostPath: { path: '/srv/edge', type: 'Directory' },
     });
-    expect(hostPath.containers[0]!.volumeMounts[2]).toEqual({
+    expect(hostPath.containers[0]!.volumeMounts![2]).toEqual({
       name: 'package',
       mountPath: InstallPaths.package,
       readOnly: true,
     });
-    expect(hostPath.containers[0]!.env.at(-1)).toEqual({
+    expect(hostPath.containers[0]!.env!.at(-1)).toEqual({
       name: InstallEnv.packagePath,
       value: `${InstallPaths.package}/pkg-{arch}.tgz`,
     });
 
     const url = installJob(jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/e.tgz' } }))
-      .spec!.template!.spec!;
-    expect(url.volumes[2]).toEqual({ name: 'package', emptyDir: {} });
-    expect(url.containers[0]!.env.at(-1)).toEqual({
+      .spec!.template.spec!;
+    expect(url.volumes![2]).toEqual({ name: 'package', emptyDir: {} });
+    expect(url.containers[0]!.env!.at(-1)).toEqual({
       name: InstallEnv.packagePath,
       value: `${InstallPaths.package}/e.tgz`,
     });
     const odd = installJob(
       jobInput({ packageSource: { kind: 'url', url: 'https://pkg.example/download/?id=7' } }),
-    ).spec!.template!.spec!;
-    expect(odd.containers[0]!.env.at(-1)).toEqual({
+    ).spec!.template.spec!;
+    expect(odd.containers[0]!.env!.at(-1)).toEqual({
       name: InstallEnv.packagePath,
       value: `${InstallPaths.package}/package.tar.gz`,
     });
   });
 
   it('gives a kubeadm-only deployment no package: no path, no volume, an empty PACKAGE', () => {
-    const pod = installJob(jobInput({ packageSource: { kind: 'none' } })).spec!.template!.spec!;
-    expect(pod.volumes.map((v) => v.name)).toEqual(['script', 'credential']);
-    expect(pod.containers[0]!.volumeMounts.map((m) => m.name)).toEqual(['script', 'credential']);
-    expect(pod.containers[0]!.env.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+    const pod = installJob(jobInput({ packageSource: { kind: 'none' } })).spec!.template.spec!;
+    expect(pod.volumes!.map((v) => v.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.volumeMounts!.map((m) => m.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.env!.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
     expect(paramsFile({ server: '10.0.0.1:6443', caHash: 'sha256:x' }, { kind: 'none' })).toBe(
       'SERVER=10.0.0.1:6443\nCA_HASH=sha256:x\nPACKAGE=\n',
     );
@@ -262,13 +262,13 @@ describe('installJob', () => {
         task: { ...task, installer: 'kubeadm' },
         packageSource: { kind: 'hostPath', path: '/srv/edge/pkg-{arch}.tgz' },
       }),
-    ).spec!.template!.spec!;
-    expect(pod.volumes.map((v) => v.name)).toEqual(['script', 'credential']);
-    expect(pod.containers[0]!.env.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
+    ).spec!.template.spec!;
+    expect(pod.volumes!.map((v) => v.name)).toEqual(['script', 'credential']);
+    expect(pod.containers[0]!.env!.map((e) => e.name)).not.toContain(InstallEnv.packagePath);
   });
 
   it('lets a direct-mode Job run on any node', () => {
-    const pod = installJob(jobInput({ node: { ...node, proxyNode: '' } })).spec!.template!.spec!;
+    const pod = installJob(jobInput({ node: { ...node, proxyNode: '' } })).spec!.template.spec!;
     expect(pod.affinity).toBeUndefined();
     expect(pod.tolerations).toHaveLength(2);
   });
@@ -412,8 +412,8 @@ describe('lock Lease', () => {
   });
 
   it('carries the resourceVersion it replaces and counts a change of holder', () => {
-    const previous = lockLease({ name: 'l', holder: 'old/run', durationSeconds: 60, now: at });
-    previous.metadata.resourceVersion = '42';
+    const held = lockLease({ name: 'l', holder: 'old/run', durationSeconds: 60, now: at });
+    const previous = { ...held, metadata: { ...held.metadata, resourceVersion: '42' } };
     const taken = lockLease({
       name: 'l',
       holder: 'new/run',

@@ -79,7 +79,7 @@ describe('jobPhase', () => {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name: 'j', labels: { 'penetrator.superedge.io/attempt': attempt } },
-    spec: { backoffLimit: 0 },
+    spec: { backoffLimit: 0, template: {} },
     status,
   });
 
