@@ -20,6 +20,7 @@ import {
 import { addExamples } from '../remote/help';
 import { readTextFile } from '../remote/inputs';
 import { registerCrd } from './cluster-crd';
+import { registerRbac } from './cluster-rbac';
 
 export interface ClusterAddOptions extends RemoteFlags {
   kubeconfig: string;
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     process.exitCode = await listClusters(connect(options), options, processIo);
   });
   registerCrd(cluster);
+  registerRbac(cluster);
   add.exitOverride();
   list.exitOverride();
   addExamples(program, add, ['penetrator cluster add prod --kubeconfig prod.kubeconfig']);
