@@ -76,6 +76,8 @@ export const ErrorNames = {
   Cancelled: 'Penetrator.Cancelled',
   /** A reinstall event cannot start a task as sent; nothing was started. */
   ReinstallRefused: 'Penetrator.ReinstallRefused',
+  /** The product's RBAC cannot be applied without taking over an object someone else manages. */
+  RbacRefused: 'Penetrator.RbacRefused',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
@@ -238,6 +240,11 @@ export class CrdRefusedError extends PenetratorError {
   constructor(readonly problems: readonly string[]) {
     super(`the NodeTask CRD cannot be installed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
+}
+
+export class RbacRefusedError extends PenetratorError {
+  override readonly name = ErrorNames.RbacRefused;
+  readonly retryable = false;
 }
 
 /**

@@ -429,7 +429,8 @@ async function boot(
     `--proxy-client-cert-file=${frontProxyClient.certPath}`,
     `--proxy-client-key-file=${frontProxyClient.keyPath}`,
     '--authorization-mode=Node,RBAC',
-    '--enable-admission-plugins=NodeRestriction',
+    // As hardened clusters do: an owner reference that blocks deletion needs the owner's finalizers right.
+    '--enable-admission-plugins=NodeRestriction,OwnerReferencesPermissionEnforcement',
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     `--service-account-key-file=${join(pkiDir, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(pkiDir, 'sa.key')}`,

@@ -8,6 +8,7 @@ import { startControlPlane, type ControlPlane } from './control-plane';
 import { grantBootstrapJoin } from './edge';
 import { startTestKubelet, type TestKubelet, type TestNodeSpec } from './kubelet';
 import { createEdgeNetwork, runChecked, type EdgeNetwork, type SiteOptions } from './network';
+import { productIdentity, type ProductIdentity } from './product-identity';
 
 /**
  * The whole test world in one call: edge sites of real sshd machines behind a one-way network, a real
@@ -29,6 +30,11 @@ export interface TestEnvironmentOptions {
 
 export interface TestEnvironment {
   cp: ControlPlane;
+  /**
+   * What the product is given (registered cluster, local runs, the API): a ServiceAccount token bound
+   * only to the shipped RBAC. `cp.kubeconfigYaml` is the admin's, for the tests' own setup and checks.
+   */
+  product: ProductIdentity;
   network: EdgeNetwork;
   kubelet: TestKubelet;
   /** Proxy node name per site, in site order: proxy-0, proxy-1, … unless the options named them. */
@@ -107,12 +113,15 @@ export async function startTestEnvironment(opts: TestEnvironmentOptions): Promis
     await grantBootstrapJoin(cp.kubeconfigPath);
     // As a cluster admin sets a cluster up for the product: `penetrator cluster crd --apply`.
     await installNodeTaskCrd(kubeFromKubeconfig('sandbox', cp.kubeconfigYaml));
+    // As a cluster admin gives the product its identity: `penetrator cluster rbac --apply`.
+    const product = await productIdentity(cp);
     const kubelet = await startTestKubelet(cp, { nodes: proxyNodeSpecs(network, opts) });
     undo.push(() => kubelet.stop());
     const pkg = await createInstallPackage();
     undo.push(() => Promise.resolve(rmSync(pkg.dir, { recursive: true, force: true })));
     return {
       cp,
+      product,
       network,
       kubelet,
       proxyNodes: network.sites.map((_, index) => proxyNodeName(opts, index)),

@@ -21,6 +21,7 @@ import { addExamples } from '../remote/help';
 import { rangesFlag } from '../remote/bounds-flags';
 import { readTextFile } from '../remote/inputs';
 import { registerCrd } from './cluster-crd';
+import { registerRbac } from './cluster-rbac';
 
 export interface ClusterAddOptions extends RemoteFlags {
   kubeconfig: string;
@@ -63,6 +64,7 @@ export function register(program: Command): void {
     process.exitCode = await listClusters(connect(options), options, processIo);
   });
   registerCrd(cluster);
+  registerRbac(cluster);
   add.exitOverride();
   list.exitOverride();
   addExamples(program, add, [

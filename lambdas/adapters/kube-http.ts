@@ -21,6 +21,11 @@ const RESOURCES: Record<ObjectKind, string> = {
   NodeTask: 'nodetasks',
 };
 
+/** The kind's resource name, as URLs and RBAC rules spell it (`jobs`, `nodetasks`). */
+export function resourceOf(kind: ObjectKind): string {
+  return RESOURCES[kind];
+}
+
 /** Bodies above this are refused: a page of 500 objects is a few MiB. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 

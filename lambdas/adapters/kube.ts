@@ -9,7 +9,7 @@ import { kubeconfigProblems } from '../domain/kubeconfig';
 import { API_VERSIONS, type KubeObject, type ObjectKind } from '../domain/kube-types';
 import { ClusterNotFoundError, TransientError } from '../errors';
 import type { CreateResult, Kube, ListQuery, ObjectRef } from '../ports';
-import { KubeHttp, KubeHttpError, resourcePath } from './kube-http';
+import { KubeHttp, KubeHttpError, resourceOf, resourcePath } from './kube-http';
 
 /**
  * Longest wait for one apiserver call. The client has no deadline of its own, and a hung call would
@@ -51,6 +51,35 @@ const TRANSIENT_NETWORK_CODES = new Set([
 ]);
 
 type Verb = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';
+
+/** What a call touched, for the right a 403 names. */
+interface Target {
+  kind: ObjectKind;
+  namespace?: string;
+  subresource?: string;
+}
+
+/** The RBAC verb each call needs (a replace is an HTTP PUT, which RBAC calls `update`). */
+const RBAC_VERBS: Record<Verb, string> = {
+  get: 'get',
+  list: 'list',
+  create: 'create',
+  replace: 'update',
+  patch: 'patch',
+  delete: 'delete',
+};
+
+/**
+ * The right a refused call lacks, as an RBAC rule spells it: verb, resource (with its API group and
+ * subresource) and namespace, so an admin can grant exactly that (`penetrator cluster rbac`).
+ */
+export function missingRight(verb: Verb, target: Target): string {
+  const apiVersion = API_VERSIONS[target.kind];
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+  const resource = `${resourceOf(target.kind)}${target.subresource ? `/${target.subresource}` : ''}`;
+  const where = target.namespace === undefined ? 'cluster-wide' : `in namespace ${target.namespace}`;
+  return `verb "${RBAC_VERBS[verb]}" on resource "${resource}" (API group "${group}") ${where}`;
+}
 
 function describe(kind: ObjectKind, name?: string, namespace?: string): string {
   const where = namespace ? `${namespace}/` : '';
@@ -156,18 +185,12 @@ function networkError(prefix: string, error: unknown): Error {
  * Turns a failed call into the product's error. Only called for statuses the caller does not treat
  * as a result.
  */
-export function kubeError(
-  cluster: string,
-  verb: Verb,
-  what: string,
-  error: unknown,
-  kind?: ObjectKind,
-): Error {
+export function kubeError(cluster: string, verb: Verb, what: string, error: unknown, target?: Target): Error {
   const status = httpStatus(error);
   const prefix = `cluster ${cluster}: cannot ${verb} ${what}`;
   if (status === undefined) return networkError(prefix, error);
   // A Secret's validation message may quote a value: only the status is reported for Secrets.
-  const reason = kind === 'Secret' ? undefined : statusMessage(error as KubeHttpError);
+  const reason = target?.kind === 'Secret' ? undefined : statusMessage(error as KubeHttpError);
   const detail = `HTTP ${status}${reason ? `: ${reason}` : ''}`;
   if (status === 401) {
     return new ClusterNotFoundError(
@@ -175,8 +198,9 @@ export function kubeError(
     );
   }
   if (status === 403) {
+    const right = target === undefined ? 'this permission' : missingRight(verb, target);
     return new ClusterNotFoundError(
-      `${prefix}: the kubeconfig's identity is not allowed to (${detail}); grant it this permission`,
+      `${prefix}: forbidden (HTTP 403): the kubeconfig's identity lacks the ${right}; grant it (penetrator cluster rbac prints the rights the product needs)`,
     );
   }
   if (status === 429 || status >= 500) return new TransientError(`${prefix}: ${detail}`);
@@ -213,7 +237,7 @@ export class KubeClient implements Kube {
       return await withRetries(() => this.api.call<T>({ method: 'GET', path: pathOf(ref) }), this.timeoutMs);
     } catch (error) {
       if (httpStatus(error) === 404) return undefined;
-      throw kubeError(this.cluster, 'get', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+      throw kubeError(this.cluster, 'get', describe(ref.kind, ref.name, ref.namespace), error, ref);
     }
   }
 
@@ -243,13 +267,7 @@ export class KubeClient implements Kube {
           this.timeoutMs,
         );
       } catch (error) {
-        throw kubeError(
-          this.cluster,
-          'list',
-          describe(query.kind, undefined, query.namespace),
-          error,
-          query.kind,
-        );
+        throw kubeError(this.cluster, 'list', describe(query.kind, undefined, query.namespace), error, query);
       }
       for (const item of result.items) {
         // List items carry no apiVersion/kind; the domain reads both.
@@ -275,7 +293,7 @@ export class KubeClient implements Kube {
       };
     } catch (error) {
       if (httpStatus(error) !== 409) {
-        throw kubeError(this.cluster, 'create', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+        throw kubeError(this.cluster, 'create', describe(ref.kind, ref.name, ref.namespace), error, ref);
       }
     }
     const existing = await this.get<T>(ref);
@@ -299,7 +317,7 @@ export class KubeClient implements Kube {
       const status = httpStatus(error);
       if (status === 409) return 'conflict';
       if (status === 404) return 'absent';
-      throw kubeError(this.cluster, 'replace', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+      throw kubeError(this.cluster, 'replace', describe(ref.kind, ref.name, ref.namespace), error, ref);
     }
   }
 
@@ -321,7 +339,7 @@ export class KubeClient implements Kube {
       );
     } catch (error) {
       if (httpStatus(error) === 404) return 'absent';
-      throw kubeError(this.cluster, 'patch', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+      throw kubeError(this.cluster, 'patch', describe(ref.kind, ref.name, ref.namespace), error, ref);
     }
   }
 
@@ -341,7 +359,7 @@ export class KubeClient implements Kube {
     } catch (error) {
       // The group or version is not served at all: a custom resource whose definition is not installed.
       if (httpStatus(error) === 404) return false;
-      throw kubeError(this.cluster, 'get', `the API of ${kind}s`, error, kind);
+      throw kubeError(this.cluster, 'get', `the API of ${kind}s`, error);
     }
   }
 
@@ -373,13 +391,10 @@ export class KubeClient implements Kube {
       // 404: the object is gone, or its kind is not served (no CRD): either way there is no status to write.
       if (code === 404) return 'absent';
       if (code === 409) return 'conflict';
-      throw kubeError(
-        this.cluster,
-        'patch',
-        `${describe(ref.kind, ref.name, ref.namespace)} status`,
-        error,
-        ref.kind,
-      );
+      throw kubeError(this.cluster, 'patch', `${describe(ref.kind, ref.name, ref.namespace)} status`, error, {
+        ...ref,
+        subresource: 'status',
+      });
     }
   }
 
@@ -400,7 +415,7 @@ export class KubeClient implements Kube {
       const status = httpStatus(error);
       if (status === 404) return 'absent';
       if (status === 409) return 'conflict';
-      throw kubeError(this.cluster, 'delete', describe(ref.kind, ref.name, ref.namespace), error, ref.kind);
+      throw kubeError(this.cluster, 'delete', describe(ref.kind, ref.name, ref.namespace), error, ref);
     }
   }
 }

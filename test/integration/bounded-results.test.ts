@@ -31,6 +31,7 @@ import { createLogger, logged } from '../../lambdas/observability';
 import type { Kube } from '../../lambdas/ports';
 import { readMapResults } from '../../lambdas/use-cases/summarize';
 import { startControlPlane, type ControlPlane } from '../../sandbox/control-plane';
+import { productIdentity } from '../../sandbox/product-identity';
 import { startTestKubelet, type TestKubelet } from '../../sandbox/kubelet';
 
 const PROXY = 'bounded-proxy';
@@ -91,7 +92,7 @@ describe('the largest task, every node failing with the longest reason', () => {
     const objectsPath = join(dir, 'objects');
     const objects = new FileObjectStore(objectsPath);
     const real = createLocalHandlers({
-      kubeconfigYaml: cp.kubeconfigYaml,
+      kubeconfigYaml: (await productIdentity(cp)).kubeconfigYaml,
       clusterName: 'bounded',
       credentialPath: join(dir, 'credential.yaml'),
       objectsPath,

@@ -59,9 +59,11 @@ function objectsPath(): string {
   return join(workDir, 'objects');
 }
 
-/** The admin kubeconfig, pointed at the fault proxy (its CA), the same token. */
+/** The product's kubeconfig, pointed at the fault proxy (its CA), the same token. */
 function proxiedKubeconfig(): string {
-  const doc = parseYaml(env.cp.kubeconfigYaml) as { clusters: Array<{ cluster: Record<string, string> }> };
+  const doc = parseYaml(env.product.kubeconfigYaml) as {
+    clusters: Array<{ cluster: Record<string, string> }>;
+  };
   for (const entry of doc.clusters) {
     entry.cluster.server = proxy.url;
     entry.cluster['certificate-authority-data'] = Buffer.from(proxy.caPem).toString('base64');

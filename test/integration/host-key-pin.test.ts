@@ -50,7 +50,7 @@ const direct = (spec: Record<string, unknown>) => ({ mode: 'direct', targetMachi
 async function run(document: unknown): Promise<WorkflowRunResult> {
   const objectsPath = mkdtempSync(join(workDir, 'objects-'));
   const handlers = createLocalHandlers({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     credentialPath: join(workDir, 'login-secret.yaml'),
     objectsPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },

@@ -58,7 +58,7 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
 function run(document: unknown, options: { signal?: AbortSignal; executionName?: string } = {}) {
   const objectsPath = mkdtempSync(join(workDir, 'objects-'));
   const handlers = createLocalHandlers({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     credentialPath,
     objectsPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
@@ -131,7 +131,7 @@ beforeAll(async () => {
   credentialPath = join(workDir, 'login-secret.yaml');
   writeFileSync(credentialPath, `passwd: ${PASSWORD}\n`, { mode: 0o600 });
   kubeconfigPath = join(workDir, 'kubeconfig.yaml');
-  writeFileSync(kubeconfigPath, env.cp.kubeconfigYaml, { mode: 0o600 });
+  writeFileSync(kubeconfigPath, env.product.kubeconfigYaml, { mode: 0o600 });
   const kc = new KubeConfig();
   kc.loadFromString(env.cp.kubeconfigYaml);
   core = kc.makeApiClient(CoreV1Api);
@@ -213,7 +213,7 @@ describe('one install per machine, seen from the machine', () => {
     controller.abort();
     expect((await result).status).toBe('ABORTED');
     // No state runs after an abort: the execution-ended rule's Lambda cleans up, as in AWS.
-    const clusters = new SingleClusterDirectory(env.cp.kubeconfigYaml, 'local');
+    const clusters = new SingleClusterDirectory(env.product.kubeconfigYaml, 'local');
     const deps: Dependencies = {
       ...composeLocal({
         settings: resolveSettings({ defaultCluster: 'local' }),

@@ -65,9 +65,9 @@ describe('one deployment, many clusters', () => {
     const east = envs.get('east')!;
     const west = envs.get('west')!;
     const { handlers, objects } = await runtimes.open({
-      kubeconfigYaml: east.cp.kubeconfigYaml,
+      kubeconfigYaml: east.product.kubeconfigYaml,
       clusterName: 'east',
-      moreClusters: { west: west.cp.kubeconfigYaml },
+      moreClusters: { west: west.product.kubeconfigYaml },
       credentialPath: join(workDir, 'login-secret.yaml'),
       // Both environments serve the same package path layout; the east one is as good as any.
       settings: { packageSource: { kind: 'hostPath', path: east.installPackagePath } },
@@ -130,9 +130,9 @@ describe('one deployment, many clusters', () => {
   it('refuses a task naming a cluster that is not registered, listing the registered ones', async () => {
     const east = envs.get('east')!;
     const { handlers, objects } = await runtimes.open({
-      kubeconfigYaml: east.cp.kubeconfigYaml,
+      kubeconfigYaml: east.product.kubeconfigYaml,
       clusterName: 'east',
-      moreClusters: { west: envs.get('west')!.cp.kubeconfigYaml },
+      moreClusters: { west: envs.get('west')!.product.kubeconfigYaml },
       credentialPath: join(workDir, 'login-secret.yaml'),
     });
 

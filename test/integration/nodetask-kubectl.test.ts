@@ -51,7 +51,7 @@ const runtimes = new LocalRuntimes();
 
 async function run(document: unknown): Promise<WorkflowRunResult> {
   const runtime = await runtimes.open({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     credentialPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });

@@ -56,7 +56,7 @@ function nodeTask(name: string, proxyNode: string, spec: Record<string, unknown>
 async function run(document: unknown, credential = credentialPath): Promise<WorkflowRunResult> {
   const objectsPath = mkdtempSync(join(workDir, 'objects-'));
   const handlers = createLocalHandlers({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     credentialPath: credential,
     objectsPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },

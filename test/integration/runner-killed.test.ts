@@ -103,7 +103,7 @@ function startRunner() {
 /** The same task again, in this process, as an operator would start it after the crash. */
 function runAgain(): Promise<WorkflowRunResult> {
   const handlers = createLocalHandlers({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     credentialPath,
     objectsPath: objectsPath(),
     settings: {
@@ -139,7 +139,7 @@ beforeAll(async () => {
   credentialPath = join(workDir, 'login-secret.yaml');
   writeFileSync(credentialPath, `passwd: ${PASSWORD}\n`, { mode: 0o600 });
   kubeconfigPath = join(workDir, 'kubeconfig.yaml');
-  writeFileSync(kubeconfigPath, env.cp.kubeconfigYaml, { mode: 0o600 });
+  writeFileSync(kubeconfigPath, env.product.kubeconfigYaml, { mode: 0o600 });
   definitionPath = join(workDir, 'definition.json');
   writeFileSync(definitionPath, JSON.stringify(await loadSynthesizedDefinition()));
   nodeTaskPath = join(workDir, 'node-task.json');

@@ -61,7 +61,7 @@ async function run(
   packageSource: PackageSource = { kind: 'hostPath', path: env.installPackagePath },
 ): Promise<WorkflowRunResult> {
   const runtime = await runtimes.open({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     credentialPath,
     settings: { packageSource },
   });

@@ -235,7 +235,7 @@ beforeAll(async () => {
   coordination = kc.makeApiClient(CoordinationV1Api);
   // The workflow behind the mocked StartExecution runs the deployed bundles.
   workflowRuntime = await runtimes.open({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     clusterName: CLUSTER,
     credentialPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
@@ -246,7 +246,7 @@ beforeAll(async () => {
   tasksFunction = Object.entries(template.Resources ?? {}).find(
     ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Description === TASKS_DESCRIPTION,
   )![0];
-  mockSecretsManager(env.cp.kubeconfigYaml);
+  mockSecretsManager(env.product.kubeconfigYaml);
   mockStepFunctions();
   logLines = [];
   for (const level of ['debug', 'info', 'warn', 'error', 'log'] as const) {

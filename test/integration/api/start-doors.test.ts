@@ -34,6 +34,7 @@ import { lockLease } from '../../../lambdas/domain/lock-lease';
 import { ErrorNames } from '../../../lambdas/errors';
 import { handler as reinstallHandler } from '../../../lambdas/handlers/reinstall';
 import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
+import { productIdentity } from '../../../sandbox/product-identity';
 
 vi.hoisted(() => {
   process.env.PENETRATOR_SECRET_PREFIX = 'penetrator/';
@@ -62,6 +63,8 @@ interface Execution {
 const executions = new Map<string, Execution>();
 
 let cp: ControlPlane;
+/** What the registered clusters hold: a token bound to the shipped RBAC only. */
+let productKubeconfig: string;
 
 function apiEvent(
   method: string,
@@ -134,7 +137,7 @@ function mockAws(): void {
   });
   sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
     if (clusters.some((c) => input.SecretId === `penetrator/clusters/${c}`)) {
-      return { SecretString: cp.kubeconfigYaml };
+      return { SecretString: productKubeconfig };
     }
     throw new ResourceNotFoundException({ message: 'not found', $metadata: {} });
   });
@@ -183,6 +186,7 @@ function mockAws(): void {
 
 beforeAll(async () => {
   cp = await startControlPlane();
+  productKubeconfig = (await productIdentity(cp)).kubeconfigYaml;
 });
 
 afterAll(async () => {

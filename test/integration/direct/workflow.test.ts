@@ -82,7 +82,7 @@ const runtimes = new LocalRuntimes({}, sharedAssembly);
 
 function openRuntime(): ReturnType<LocalRuntimes['open']> {
   return runtimes.open({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     credentialPath: join(workDir, 'credentials'),
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
@@ -124,7 +124,7 @@ const quiet = {
 
 /** The Lambda's dependencies, with a given time left in the invocation (as Lambda's context tells). */
 function lambdaLikeDependencies(remainingMs: number): Dependencies {
-  const clusters = new SingleClusterDirectory(env.cp.kubeconfigYaml, 'local');
+  const clusters = new SingleClusterDirectory(env.product.kubeconfigYaml, 'local');
   return {
     settings: resolveSettings({
       defaultCluster: 'local',

@@ -153,14 +153,14 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
   workflowRuntime = await runtimes.open({
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     clusterName: CLUSTER,
     credentialPath,
     settings: { packageSource: { kind: 'hostPath', path: env.installPackagePath } },
   });
   definition = workflowRuntime.definition;
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
-  const clusters = new SingleClusterDirectory(env.cp.kubeconfigYaml, CLUSTER);
+  const clusters = new SingleClusterDirectory(env.product.kubeconfigYaml, CLUSTER);
   deps = {
     settings: resolveSettings({ defaultCluster: CLUSTER }),
     clusters,

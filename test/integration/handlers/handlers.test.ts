@@ -53,6 +53,7 @@ import { holdLock } from '../../../lambdas/use-cases/lock';
 import type { Kube } from '../../../lambdas/ports';
 import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
 import { startTestKubelet, type TestKubelet } from '../../../sandbox/kubelet';
+import { productIdentity } from '../../../sandbox/product-identity';
 
 const PASSWORD = 'pw-never-in-a-job-spec';
 const PROXY = 'proxy-1';
@@ -75,6 +76,8 @@ echo joined
 let cp: ControlPlane;
 let kubelet: TestKubelet;
 let kube: Kube;
+let product: Kube;
+let productKubeconfig: string;
 let dir: string;
 let handlers: Record<LambdaName, WorkflowHandler>;
 let objects: FileObjectStore;
@@ -107,13 +110,16 @@ function nodeTask(name: string, spec: Record<string, unknown>): unknown {
 beforeAll(async () => {
   cp = await startControlPlane();
   kubelet = await startTestKubelet(cp, { nodes: [{ name: PROXY }] });
+  // The tests' own setup and checks are the admin's; the product gets a token bound to its RBAC only.
   kube = kubeFromKubeconfig('test', cp.kubeconfigYaml);
+  productKubeconfig = (await productIdentity(cp)).kubeconfigYaml;
+  product = kubeFromKubeconfig('test', productKubeconfig);
   dir = mkdtempSync(join(tmpdir(), 'penetrator-handlers-'));
   writeFileSync(join(dir, 'credential.yaml'), `passwd: ${PASSWORD}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'install.sh'), STAND_IN_SCRIPT);
   objects = new FileObjectStore(join(dir, 'objects'));
   handlers = createLocalHandlers({
-    kubeconfigYaml: cp.kubeconfigYaml,
+    kubeconfigYaml: productKubeconfig,
     clusterName: 'test',
     credentialPath: join(dir, 'credential.yaml'),
     installScriptPath: join(dir, 'install.sh'),
@@ -131,7 +137,7 @@ afterAll(async () => {
 describe('plan', () => {
   it('refuses, where the deployment requires known hosts, a target whose host key is not known', async () => {
     const strict = createLocalHandlers({
-      kubeconfigYaml: cp.kubeconfigYaml,
+      kubeconfigYaml: productKubeconfig,
       clusterName: 'test',
       credentialPath: join(dir, 'credential.yaml'),
       installScriptPath: join(dir, 'install.sh'),
@@ -196,7 +202,7 @@ describe('plan', () => {
 
   it('refuses a missing credential without touching the cluster', async () => {
     const local = createLocalHandlers({
-      kubeconfigYaml: cp.kubeconfigYaml,
+      kubeconfigYaml: productKubeconfig,
       clusterName: 'test',
       credentialPath: join(dir, 'missing.yaml'),
     });
@@ -299,12 +305,12 @@ describe('lock', () => {
       clock: () => new Date(Date.parse(taken) + seconds * 1000),
     });
 
-    await holdLock(at(30), kube, holder);
+    await holdLock(at(30), product, holder);
     expect((await lease())!.spec.renewTime).toBe(taken);
-    await holdLock(at(50), kube, holder);
+    await holdLock(at(50), product, holder);
     expect(Date.parse((await lease())!.spec.renewTime!)).toBe(Date.parse(taken) + 50_000);
     await expect(
-      holdLock(at(60), kube, { ...holder, executionId: execution('other') }),
+      holdLock(at(60), product, { ...holder, executionId: execution('other') }),
     ).rejects.toMatchObject({
       name: ErrorNames.LockLost,
     });
@@ -733,17 +739,17 @@ describe('the join token', () => {
   });
 
   it('is created once per execution, found again by name on a retried Prepare, and deleted by name', async () => {
-    const first = await ensureTaskToken(kube, ref('token-task', 'tok-1'), new Date(), 600);
-    const again = await ensureTaskToken(kube, ref('token-task', 'tok-1'), new Date(), 600);
+    const first = await ensureTaskToken(product, ref('token-task', 'tok-1'), new Date(), 600);
+    const again = await ensureTaskToken(product, ref('token-task', 'tok-1'), new Date(), 600);
     expect(first.reused).toBe(false);
     expect(again).toMatchObject({ reused: true, token: { id: first.token.id, secret: first.token.secret } });
-    const other = await ensureTaskToken(kube, ref('token-task', 'tok-2'), new Date(), 600);
+    const other = await ensureTaskToken(product, ref('token-task', 'tok-2'), new Date(), 600);
     expect(other.token.id).not.toBe(first.token.id);
 
-    expect(await deleteTaskToken(kube, ref('token-task', 'tok-1'))).toBe('deleted');
+    expect(await deleteTaskToken(product, ref('token-task', 'tok-1'))).toBe('deleted');
     expect(await kube.get(tokenOf('tok-1'))).toBeUndefined();
     expect(await kube.get(tokenOf('tok-2'))).toBeDefined();
-    expect(await deleteTaskToken(kube, ref('token-task', 'tok-2'))).toBe('deleted');
+    expect(await deleteTaskToken(product, ref('token-task', 'tok-2'))).toBe('deleted');
   });
 
   it('neither uses nor deletes a token of that name that another task made', async () => {
@@ -756,14 +762,14 @@ describe('the join token', () => {
         taskName: 'someone-else',
       }),
     );
-    const error = await ensureTaskToken(kube, ref('token-task', 'tok-foreign'), new Date(), 600).catch(
+    const error = await ensureTaskToken(product, ref('token-task', 'tok-foreign'), new Date(), 600).catch(
       (e: unknown) => e as Error,
     );
     expect(error).toMatchObject({ name: ErrorNames.Transient });
     expect((error as Error).message).toContain('was not created by task token-task');
     expect((error as Error).message).not.toContain('0123456789abcdef');
-    expect(await deleteTaskToken(kube, ref('token-task', 'tok-foreign'))).toBe('foreign');
+    expect(await deleteTaskToken(product, ref('token-task', 'tok-foreign'))).toBe('foreign');
     expect(await kube.get(tokenOf('tok-foreign'))).toBeDefined();
-    expect(await deleteTaskToken(kube, ref('someone-else', 'tok-foreign'))).toBe('deleted');
+    expect(await deleteTaskToken(product, ref('someone-else', 'tok-foreign'))).toBe('deleted');
   });
 });

@@ -306,7 +306,7 @@ beforeAll(async () => {
       { subnet: '172.21.77.0/24', proxyNode: PROXY, machines: [{ ip: MACHINE, password: 'iam-test-pw' }] },
     ],
   });
-  mockAws(env.cp.kubeconfigYaml);
+  mockAws(env.product.kubeconfigYaml);
   stack = createApp({
     // The installer image is pulled by the cluster, never by a Lambda's role: a named one keeps the
     // asset's URI out of the environments this test resolves.
@@ -399,7 +399,7 @@ describe('each role allows exactly what its handler calls', () => {
       answers.secretMissing = false;
     });
     calls.clusters = await callsOf(clusters, async () => {
-      const body = JSON.stringify({ kubeconfig: env.cp.kubeconfigYaml });
+      const body = JSON.stringify({ kubeconfig: env.product.kubeconfigYaml });
       await api('clusters', 'PUT', `/clusters/${CLUSTER}?replace=true`, body);
       answers.secretMissing = true;
       await api('clusters', 'PUT', `/clusters/${CLUSTER}`, body);
