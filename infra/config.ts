@@ -44,6 +44,8 @@ export interface PenetratorConfig {
   eventBusName: string;
   /** A periodic "Reinstall Nodes" event for the nodes a label selector picks; none when unset. */
   reinstallSchedule?: ReinstallSchedule;
+  /** Minutes between two syncs of the NodeTasks applied in the registered clusters. */
+  syncIntervalMinutes: number;
 }
 
 export interface ReinstallSchedule {
@@ -72,6 +74,7 @@ export const ContextKeys = {
   eventBusName: 'penetrator:eventBusName',
   reinstallSchedule: 'penetrator:reinstallSchedule',
   requireKnownHosts: 'penetrator:requireKnownHosts',
+  syncIntervalMinutes: 'penetrator:syncIntervalMinutes',
 } as const;
 
 type ContextKey = keyof typeof ContextKeys;
@@ -84,6 +87,7 @@ export const configDefaults = {
   logRetentionDays: 30,
   executionTimeoutHours: 24,
   eventBusName: 'penetrator',
+  syncIntervalMinutes: 1,
 } as const;
 
 /** Retention periods CloudWatch Logs accepts ("never expire" is not offered: logs must age out). */
@@ -342,6 +346,8 @@ export function loadConfig(ctx: Context): PenetratorConfig {
         'an event bus name ([A-Za-z0-9._-], at most 256, not "default")',
       ) ?? configDefaults.eventBusName,
     ...(schedule ? { reinstallSchedule: schedule } : {}),
+    syncIntervalMinutes:
+      integer(ctx, 'syncIntervalMinutes', p, 1, 24 * 60) ?? configDefaults.syncIntervalMinutes,
   };
   if (p.list.length > 0) {
     throw new Error(
