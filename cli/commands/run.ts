@@ -129,6 +129,10 @@ function localDependencies(options: Omit<RunOptions, 'file'>, kubeconfigYaml: st
     settings: {
       ...(options.image ? { installerImage: options.image } : {}),
       ...(options.package ? { packageSource: { kind: 'hostPath', path: resolve(options.package) } } : {}),
+      // What the nodes' Retrying Events announce: the pause this runner keeps (whole seconds).
+      ...(options.retryInterval !== undefined
+        ? { attemptIntervalSeconds: Math.ceil(options.retryInterval) }
+        : {}),
     },
   };
 }
