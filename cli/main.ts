@@ -14,6 +14,7 @@ import * as get from './commands/get';
 import * as describe from './commands/describe';
 import * as events from './commands/events';
 import * as deleteCommand from './commands/delete';
+import * as retry from './commands/retry';
 import * as credential from './commands/credential';
 import * as cluster from './commands/cluster';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, printError } from './output';
@@ -28,6 +29,7 @@ const verbs: Array<{ register(program: Command): void }> = [
   describe,
   events,
   deleteCommand,
+  retry,
   credential,
   cluster,
 ];

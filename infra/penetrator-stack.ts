@@ -113,6 +113,8 @@ export class PenetratorStack extends Stack {
       [SettingsEnv.taskDeadlineSeconds]: String(config.executionTimeoutHours * 3600),
       ...(config.defaultCluster ? { [SettingsEnv.defaultCluster]: config.defaultCluster } : {}),
       [SettingsEnv.requireKnownHosts]: String(config.requireKnownHosts),
+      [SettingsEnv.attemptIntervalSeconds]: String(config.attemptIntervalSeconds),
+      [SettingsEnv.attemptMaxDelaySeconds]: String(config.attemptMaxDelaySeconds),
     };
 
     const functions = {} as Record<LambdaName, PenetratorFunction>;

@@ -33,6 +33,8 @@ const settings = {
   [SettingsEnv.jobTtlSecondsAfterFinished]: text.optional(),
   [SettingsEnv.imagePullPolicy]: text.optional(),
   [SettingsEnv.requireKnownHosts]: text.optional(),
+  [SettingsEnv.attemptIntervalSeconds]: text.optional(),
+  [SettingsEnv.attemptMaxDelaySeconds]: text.optional(),
 };
 
 /** Set only by the local runner (never by the stack), so optional everywhere. */

@@ -38,6 +38,13 @@ export interface RuntimeSettings {
    * credential's known hosts or spec.knownHosts), else Plan refuses the task.
    */
   requireKnownHosts: boolean;
+  /**
+   * The workflow's retry of a node's install attempt (statemachine/retry-policies.ts), as the stack
+   * configures it: the first pause and the longest one. Only read to tell people when the next
+   * attempt comes (the node's Retrying Event); Step Functions does the waiting.
+   */
+  attemptIntervalSeconds: number;
+  attemptMaxDelaySeconds: number;
 }
 
 export const settingsDefaults: RuntimeSettings = {
@@ -49,6 +56,8 @@ export const settingsDefaults: RuntimeSettings = {
   lockLeaseSeconds: 900,
   imagePullPolicy: 'IfNotPresent',
   requireKnownHosts: false,
+  attemptIntervalSeconds: 30,
+  attemptMaxDelaySeconds: 600,
 };
 
 /** Environment variables read by settingsFromEnv (the CDK stack sets the first four). */
@@ -62,6 +71,8 @@ export const SettingsEnv = {
   lockLeaseSeconds: 'PENETRATOR_LOCK_LEASE_SECONDS',
   imagePullPolicy: 'PENETRATOR_IMAGE_PULL_POLICY',
   requireKnownHosts: 'PENETRATOR_REQUIRE_KNOWN_HOSTS',
+  attemptIntervalSeconds: 'PENETRATOR_ATTEMPT_INTERVAL_SECONDS',
+  attemptMaxDelaySeconds: 'PENETRATOR_ATTEMPT_MAX_DELAY_SECONDS',
 } as const;
 
 export class SettingsError extends Error {
@@ -126,6 +137,8 @@ export function resolveSettings(partial: Partial<RuntimeSettings> = {}): Runtime
   checkInteger('jobTtlSecondsAfterFinished', settings.jobTtlSecondsAfterFinished, 0, 30 * 86_400, problems);
   checkInteger('taskDeadlineSeconds', settings.taskDeadlineSeconds, 60, 365 * 86_400, problems);
   checkInteger('lockLeaseSeconds', settings.lockLeaseSeconds, 1, 86_400, problems);
+  checkInteger('attemptIntervalSeconds', settings.attemptIntervalSeconds, 0, 86_400, problems);
+  checkInteger('attemptMaxDelaySeconds', settings.attemptMaxDelaySeconds, 0, 86_400, problems);
   if (settings.defaultCluster !== undefined && !isClusterName(settings.defaultCluster)) {
     problems.push(
       `defaultCluster: received ${JSON.stringify(settings.defaultCluster)}; expected a registered cluster name`,
@@ -178,6 +191,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeSe
   partial.jobTtlSecondsAfterFinished = integerFromEnv(env, SettingsEnv.jobTtlSecondsAfterFinished, problems);
   partial.taskDeadlineSeconds = integerFromEnv(env, SettingsEnv.taskDeadlineSeconds, problems);
   partial.lockLeaseSeconds = integerFromEnv(env, SettingsEnv.lockLeaseSeconds, problems);
+  partial.attemptIntervalSeconds = integerFromEnv(env, SettingsEnv.attemptIntervalSeconds, problems);
+  partial.attemptMaxDelaySeconds = integerFromEnv(env, SettingsEnv.attemptMaxDelaySeconds, problems);
   const requireKnownHosts = text(SettingsEnv.requireKnownHosts);
   if (requireKnownHosts !== undefined) {
     if (requireKnownHosts === 'true' || requireKnownHosts === 'false') {

@@ -122,6 +122,23 @@ const operations: Record<string, Operation> = {
     },
     errors: common,
   },
+  'POST /tasks/{name}/retry': {
+    operationId: 'retryTask',
+    success: {
+      status: '202',
+      description:
+        "The task's execution started again: machines whose Node carries the task's label are skipped, the others install under the names they were given.",
+      schema: 'SubmitResponse',
+    },
+    errors: {
+      ...common,
+      '404': errorResponse('The cluster or the task is not found (no task object: submit it instead).'),
+      '409': errorResponse(
+        "The task is running, or the cluster is busy with another task, or the task's document is not known any more.",
+        { oneOf: [ref('ClusterBusy'), ref('Error')] },
+      ),
+    },
+  },
   'GET /tasks/{name}/events': {
     operationId: 'listTaskEvents',
     success: { status: '200', description: 'Events on the task object, oldest first.', schema: 'EventList' },

@@ -41,13 +41,18 @@ export interface RunDependencies {
 
 const runtimes = new LocalRuntimes();
 
-const defaultDependencies: RunDependencies = {
+export const defaultDependencies: RunDependencies = {
   openRuntime: (deps, choice) => runtimes.open(deps, choice),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
 
-function seconds(flag: string): (value: string) => number {
+/** Ends the warm Lambda processes the local runs opened; a verb's last step. */
+export function disposeRuntimes(): Promise<void> {
+  return runtimes.dispose();
+}
+
+export function seconds(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
@@ -116,7 +121,7 @@ async function readText(path: string, what: string, limit: number): Promise<stri
   }
 }
 
-function localDependencies(options: RunOptions, kubeconfigYaml: string): LocalDependencies {
+function localDependencies(options: Omit<RunOptions, 'file'>, kubeconfigYaml: string): LocalDependencies {
   return {
     kubeconfigYaml,
     credentialPath: options.credential,
@@ -124,6 +129,10 @@ function localDependencies(options: RunOptions, kubeconfigYaml: string): LocalDe
     settings: {
       ...(options.image ? { installerImage: options.image } : {}),
       ...(options.package ? { packageSource: { kind: 'hostPath', path: resolve(options.package) } } : {}),
+      // What the nodes' Retrying Events announce: the pause this runner keeps (whole seconds).
+      ...(options.retryInterval !== undefined
+        ? { attemptIntervalSeconds: Math.ceil(options.retryInterval) }
+        : {}),
     },
   };
 }
@@ -133,7 +142,8 @@ export async function runNodeTask(
   options: RunOptions,
   deps: RunDependencies = defaultDependencies,
 ): Promise<number> {
-  const format = options.output === undefined ? 'table' : parseOutputFormat(options.output, ['json', 'yaml']);
+  // Checked before any file is read, so a typo in -o costs nothing.
+  if (options.output !== undefined) parseOutputFormat(options.output, ['json', 'yaml']);
   const text = await readText(options.file, 'NodeTask', MAX_DOCUMENT_BYTES + 1);
   const validation = parseNodeTaskText(text);
   if (!validation.ok) {
@@ -141,18 +151,29 @@ export async function runNodeTask(
     return EXIT_FAILURE;
   }
   const kubeconfigYaml = await readText(options.kubeconfig, 'kubeconfig', MAX_DOCUMENT_BYTES);
+  return runDocument(options, { taskName: validation.task.metadata.name, text }, kubeconfigYaml, deps);
+}
+
+/** Runs a validated NodeTask's text (YAML or JSON) on the local runtime; returns the exit code. */
+export async function runDocument(
+  options: Omit<RunOptions, 'file'>,
+  document: { taskName: string; text: string },
+  kubeconfigYaml: string,
+  deps: RunDependencies = defaultDependencies,
+): Promise<number> {
+  const format = options.output === undefined ? 'table' : parseOutputFormat(options.output, ['json', 'yaml']);
   const runtime = await deps.openRuntime(localDependencies(options, kubeconfigYaml), {
     fromSources: options.fromSources === true,
   });
   try {
-    return await runOnRuntime(options, format, { taskName: validation.task.metadata.name, text }, runtime, deps);
+    return await runOnRuntime(options, format, document, runtime, deps);
   } finally {
     runtime.close();
   }
 }
 
 async function runOnRuntime(
-  options: RunOptions,
+  options: Omit<RunOptions, 'file'>,
   format: OutputFormat,
   { taskName, text }: { taskName: string; text: string },
   { definition, handlers, objects, artifacts }: LocalRuntime,

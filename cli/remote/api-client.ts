@@ -100,6 +100,10 @@ export class ApiClient {
     });
   }
 
+  retryTask(name: string, cluster?: string): Promise<SubmitResponse> {
+    return this.json({ method: 'POST', segments: ['tasks', name, 'retry'], query: { cluster } });
+  }
+
   listTasks(cluster?: string): Promise<TaskList> {
     return this.json({ method: 'GET', segments: ['tasks'], query: { cluster } });
   }

@@ -12,7 +12,11 @@ const LOCAL_EXAMPLES = [
   'penetrator demo',
 ];
 
-const withSection = new WeakSet<Command>();
+/**
+ * Every verb's examples, per program, rendered by one help listener: a listener per verb would pass
+ * the emitter's default of ten and print a warning into every command's output.
+ */
+const programExamples = new WeakMap<Command, string[]>();
 
 function lines(examples: readonly string[]): string {
   return examples.map((e) => `  $ ${e}`).join('\n');
@@ -20,13 +24,18 @@ function lines(examples: readonly string[]): string {
 
 export function addExamples(program: Command, command: Command, examples: readonly string[]): void {
   command.addHelpText('after', `\nExamples:\n${lines(examples)}\n`);
-  if (!withSection.has(program)) {
-    withSection.add(program);
-    program.addHelpText('after', `\nExamples:\n${lines(LOCAL_EXAMPLES)}`);
+  let all = programExamples.get(program);
+  if (all === undefined) {
+    const listed: string[] = [];
+    all = listed;
+    programExamples.set(program, listed);
     program.addHelpText(
       'after',
-      '  # against a deployed stack: set PENETRATOR_ENDPOINT (or --endpoint) and AWS credentials',
+      () =>
+        `\nExamples:\n${lines(LOCAL_EXAMPLES)}\n` +
+        '  # against a deployed stack: set PENETRATOR_ENDPOINT (or --endpoint) and AWS credentials\n' +
+        lines(listed),
     );
   }
-  program.addHelpText('after', lines(examples));
+  all.push(...examples);
 }

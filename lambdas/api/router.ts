@@ -8,6 +8,7 @@ import { json, mediaType, noContent, type ApiRequest } from './http';
 import type { ApiDependencies } from '../ports';
 import { cancelTask } from '../use-cases/cancel-task';
 import { listClusters, putCluster, putCredential } from '../use-cases/registry';
+import { retryTask } from '../use-cases/retry-task';
 import { submitTask } from '../use-cases/submit-task';
 import { getTask, listTasks, taskEvents } from '../use-cases/task-status';
 
@@ -42,6 +43,8 @@ export const routeGroups = {
       json(200, await getTask(deps, param(request, 'name'), request.query.cluster)),
     'DELETE /tasks/{name}': async (deps, request) =>
       json(202, await cancelTask(deps, param(request, 'name'), request.query.cluster)),
+    'POST /tasks/{name}/retry': async (deps, request) =>
+      json(202, await retryTask(deps, { name: param(request, 'name'), cluster: request.query.cluster })),
     'GET /tasks/{name}/events': async (deps, request) =>
       json(200, await taskEvents(deps, param(request, 'name'), request.query.cluster)),
   },

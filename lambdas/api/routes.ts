@@ -43,6 +43,13 @@ export const apiRoutes: readonly RouteSpec[] = [
   },
   {
     group: 'tasks',
+    method: 'POST',
+    path: '/tasks/{name}/retry',
+    query: ['cluster'],
+    summary: 'Run a task again for its machines not yet installed, under the same names and label',
+  },
+  {
+    group: 'tasks',
     method: 'GET',
     path: '/tasks/{name}/events',
     query: ['cluster'],

@@ -30,6 +30,11 @@ export interface StartTaskRequest {
    * event delivered again) seeds it, so the second call meets the first call's execution.
    */
   random?: RandomSource;
+  /**
+   * A retry (use-cases/retry-task.ts): the task object exists and is what the run resumes from, so
+   * only a running execution of the task refuses the start.
+   */
+  resume?: boolean;
 }
 
 export type StartTaskResult =
@@ -42,19 +47,23 @@ async function refuseTakenName(
   cluster: string,
   name: string,
   executionName: string,
+  resume: boolean,
 ): Promise<'free' | 'already-started'> {
   const executions = await deps.workflow.list({ namePrefix: executionPrefix(cluster, name) });
   if (executions.some((e) => e.name === executionName)) return 'already-started';
   const kube = await deps.kube(cluster);
-  const existing = await kube.get<ConfigMapObject>({
-    kind: 'ConfigMap',
-    namespace: TASK_NAMESPACE,
-    name: taskObjectName(name),
-  });
+  const existing = resume
+    ? undefined
+    : await kube.get<ConfigMapObject>({
+        kind: 'ConfigMap',
+        namespace: TASK_NAMESPACE,
+        name: taskObjectName(name),
+      });
   if (existing !== undefined) {
     throw new TaskConflictError(
       `task ${name} already exists in cluster ${cluster}; a task cannot be updated`,
-      `delete task ${name} first, or submit it under a new name`,
+      `to install its machines not yet installed, retry it: penetrator retry nodetask ${name} ` +
+        `(POST /tasks/${name}/retry); to start it over, delete it first, or submit it under a new name`,
     );
   }
   const running = executions.find((e) => e.status === 'RUNNING');
@@ -87,7 +96,8 @@ export async function startTask(
   const { task, cluster } = request;
   const name = task.metadata.name;
   const executionName = executionNameFor(cluster, name, request.random ?? defaultRandom);
-  if ((await refuseTakenName(deps, cluster, name, executionName)) === 'already-started') {
+  const taken = await refuseTakenName(deps, cluster, name, executionName, request.resume === true);
+  if (taken === 'already-started') {
     return { outcome: 'already-started', executionName };
   }
   await refuseBusyCluster(deps, cluster, name);
