@@ -5,8 +5,9 @@
  * the names it gave (plan.ts, previousRun). Refused before anything starts: an unknown task (404),
  * a running one (409), and a document that is not the task's (409: a task cannot be updated).
  */
-import type { ConfigMapObject, LeaseObject } from '../domain/k8s-objects';
-import { TaskObjectKeys, specDigest } from '../domain/k8s-objects';
+import type { ConfigMapObject, LeaseObject } from '../domain/kube-types';
+import { specDigest } from '../domain/spec-digest';
+import { TaskObjectKeys } from '../domain/task-object';
 import {
   executionInputBytes,
   LOCK_LEASE_NAME,
