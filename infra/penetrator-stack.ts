@@ -16,7 +16,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type LambdaName, LambdaNames } from '../lambdas/domain/contracts';
-import { SECRETS_KEY_ID_ENV } from '../lambdas/api/environment';
+import { SECRETS_KEY_ID_ENV, SecretReaderEnv } from '../lambdas/api/environment';
 import { SettingsEnv } from '../lambdas/settings';
 import { PenetratorWorkflow } from '../statemachine/definition';
 import type { PenetratorConfig } from './config';
@@ -187,6 +187,7 @@ export class PenetratorStack extends Stack {
     // Like Plan, it may have to find the only registered cluster.
     this.grantClusterListing(this.events.executionEnded);
     this.grantSecretsKey();
+    this.restrictSecretReads();
 
     new PenetratorAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
@@ -235,6 +236,31 @@ export class PenetratorStack extends Stack {
     for (const fn of [this.api.functions.credentials, this.api.functions.clusters]) {
       this.secretsKey.grant(fn.role, 'write');
       fn.function.addEnvironment(SECRETS_KEY_ID_ENV, this.secretsKey.key.keyArn);
+    }
+  }
+
+  /**
+   * Each writer Lambda is told which roles may read the secrets it writes; it gives every secret a
+   * resource policy denying the value to anyone else (ADR 0017). The readers are exactly the roles
+   * granted the read above.
+   */
+  private restrictSecretReads(): void {
+    const workflowReaders = (kind: 'clusters' | 'credentials') =>
+      LambdaNames.filter((name) => secretAccess[name].includes(kind)).map((name) => this.functions[name]);
+    const readers = {
+      credentials: workflowReaders('credentials'),
+      clusters: [
+        ...workflowReaders('clusters'),
+        this.events.reinstall,
+        this.events.executionEnded,
+        this.api.functions.tasks,
+      ],
+    };
+    for (const kind of ['credentials', 'clusters'] as const) {
+      this.api.functions[kind].function.addEnvironment(
+        SecretReaderEnv[kind],
+        readers[kind].map((fn) => fn.role.roleArn).join(','),
+      );
     }
   }
 

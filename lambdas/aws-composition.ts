@@ -14,10 +14,12 @@ import {
   SecretsManagerClusters,
   SecretsManagerCredentials,
   SecretsManagerWriter,
+  type SecretReaders,
   secretsManagerClient,
 } from './adapters/secrets';
 import { StepFunctionsWorkflow } from './adapters/sfn';
-import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './api/environment';
+import { SECRETS_KEY_ID_ENV, SecretReaderEnv, STATE_MACHINE_ARN_ENV } from './api/environment';
+import { readerRoles } from './domain/secret-policy';
 import { EVENT_BUS_ENV } from './domain/product-events';
 import { localCompositionFromEnv } from './local-composition';
 import { asLog, createLogger, createMetrics } from './observability';
@@ -76,6 +78,13 @@ function unavailableWorkflow(): Workflow {
   return { start: fail, list: fail, describe: fail, stop: fail };
 }
 
+/** The reader roles the stack set for each kind of secret this Lambda writes. */
+function secretReaders(env: NodeJS.ProcessEnv): SecretReaders {
+  const clusters = readerRoles(env[SecretReaderEnv.clusters]);
+  const credentials = readerRoles(env[SecretReaderEnv.credentials]);
+  return { ...(clusters ? { clusters } : {}), ...(credentials ? { credentials } : {}) };
+}
+
 /**
  * The API Lambdas: the shared dependencies plus Step Functions (tasks routes only: the others are
  * given no state machine) and the secret writer, which names the product's key when the stack sets it.
@@ -91,6 +100,7 @@ export function awsApiDependencies(env: NodeJS.ProcessEnv = process.env): ApiDep
       base.settings.secretPrefix,
       secretsManagerClient,
       env[SECRETS_KEY_ID_ENV] || undefined,
+      secretReaders(env),
     ),
   };
   return apiDependencies;

@@ -5,7 +5,7 @@
  * POWERTOOLS_*): Lambda adds many variables of its own.
  */
 import { z } from 'zod';
-import { SECRETS_KEY_ID_ENV, STATE_MACHINE_ARN_ENV } from './api/environment';
+import { SECRETS_KEY_ID_ENV, SecretReaderEnv, STATE_MACHINE_ARN_ENV } from './api/environment';
 import { EVENT_BUS_ENV } from './domain/product-events';
 import { WORK_BUCKET_ENV } from './domain/work-objects';
 import { LocalEnv } from './local-composition';
@@ -57,7 +57,13 @@ export const FunctionEnvironments = {
   /** The tasks routes start, list, describe and stop executions. */
   tasksApi: z.strictObject({ ...common, [STATE_MACHINE_ARN_ENV]: text }),
   /** The credentials and clusters routes write secrets under the product's own KMS key. */
-  api: z.strictObject({ ...common, [SECRETS_KEY_ID_ENV]: text }),
+  api: z.strictObject({
+    ...common,
+    [SECRETS_KEY_ID_ENV]: text,
+    // Each writer is given the readers of the one kind it writes (ADR 0017).
+    [SecretReaderEnv.credentials]: text.optional(),
+    [SecretReaderEnv.clusters]: text.optional(),
+  }),
   /** Reinstall and execution-ended start or inspect executions. */
   events: z.strictObject({ ...common, [STATE_MACHINE_ARN_ENV]: text }),
 } as const;

@@ -220,10 +220,12 @@ export class PenetratorApi extends Construct {
         ],
       }),
     );
-    // Update, else create (adapters/secrets.ts putSecretString), then the bounds as tags; never a read.
+    // Update, else create (adapters/secrets.ts putSecretString), then the read policy and the bounds
+    // as tags; never a read.
     const write = [
       'secretsmanager:CreateSecret',
       'secretsmanager:PutSecretValue',
+      'secretsmanager:PutResourcePolicy',
       'secretsmanager:TagResource',
       'secretsmanager:UntagResource',
     ];
@@ -247,6 +249,8 @@ export class PenetratorApi extends Construct {
     });
     const wildcards: Array<[PenetratorFunction, string, string]> = [
       [tasks, `${props.secretPrefix}clusters/*`, 'clusters'],
+      // DescribeSecret only: the bounds (tags) of a task's credential, never its value.
+      [tasks, `${props.secretPrefix}credentials/*`, 'credentials'],
       [credentials, `${props.secretPrefix}credentials/*`, 'credentials'],
       [clusters, `${props.secretPrefix}clusters/*`, 'clusters'],
     ];

@@ -9,6 +9,7 @@ import {
   type CreateSecretCommandInput,
   GetSecretValueCommand,
   ListSecretsCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
   type SecretsManagerClient as Client,
@@ -25,6 +26,7 @@ import {
   type DirectRanges,
   type RecordedBounds,
 } from '../domain/credential-bounds';
+import { secretReadPolicy } from '../domain/secret-policy';
 
 export { parseCredential } from './credential-shape';
 
@@ -248,6 +250,36 @@ function writeError(secretId: string, error: unknown): Error {
   return new Error(`Secrets Manager: writing ${secretId} failed (${name})`);
 }
 
+/**
+ * Sets a product secret's resource policy (domain/secret-policy.ts) right after its value, on every
+ * write, so a secret written before a reader role changed is brought in line by its next write.
+ */
+async function putReadPolicy(client: Client, secretId: string, readers: readonly string[]): Promise<void> {
+  try {
+    await client.send(
+      new PutResourcePolicyCommand({
+        SecretId: secretId,
+        ResourcePolicy: secretReadPolicy(readers),
+        // Secrets Manager refuses a policy that would open the secret wider: this one only denies.
+        BlockPublicPolicy: true,
+      }),
+    );
+  } catch (error) {
+    const name = errorName(error);
+    if (isTransient(error))
+      throw new TransientError(
+        `Secrets Manager: setting the policy of ${secretId} failed transiently (${name})`,
+      );
+    throw new Error(`Secrets Manager: setting the policy of ${secretId} failed (${name})`, { cause: error });
+  }
+}
+
+/** The roles that may read each kind of secret; a kind without them gets no resource policy (local runs). */
+export interface SecretReaders {
+  clusters?: readonly string[];
+  credentials?: readonly string[];
+}
+
 /** The API's writes: `<prefix>clusters/<name>` (a kubeconfig) and `<prefix>credentials/<name>` (JSON). */
 export class SecretsManagerWriter implements SecretWriter {
   constructor(
@@ -255,7 +287,14 @@ export class SecretsManagerWriter implements SecretWriter {
     private readonly client: Client = secretsManagerClient,
     /** The product's KMS key for new secrets; undefined: Secrets Manager's AWS-managed key. */
     private readonly kmsKeyId?: string,
+    /** Who may read what is written (set by the stack on the writer Lambdas). */
+    private readonly readers: SecretReaders = {},
   ) {}
+
+  private async restrictReads(kind: keyof SecretReaders, secretId: string): Promise<void> {
+    const readers = this.readers[kind];
+    if (readers !== undefined && readers.length > 0) await putReadPolicy(this.client, secretId, readers);
+  }
 
   async putCluster(
     name: string,
@@ -265,6 +304,7 @@ export class SecretsManagerWriter implements SecretWriter {
   ): Promise<ClusterWrite> {
     const outcome = await this.writeCluster(name, kubeconfig, mode);
     if (outcome !== 'exists') {
+      await this.restrictReads('clusters', `${this.prefix}clusters/${name}`);
       const tags: Record<string, string> =
         directRanges.length > 0 ? { [BoundTags.directRanges]: directRanges.join(' ') } : {};
       await writeBoundTags(this.client, `${this.prefix}clusters/${name}`, tags, [BoundTags.directRanges]);
@@ -314,6 +354,7 @@ export class SecretsManagerWriter implements SecretWriter {
       `Penetrator: SSH credential ${name}`,
       this.kmsKeyId,
     );
+    await this.restrictReads('credentials', secretId);
     // Written after the value: until then the credential serves no cluster (or its old ones).
     const tags: Record<string, string> = {};
     if (bounds.clusters?.length) tags[BoundTags.clusters] = bounds.clusters.join(' ');

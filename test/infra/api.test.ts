@@ -183,6 +183,7 @@ describe('the HTTP API', () => {
       const writes = statements.filter((s) => actions(s).includes('secretsmanager:PutSecretValue'));
       expect(writes.flatMap(actions).sort()).toEqual([
         'secretsmanager:CreateSecret',
+        'secretsmanager:PutResourcePolicy',
         'secretsmanager:PutSecretValue',
         'secretsmanager:TagResource',
         'secretsmanager:UntagResource',
