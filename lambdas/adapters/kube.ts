@@ -57,6 +57,27 @@ interface Target {
   kind: ObjectKind;
   namespace?: string;
   subresource?: string;
+  /** Owner references the written object carries (a create or patch that sets them). */
+  ownerReferences?: ReadonlyArray<{ kind: string; blockOwnerDeletion?: boolean }>;
+}
+
+/**
+ * The right a 403 is about. OwnerReferencesPermissionEnforcement refuses an owner reference that
+ * blocks its owner's deletion unless the writer may update the owner's finalizers: that right, not
+ * the call's own, is then the missing one (the owner is in the object's namespace, or cluster-wide).
+ */
+function refusedRight(verb: Verb, target: Target, apiserverReason: string | undefined): string {
+  const owner = target.ownerReferences?.find((o) => o.blockOwnerDeletion === true && o.kind in API_VERSIONS);
+  if (owner !== undefined && /blockOwnerDeletion/.test(apiserverReason ?? '')) {
+    const kind = owner.kind as ObjectKind;
+    const namespaced = kind !== 'NodeTask' && kind !== 'Node' && kind !== 'CustomResourceDefinition';
+    return missingRight('replace', {
+      kind,
+      subresource: 'finalizers',
+      ...(namespaced && target.namespace !== undefined ? { namespace: target.namespace } : {}),
+    });
+  }
+  return missingRight(verb, target);
 }
 
 /** The RBAC verb each call needs (a replace is an HTTP PUT, which RBAC calls `update`). */
@@ -190,7 +211,8 @@ export function kubeError(cluster: string, verb: Verb, what: string, error: unkn
   const prefix = `cluster ${cluster}: cannot ${verb} ${what}`;
   if (status === undefined) return networkError(prefix, error);
   // A Secret's validation message may quote a value: only the status is reported for Secrets.
-  const reason = target?.kind === 'Secret' ? undefined : statusMessage(error as KubeHttpError);
+  const apiserverReason = statusMessage(error as KubeHttpError);
+  const reason = target?.kind === 'Secret' ? undefined : apiserverReason;
   const detail = `HTTP ${status}${reason ? `: ${reason}` : ''}`;
   if (status === 401) {
     return new ClusterNotFoundError(
@@ -198,7 +220,7 @@ export function kubeError(cluster: string, verb: Verb, what: string, error: unkn
     );
   }
   if (status === 403) {
-    const right = target === undefined ? 'this permission' : missingRight(verb, target);
+    const right = target === undefined ? 'this permission' : refusedRight(verb, target, apiserverReason);
     return new ClusterNotFoundError(
       `${prefix}: forbidden (HTTP 403): the kubeconfig's identity lacks the ${right}; grant it (penetrator cluster rbac prints the rights the product needs)`,
     );
@@ -293,7 +315,10 @@ export class KubeClient implements Kube {
       };
     } catch (error) {
       if (httpStatus(error) !== 409) {
-        throw kubeError(this.cluster, 'create', describe(ref.kind, ref.name, ref.namespace), error, ref);
+        throw kubeError(this.cluster, 'create', describe(ref.kind, ref.name, ref.namespace), error, {
+          ...ref,
+          ownerReferences: object.metadata.ownerReferences ?? [],
+        });
       }
     }
     const existing = await this.get<T>(ref);
@@ -339,7 +364,11 @@ export class KubeClient implements Kube {
       );
     } catch (error) {
       if (httpStatus(error) === 404) return 'absent';
-      throw kubeError(this.cluster, 'patch', describe(ref.kind, ref.name, ref.namespace), error, ref);
+      const metadata = patch.metadata as { ownerReferences?: Target['ownerReferences'] } | undefined;
+      throw kubeError(this.cluster, 'patch', describe(ref.kind, ref.name, ref.namespace), error, {
+        ...ref,
+        ownerReferences: metadata?.ownerReferences ?? [],
+      });
     }
   }
 
