@@ -54,6 +54,11 @@ export const ErrorNames = {
   AttemptsExhausted: 'Penetrator.AttemptsExhausted',
   /** The apiserver or an AWS API failed transiently; retried at the task level. */
   Transient: 'Penetrator.Transient',
+  /**
+   * The install is still running: not a failure. Check install's own Retry looks again with backoff
+   * (ADR 0029), one state transition per look instead of a Wait, a Task and a Choice.
+   */
+  InstallRunning: 'Penetrator.InstallRunning',
   /** The NodeTask CRD cannot be installed over the one in the cluster without harm. */
   CrdRefused: 'Penetrator.CrdRefused',
   /** At least one node could not be installed; raised by the final Fail state. */
@@ -227,6 +232,12 @@ export class NodeNotRegisteredError extends PenetratorError {
 export class AttemptsExhaustedError extends PenetratorError {
   override readonly name = ErrorNames.AttemptsExhausted;
   readonly retryable = false;
+}
+
+/** Thrown by Check install while the attempt runs, so that its Retry, not a loop of states, waits. */
+export class InstallRunningError extends PenetratorError {
+  override readonly name = ErrorNames.InstallRunning;
+  readonly retryable = true;
 }
 
 export class TransientError extends PenetratorError {

@@ -10,6 +10,7 @@ import { boundError } from './domain/failure-reason';
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { METRIC_DIMENSION, METRICS_NAMESPACE, METRICS_SERVICE } from './metric-names';
 import type { Log, MetricName, Metrics } from './ports';
+import { ErrorNames } from './errors';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
@@ -118,7 +119,10 @@ export async function logged<T>(
     return result;
   } catch (error) {
     const fields = errorFields(error);
-    if (fields.retryable === false || fields.retryable === true)
+    // A look at a running install (ADR 0029) is thrown so that its Retry looks again: not a failure.
+    if (fields.errorName === ErrorNames.InstallRunning)
+      log.info('install still running', { ms: Date.now() - started });
+    else if (fields.retryable === false || fields.retryable === true)
       log.warn('failed', { ...fields, ms: Date.now() - started });
     else log.error('failed unexpectedly', { ...fields, ms: Date.now() - started });
     // A per-node failure becomes the node's reason: it leaves the Lambda bounded (failure-reason.ts).

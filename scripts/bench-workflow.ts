@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { synthesizeAssembly } from '../cli/local/assembly';
 import { lambdaNode } from '../cli/local/lambda-node';
 import { runWorkflowLocally } from '../cli/local/run-workflow';
+import { InstallRunningError } from '../lambdas/errors';
 import type {
   CheckOutput,
   LambdaName,
@@ -80,12 +81,14 @@ function handlers(
     },
     lock: () => Promise.resolve(null),
     prepare: (p) => Promise.resolve({ ...(p as { task: TaskRef }).task, ownerUid: 'uid', taskObject: 'obj' }),
-    startInstall: (p) => Promise.resolve({ job: `job-${(p as NodeStepInput).node.name}`, number: 1 }),
+    startInstall: (p) =>
+      Promise.resolve({ job: `job-${(p as NodeStepInput).node.name}`, number: 1, waitSeconds: 1 }),
     checkInstall: (p) => {
       const name = (p as NodeStepInput).node.name;
       const done = polled.has(name);
       polled.add(name);
-      return Promise.resolve<CheckOutput>(done ? { phase: 'Succeeded', replaced: [] } : { phase: 'Running' });
+      if (!done) return Promise.reject(new InstallRunningError(`${name} is still running`));
+      return Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] });
     },
     summarize: async (p) => {
       // What the state carries into Summarize: references and counts, the results being objects.

@@ -1,8 +1,6 @@
 import type { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
-  Choice,
-  Condition,
   Errors,
   type INextable,
   JsonPath,
@@ -16,7 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { invokeLambda } from './invoke-lambda';
-import { attemptRetry, type AttemptRetryOptions } from './retry-policies';
+import { attemptRetry, installRunningRetry, type AttemptRetryOptions } from './retry-policies';
 import { StateNames } from './state-names';
 
 export interface InstallNodeProps {
@@ -32,9 +30,9 @@ export interface InstallNodeProps {
  * One node's installation, the body of the Distributed Map. Input: `{task, node}`
  * (NodeStepInput); output: a NodeResult.
  *
- * The attempt (Start install → Wait → Check install, looping while the Job runs) sits in a
- * single-branch Parallel so that a failed attempt is retried as a whole by Step Functions' own Retry,
- * visible in the console; whatever still fails is caught and recorded as this node's result, so one
+ * The attempt (Start install → Wait → Check install, which its own Retry calls again while the Job
+ * runs: ADR 0029) sits in a single-branch Parallel so that a failed attempt is retried as a whole by
+ * Step Functions' own Retry, visible in the console; whatever still fails is caught and recorded as this node's result, so one
  * node never stops the others.
  */
 export class InstallNode extends StateMachineFragment {
@@ -52,22 +50,20 @@ export class InstallNode extends StateMachineFragment {
     });
     const waitForInstall = new Wait(this, StateNames.waitForInstall, {
       stateName: StateNames.waitForInstall,
-      time: WaitTime.secondsPath('$.task.pollSeconds'),
+      // As long as the task's installs have been seen to take (Start install says), not a fixed poll.
+      time: WaitTime.secondsPath('$.attempt.waitSeconds'),
     });
     const checkInstall = invokeLambda(this, StateNames.checkInstall, {
       fn: props.checkInstall,
       resultPath: '$.check',
       ...(timeout ? { timeout } : {}),
     });
+    checkInstall.addRetry(installRunningRetry);
     const nodeInstalled = new Succeed(this, StateNames.nodeInstalled, {
       stateName: StateNames.nodeInstalled,
     });
-    const installFinished = new Choice(this, StateNames.installFinished, {
-      stateName: StateNames.installFinished,
-    })
-      .when(Condition.stringEquals('$.check.phase', 'Succeeded'), nodeInstalled)
-      .otherwise(waitForInstall);
-    startInstall.next(waitForInstall).next(checkInstall).next(installFinished);
+    // Check install returns only once the node is installed; running and failed are its errors.
+    startInstall.next(waitForInstall).next(checkInstall).next(nodeInstalled);
 
     const installNode = new Parallel(this, StateNames.installNode, {
       stateName: StateNames.installNode,

@@ -14,6 +14,23 @@ export const transientRetry: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
+/**
+ * Check install's looks at a running install (ADR 0029): it throws InstallRunning while the install
+ * runs, and this Retry looks again after 5 s, 10 s, 20 s, … up to every 2 min. The first look already
+ * came when the task's installs have been seen to take, so these are the tail; before any install
+ * has finished they find its length in a few doublings. One transition per look, no jitter: a
+ * node's looks are spread by when its install started.
+ */
+export const installRunningRetry: RetryProps = {
+  errors: [ErrorNames.InstallRunning],
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxDelay: Duration.minutes(2),
+  // Beyond the longest attempt (spec.attemptTimeoutSeconds ≤ 2 h), when the Job has failed itself.
+  maxAttempts: 100,
+  jitterStrategy: JitterType.NONE,
+};
+
 export interface AttemptRetryOptions {
   /** Pause before the first retry of a node's install attempt. Default 30 s. */
   readonly interval?: Duration;

@@ -14,7 +14,6 @@ export const StateNames = {
   startInstall: 'Start install',
   waitForInstall: 'Wait for install',
   checkInstall: 'Check install',
-  installFinished: 'Install finished?',
   nodeInstalled: 'Node installed',
   recordSuccess: 'Record success',
   recordFailure: 'Record failure',

@@ -108,13 +108,20 @@ export interface AttemptRef {
   job: string;
   /** 1-based attempt number (count of Jobs for this node in this task). */
   number: number;
+  /**
+   * Seconds to wait before the first Check install (domain/install-wait.ts): set by Start install,
+   * read by the definition's Wait state; Check install does not need it.
+   */
+  waitSeconds?: number;
 }
 
-/** Output of Check install; a failed attempt is thrown as InstallFailedError instead. */
+/**
+ * Output of Check install; a running attempt is thrown as InstallRunningError (its Retry looks
+ * again), a failed one as InstallFailedError.
+ */
 export type CheckOutput =
-  | { phase: 'Running' }
   /** replaced: old Nodes deleted (or found gone) once the machine joined again, for the node's result. */
-  | { phase: 'Succeeded'; replaced: string[] };
+  { phase: 'Succeeded'; replaced: string[] };
 
 /** One node's outcome, as the Map collects it. Reason is one line, at most 256 characters. */
 export interface NodeResult {

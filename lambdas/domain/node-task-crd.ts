@@ -115,6 +115,7 @@ const statusSchema = {
     installed: int('machines installed'),
     failed: int('machines given up on'),
     total: int('machines of the task'),
+    installSeconds: int('seconds the last finished install took, from its Job creation to its completion'),
     nodes: {
       type: 'object',
       description: 'node name → state, attempts and last reason of its machine',

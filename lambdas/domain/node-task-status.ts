@@ -46,6 +46,8 @@ export interface NodeTaskStatus {
   total?: number;
   nodes?: Record<string, NodeDetail>;
   conditions?: NodeTaskCondition[];
+  /** Seconds the last finished install took: the first wait of the next ones (domain/install-wait.ts). */
+  installSeconds?: number;
 }
 
 export interface NodeTaskObject extends KubeObject {

@@ -10,7 +10,13 @@ import { nodeInternalIps } from '../domain/node-status';
 import type { PreparedTask } from '../domain/prepared-task';
 import { taskEvent } from '../domain/task-events';
 import { installedNodePatch } from '../domain/ownership';
-import { attemptFailedError, InstallFailedError, NodeNotRegisteredError, TransientError } from '../errors';
+import {
+  attemptFailedError,
+  InstallFailedError,
+  InstallRunningError,
+  NodeNotRegisteredError,
+  TransientError,
+} from '../errors';
 import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube } from '../ports';
 import { now, parseNodeStepInput, PayloadError, requirePrepared } from './common';
@@ -20,6 +26,7 @@ import { holdLock } from './lock';
 import { recordNodeProgress } from './node-task-object';
 import { jobReportedHostKey, machinePin } from './host-key-pin';
 import { hostKeyAnnotations, type HostKey } from '../domain/host-key-pin';
+import { observedInstallSeconds } from '../domain/install-wait';
 
 /** Seconds from the Job's start to its completion, as the Job controller recorded them. */
 export function installDurationSeconds(job: JobObject): number | undefined {
@@ -45,6 +52,8 @@ function recordInstallMetrics(
 interface Settled {
   what: string;
   durationSeconds?: number;
+  /** How long the task waited for it, from Start install on: the next installs' first wait. */
+  observedSeconds?: number;
   /** The host key the install trusted on first use, to be pinned on the Node. */
   hostKey?: HostKey;
 }
@@ -67,10 +76,12 @@ async function jobSettled(kube: Kube, node: NodeWork, attempt: AttemptRef): Prom
     );
   }
   const durationSeconds = installDurationSeconds(job);
+  const observedSeconds = observedInstallSeconds(job);
   const hostKey = await jobReportedHostKey(kube, job);
   return {
     what: `install Job ${attempt.job}`,
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    ...(observedSeconds === undefined ? {} : { observedSeconds }),
     ...(hostKey === undefined ? {} : { hostKey }),
   };
 }
@@ -151,7 +162,11 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   await holdLock(deps, kube, task);
 
   const settled = await attemptSettled(deps, kube, task, node, attempt);
-  if (settled === 'Running') return { phase: 'Running' };
+  if (settled === 'Running') {
+    throw new InstallRunningError(
+      `node ${node.name} (${node.ip}): attempt ${attempt.number} is still running`,
+    );
+  }
 
   // The key trusted on first use is pinned; a machine installed under a pin keeps it on its new Node.
   const pin = settled.hostKey ?? (await machinePin(kube, node));
@@ -173,10 +188,13 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
     now: now(deps),
   });
   await kube.create(event);
+  // Direct mode's record times the install itself, from its start: the same span as a Job's.
+  const observed = settled.observedSeconds ?? settled.durationSeconds;
   await recordNodeProgress(deps, kube, task, node.name, {
     ip: node.ip,
     state: 'installed',
     attempts: attempt.number,
+    ...(observed === undefined ? {} : { installSeconds: Math.ceil(observed) }),
   });
   recordInstallMetrics(deps, task.cluster, settled.durationSeconds, attempt.number);
   deps.log.info('node installed', { attempt: attempt.number });

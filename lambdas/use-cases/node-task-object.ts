@@ -17,6 +17,7 @@ import {
   startedStatus,
   type NodeDetail,
   type NodeTaskObject,
+  type NodeTaskStatus,
 } from '../domain/node-task-status';
 import type { NodeResult } from '../domain/contracts';
 import { TaskConflictError, TransientError } from '../errors';
@@ -101,22 +102,29 @@ export async function adoptNodeTask(
 /**
  * One node's progress, written by its own iteration. Best effort: the status is what people watch,
  * the workflow's own record is its state; a write that fails is logged and the install goes on.
+ * Returns the status as this write left it (undefined when not written), for the task-wide figures
+ * it carries (installSeconds) at no extra request; a detail's installSeconds is written there.
  */
 export async function recordNodeProgress(
   deps: Pick<Dependencies, 'log'>,
   kube: Kube,
   task: Pick<TaskRef, 'name'>,
   name: string,
-  detail: NodeDetail,
-): Promise<void> {
+  detail: NodeDetail & Pick<NodeTaskStatus, 'installSeconds'>,
+): Promise<NodeTaskStatus | undefined> {
   const ref = nodeTaskRef(task.name);
+  const { installSeconds, ...node } = detail;
   try {
-    const written = await kube.patchStatus<NodeTaskObject>(ref, nodeProgress(name, detail));
-    if (written === 'absent' || written === 'conflict') return;
+    const written = await kube.patchStatus<NodeTaskObject>(ref, {
+      ...nodeProgress(name, node),
+      ...(installSeconds === undefined ? {} : { installSeconds }),
+    });
+    if (written === 'absent' || written === 'conflict') return undefined;
     // Counts from the map as it is now, only onto this very version: a later writer counts again.
     await kube.patchStatus(ref, countsOf(written.status), {
       resourceVersion: written.metadata.resourceVersion ?? '',
     });
+    return written.status;
   } catch (error) {
     deps.log.warn('the NodeTask status was not updated', {
       node: name,

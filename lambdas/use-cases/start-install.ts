@@ -19,6 +19,8 @@ import { machineSelector, withMachineLabel } from '../domain/machine-key';
 import { recordNodeProgress } from './node-task-object';
 import { machinePin } from './host-key-pin';
 import { withPinnedHostKey } from '../domain/host-key-pin';
+import { firstWaitSeconds } from '../domain/install-wait';
+import type { NodeTaskStatus } from '../domain/node-task-status';
 
 /** Job names carry the attempt in two digits. */
 const MAX_ATTEMPT = 99;
@@ -79,7 +81,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   const kube = await deps.kube(task.cluster);
   await holdLock(deps, kube, task);
   // Direct mode installs from here, now; it keeps its own record instead of Jobs.
-  if (task.mode === 'direct') return startDirectInstall(deps, task, node);
+  if (task.mode === 'direct') return withFirstWait(task, await startDirectInstall(deps, task, node));
 
   const jobs = (
     await kube.list<JobObject>({
@@ -98,12 +100,12 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     jobs.find((j) => !ours.includes(j) && jobPhase(j) === 'Running');
   if (live) {
     deps.log.info('adopted an existing install Job', { adopted: live.metadata.name, phase: jobPhase(live) });
-    return { job: live.metadata.name, number: jobAttempt(live) };
+    return withFirstWait(task, { job: live.metadata.name, number: jobAttempt(live) });
   }
   const joined = await joinedByEarlierRun(kube, jobs, ours, node);
   if (joined) {
     deps.log.info('adopted the Node an earlier run joined', { adopted: joined.metadata.name });
-    return { job: joined.metadata.name, number: jobAttempt(joined) };
+    return withFirstWait(task, { job: joined.metadata.name, number: jobAttempt(joined) });
   }
 
   const last = ours[0];
@@ -130,7 +132,7 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   });
   const job = withPinnedHostKey(withMachineLabel(built, node), pin);
   const created = await kube.create(job);
-  await recordNodeProgress(deps, kube, task, node.name, {
+  const status = await recordNodeProgress(deps, kube, task, node.name, {
     ip: node.ip,
     state: 'installing',
     attempts: number,
@@ -140,5 +142,19 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
     attempt: number,
     hostKeyPinned: pin !== undefined,
   });
-  return { job: job.metadata.name, number };
+  return withFirstWait(task, { job: job.metadata.name, number }, status);
+}
+
+/**
+ * The attempt with the wait before its first check: as long as the task's last finished install
+ * took, read from the status this call wrote anyway (no request of its own); the task's poll
+ * interval before any has finished, or when the status is not kept (ADR 0029).
+ */
+function withFirstWait(task: PreparedTask, attempt: AttemptRef, status?: NodeTaskStatus): AttemptRef {
+  const waitSeconds = firstWaitSeconds({
+    ...(status?.installSeconds === undefined ? {} : { observedSeconds: status.installSeconds }),
+    pollSeconds: task.pollSeconds,
+    attemptTimeoutSeconds: task.attemptTimeoutSeconds,
+  });
+  return { ...attempt, waitSeconds };
 }

@@ -357,10 +357,10 @@ describe('a task from prepare to cleanup', () => {
   async function settle(name: string, attempt: AttemptRef): Promise<CheckOutput | Error> {
     return until(`the attempt ${attempt.job} to finish`, async () => {
       try {
-        const check = await call<CheckOutput>('checkInstall', nodeInput(name, attempt));
-        return check.phase === 'Running' ? undefined : check;
+        return await call<CheckOutput>('checkInstall', nodeInput(name, attempt));
       } catch (error) {
-        return error as Error;
+        // Still running: Check install's Retry would look again.
+        return (error as Error).name === ErrorNames.InstallRunning ? undefined : (error as Error);
       }
     });
   }

@@ -145,7 +145,6 @@ describe('docs/state-machine.svg', () => {
         'All nodes installed?',
         'Check install',
         'Clean up after error',
-        'Install finished?',
         'Install node',
         'Install nodes',
         'Node installed',

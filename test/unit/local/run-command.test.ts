@@ -16,7 +16,7 @@ import type {
   WorkflowHandler,
 } from '../../../lambdas/domain/contracts';
 import { summarize } from '../../../lambdas/domain/summary';
-import { InstallFailedError } from '../../../lambdas/errors';
+import { InstallFailedError, InstallRunningError } from '../../../lambdas/errors';
 import type { LocalDependencies } from '../../../lambdas/local-handlers';
 import type { RuntimeChoice } from '../../../cli/local/local-runtime';
 import { FileObjectStore } from '../../../lambdas/adapters/file-objects';
@@ -80,7 +80,7 @@ function harness(failing?: string, overrides: Partial<Record<LambdaName, Workflo
     plan: (p) => plan(p as PlanInput),
     lock: () => Promise.resolve(null),
     prepare: (p) => Promise.resolve({ ...(p as { task: TaskRef }).task, ownerUid: 'uid-7' }),
-    startInstall: () => Promise.resolve({ job: 'install-job', number: 1 }),
+    startInstall: () => Promise.resolve({ job: 'install-job', number: 1, waitSeconds: 1 }),
     checkInstall: (p) =>
       (p as NodeStepInput).node.ip === failing
         ? Promise.reject(
@@ -206,7 +206,7 @@ describe('penetrator run', { timeout: 60_000 }, () => {
     const h = harness(undefined, {
       checkInstall: () => {
         controller.abort();
-        return Promise.resolve<CheckOutput>({ phase: 'Running' });
+        return Promise.reject(new InstallRunningError('edge-n1 is still running'));
       },
     });
     const code = await runNodeTask({ ...base, poll: 0.05 }, { ...h.deps, signal: controller.signal });

@@ -19,6 +19,7 @@ import {
   ClusterInfoInvalidError,
   ErrorNames,
   InstallFailedError,
+  InstallRunningError,
   InvalidNodeTaskError,
   TransientError,
 } from '../../../lambdas/errors';
@@ -120,7 +121,7 @@ function recordingHandlers(
       const { node } = p as NodeStepInput;
       const number = (attempts.get(node.name) ?? 0) + 1;
       attempts.set(node.name, number);
-      return Promise.resolve({ job: `install-${node.name}-${number}`, number });
+      return Promise.resolve({ job: `install-${node.name}-${number}`, number, waitSeconds: 1 });
     },
     checkInstall: () => Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] }),
     summarize: async (p) => {
@@ -164,9 +165,8 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
         const name = nodeOf(p);
         const n = (polls.get(name) ?? 0) + 1;
         polls.set(name, n);
-        return Promise.resolve<CheckOutput>(
-          name === 'edge-bbbbbb' && n < 3 ? { phase: 'Running' } : { phase: 'Succeeded', replaced: [] },
-        );
+        if (name === 'edge-bbbbbb' && n < 3) return Promise.reject(new InstallRunningError('still running'));
+        return Promise.resolve<CheckOutput>({ phase: 'Succeeded', replaced: [] });
       },
     });
     const events: WorkflowEvent[] = [];
@@ -196,7 +196,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
     }
     expect(polls.get('edge-bbbbbb')).toBe(3);
     expect(calls.checkInstall.filter((p) => nodeOf(p) === 'edge-bbbbbb')).toContainEqual(
-      like({ attempt: { job: 'install-edge-bbbbbb-1', number: 1 } }),
+      like({ attempt: { job: 'install-edge-bbbbbb-1', number: 1, waitSeconds: 1 } }),
     );
     expect(await resultsOf()).toEqual(
       expect.arrayContaining(
@@ -315,7 +315,7 @@ describe('runWorkflowLocally on the synthesized definition', { timeout: 60_000 }
     const { handlers, calls, objects } = recordingHandlers({
       checkInstall: () => {
         controller.abort();
-        return Promise.resolve<CheckOutput>({ phase: 'Running' });
+        return Promise.reject(new InstallRunningError('still running'));
       },
     });
     const result = await runWorkflowLocally({

@@ -44,7 +44,7 @@ describe('the install node fragment', () => {
     expect(graph.States[StateNames.recordSuccess]).toEqual({ Type: 'Pass', End: true });
   });
 
-  it('starts the install with the whole node input, then waits and checks in a loop until it succeeded', () => {
+  it('starts the install with the whole node input, waits as Start install says, then checks until it succeeded', () => {
     expect(branch.StartAt).toBe(StateNames.startInstall);
     expect(branch.States[StateNames.startInstall]).toMatchObject({
       Type: 'Task',
@@ -56,21 +56,27 @@ describe('the install node fragment', () => {
     expect(branch.States[StateNames.startInstall]).not.toHaveProperty('Parameters');
     expect(branch.States[StateNames.waitForInstall]).toEqual({
       Type: 'Wait',
-      SecondsPath: '$.task.pollSeconds',
+      SecondsPath: '$.attempt.waitSeconds',
       Next: StateNames.checkInstall,
     });
     expect(branch.States[StateNames.checkInstall]).toMatchObject({
       Type: 'Task',
       Resource: arn('check'),
       ResultPath: '$.check',
-      Next: StateNames.installFinished,
-    });
-    expect(branch.States[StateNames.installFinished]).toEqual({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.check.phase', StringEquals: 'Succeeded', Next: StateNames.nodeInstalled }],
-      Default: StateNames.waitForInstall,
+      Next: StateNames.nodeInstalled,
     });
     expect(branch.States[StateNames.nodeInstalled]).toEqual({ Type: 'Succeed' });
+  });
+
+  it("looks again at a running install through Check install's own Retry, backing off", () => {
+    expect(branch.States[StateNames.checkInstall]!.Retry).toContainEqual({
+      ErrorEquals: [ErrorNames.InstallRunning],
+      IntervalSeconds: 5,
+      BackoffRate: 2,
+      MaxDelaySeconds: 120,
+      MaxAttempts: 100,
+      JitterStrategy: 'NONE',
+    });
   });
 
   it('retries a failed attempt as a whole, then records the failure with its error and reason', () => {
@@ -100,22 +106,20 @@ describe('the install node fragment', () => {
     });
   });
 
-  it('gives both Lambda calls the transient retry only, and the configured call deadline', () => {
+  it('gives both Lambda calls the transient retry first, and the configured call deadline', () => {
     const withTimeout = renderFragment({ lambdaTimeout: Duration.seconds(90) });
     const tasks = Object.values(
       (withTimeout.States[StateNames.installNode]!.Branches as Graph[])[0]!.States,
     ).filter((s) => s.Type === 'Task');
     expect(tasks).toHaveLength(2);
     for (const task of tasks) {
-      expect(task.Retry).toEqual([
-        {
-          ErrorEquals: [...transientErrorNames],
-          IntervalSeconds: 2,
-          MaxAttempts: 4,
-          BackoffRate: 2,
-          JitterStrategy: 'FULL',
-        },
-      ]);
+      expect((task.Retry as unknown[])[0]).toEqual({
+        ErrorEquals: [...transientErrorNames],
+        IntervalSeconds: 2,
+        MaxAttempts: 4,
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      });
       expect(task.TimeoutSeconds).toBe(90);
     }
   });
