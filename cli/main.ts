@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { PenetratorError } from '../lambdas/errors';
 import * as validate from './commands/validate';
 import * as runCommand from './commands/run';
+import * as syncCommand from './commands/sync';
 import * as demo from './commands/demo';
 import * as sandbox from './commands/sandbox';
 import * as apply from './commands/apply';
@@ -22,6 +23,7 @@ import { CliError, EXIT_FAILURE, EXIT_USAGE, printError } from './output';
 const verbs: Array<{ register(program: Command): void }> = [
   validate,
   runCommand,
+  syncCommand,
   demo,
   sandbox,
   apply,

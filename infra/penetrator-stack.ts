@@ -24,6 +24,7 @@ import { PenetratorAlarms } from './constructs/alarms';
 import { PenetratorApi } from './constructs/api';
 import { PenetratorDashboard } from './constructs/dashboard';
 import { PenetratorEvents } from './constructs/events';
+import { NodeTaskSync, type NodeTaskSyncProps } from './constructs/node-task-sync';
 import {
   PenetratorFunction,
   type PenetratorFunctionProps,
@@ -78,6 +79,8 @@ export class PenetratorStack extends Stack {
   readonly functions: Record<LambdaName, PenetratorFunction>;
   readonly api: PenetratorApi;
   readonly events: PenetratorEvents;
+  /** `kubectl apply -f` as a door: the scheduled sync of the NodeTasks in every registered cluster. */
+  readonly sync: NodeTaskSync;
   readonly dashboard: PenetratorDashboard;
   readonly secretsKey: SecretsKey;
   readonly workBucket: WorkBucket;
@@ -173,12 +176,13 @@ export class PenetratorStack extends Stack {
       ...(vpc ? { vpc } : {}),
     });
 
+    const functionDefaults = { logRetention: config.logRetention, environment, ...(vpc ? { vpc } : {}) };
     this.events = new PenetratorEvents(this, 'Events', {
       busName: config.eventBusName,
       stateMachine: this.workflow.stateMachine,
       stateMachineName: `${this.stackName}-workflow`,
       summarize: functions.summarize,
-      functionDefaults: { logRetention: config.logRetention, environment, ...(vpc ? { vpc } : {}) },
+      functionDefaults,
       ...(config.reinstallSchedule ? { schedule: config.reinstallSchedule } : {}),
     });
     for (const fn of [this.events.reinstall, this.events.executionEnded]) {
@@ -186,6 +190,7 @@ export class PenetratorStack extends Stack {
     }
     // Like Plan, it may have to find the only registered cluster.
     this.grantClusterListing(this.events.executionEnded);
+    this.sync = this.nodeTaskSync(config, functionDefaults);
     this.grantSecretsKey();
     this.restrictSecretReads();
 
@@ -199,6 +204,7 @@ export class PenetratorStack extends Stack {
       ...functions,
       reinstall: this.events.reinstall,
       executionEnded: this.events.executionEnded,
+      syncNodeTasks: this.sync.function,
       ...this.api.functions,
     };
     this.dashboard = new PenetratorDashboard(this, 'Dashboard', {
@@ -207,6 +213,22 @@ export class PenetratorStack extends Stack {
       functions: Object.fromEntries(Object.entries(observed).map(([name, fn]) => [name, fn.function])),
       logGroups: Object.values(observed).map((fn) => fn.logGroup),
     });
+  }
+
+  /** The sync reads kubeconfigs only, and lists the clusters it syncs. */
+  private nodeTaskSync(
+    config: PenetratorConfig,
+    functionDefaults: NodeTaskSyncProps['functionDefaults'],
+  ): NodeTaskSync {
+    const sync = new NodeTaskSync(this, 'Sync', {
+      stateMachine: this.workflow.stateMachine,
+      stateMachineName: `${this.stackName}-workflow`,
+      intervalMinutes: config.syncIntervalMinutes,
+      functionDefaults,
+    });
+    this.grantSecretRead(sync.function, config.secretPrefix, ['clusters']);
+    this.grantClusterListing(sync.function);
+    return sync;
   }
 
   /** Plan writes the work list; Prepare and Summarize read it (and Summarize the results). */
@@ -230,6 +252,7 @@ export class PenetratorStack extends Stack {
       this.events.reinstall,
       this.events.executionEnded,
       this.api.functions.tasks,
+      this.sync.function,
     ]) {
       this.secretsKey.grant(fn.role, 'read');
     }

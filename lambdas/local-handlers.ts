@@ -37,15 +37,15 @@ export interface LocalDependencies {
   objectsPath?: string;
 }
 
-export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName, WorkflowHandler> {
+/** The local composition of a door's or a handler's dependencies, without the log. */
+export function localDependencies(deps: LocalDependencies): Omit<Dependencies, 'log'> {
   const clusterName = deps.clusterName ?? LOCAL_CLUSTER_NAME;
   // Tasks that name no cluster run on this one; a task naming another cluster is refused (ClusterNotFound).
   const settings = resolveSettings({ defaultCluster: clusterName, ...deps.settings });
   const clusters = deps.moreClusters
     ? new NamedClusterDirectory({ ...deps.moreClusters, [clusterName]: deps.kubeconfigYaml })
     : new SingleClusterDirectory(deps.kubeconfigYaml, clusterName);
-  const logger = createLogger(deps.logLevel ?? 'SILENT');
-  const base: Omit<Dependencies, 'log'> = {
+  return {
     ...composeLocal({
       settings,
       clusters,
@@ -57,6 +57,11 @@ export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName,
     // Direct mode runs SSH from this machine; nothing limits a local call's time but the attempt's deadline.
     ssh: connectSsh,
   };
+}
+
+export function createLocalHandlers(deps: LocalDependencies): Record<LambdaName, WorkflowHandler> {
+  const logger = createLogger(deps.logLevel ?? 'SILENT');
+  const base = localDependencies(deps);
   const handlers = {} as Record<LambdaName, WorkflowHandler>;
   for (const name of LambdaNames) {
     const useCase = useCases[name];

@@ -108,7 +108,7 @@ export function register(program: Command): void {
     });
 }
 
-async function readText(path: string, what: string, limit: number): Promise<string> {
+export async function readText(path: string, what: string, limit: number): Promise<string> {
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new CliError(`cannot read ${what} ${path}: not a file`);
@@ -121,7 +121,7 @@ async function readText(path: string, what: string, limit: number): Promise<stri
   }
 }
 
-function localDependencies(options: Omit<RunOptions, 'file'>, kubeconfigYaml: string): LocalDependencies {
+export function localDependencies(options: Omit<RunOptions, 'file'>, kubeconfigYaml: string): LocalDependencies {
   return {
     kubeconfigYaml,
     credentialPath: options.credential,

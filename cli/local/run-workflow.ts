@@ -205,11 +205,16 @@ function followEvents(events: AsyncGenerator<WorkflowEvent>, onEvent: RunWorkflo
   return { stats, done };
 }
 
+/** A local execution's ARN (`$$.Execution.Id`), the one the workflow records as its execution. */
+export function localExecutionArn(executionName: string): string {
+  return `arn:aws:states:local:000000000000:execution:penetrator:${executionName}`;
+}
+
 /** Runs the definition to its end (or until `signal` aborts it) and reports how it ended. */
 export async function runWorkflowLocally(opts: RunWorkflowOptions): Promise<WorkflowRunResult> {
   const { machine, overrides } = prepareMachine(opts);
   const executionName = opts.executionName ?? defaultExecutionName();
-  const executionId = `arn:aws:states:local:000000000000:execution:penetrator:${executionName}`;
+  const executionId = localExecutionArn(executionName);
   const execution = machine.run(opts.input as unknown as JsonValue, {
     overrides,
     noThrowOnAbort: true,

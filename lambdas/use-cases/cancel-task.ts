@@ -9,7 +9,7 @@ import { TaskNotFoundError } from '../errors';
 import { TASK_NAMESPACE, type TaskRef } from '../domain/contracts';
 import { TASK_LABEL, credentialSecretName, scriptConfigMapName, taskObjectName } from '../domain/job-names';
 import type { ConfigMapObject, JobObject } from '../domain/kube-types';
-import { type ApiDependencies, CANCELLED_ERROR, type ExecutionInfo, type Kube } from '../ports';
+import { CANCELLED_ERROR, type Dependencies, type ExecutionInfo, type Kube, type Workflow } from '../ports';
 import { cleanup } from './cleanup';
 import { forEachLimited } from './common';
 import { executionPrefix } from '../domain/execution-names';
@@ -26,8 +26,11 @@ const DELETE_CONCURRENCY = 8;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function stopAndWait(deps: ApiDependencies, execution: ExecutionInfo): Promise<void> {
-  await deps.workflow.stop(execution.arn, CANCEL_CAUSE);
+/** The API's DELETE and the sync of a deleted NodeTask: the workflow's dependencies and the state machine. */
+export type CancelDependencies = Dependencies & { workflow: Workflow };
+
+async function stopAndWait(deps: CancelDependencies, execution: ExecutionInfo, cause: string): Promise<void> {
+  await deps.workflow.stop(execution.arn, cause);
   const deadline = Date.now() + STOP_WAIT_MS;
   while (Date.now() < deadline) {
     const detail = await deps.workflow.describe(execution.arn);
@@ -88,10 +91,20 @@ async function deleteJobs(kube: Kube, name: string): Promise<number> {
   return jobs.length;
 }
 
-export async function cancelTask(
-  deps: ApiDependencies,
+export function cancelTask(
+  deps: CancelDependencies,
   name: string,
   requestedCluster?: string,
+): Promise<CancelResponse> {
+  return stopAndRemoveTask(deps, name, requestedCluster, CANCEL_CAUSE);
+}
+
+/** The cancel path, with the cause the stopped execution records (the API's, or the sync's). */
+export async function stopAndRemoveTask(
+  deps: CancelDependencies,
+  name: string,
+  requestedCluster: string | undefined,
+  cause: string,
 ): Promise<CancelResponse> {
   checkTaskName(name);
   const cluster = await resolveCluster(deps, requestedCluster);
@@ -111,7 +124,7 @@ export async function cancelTask(
   }
 
   const running = executions.filter((e) => e.status === 'RUNNING');
-  for (const execution of running) await stopAndWait(deps, execution);
+  for (const execution of running) await stopAndWait(deps, execution, cause);
   const jobs = await deleteJobs(kube, name);
 
   // Every run that may hold the lock: the ones just stopped and the one the task object records.
@@ -124,7 +137,7 @@ export async function cancelTask(
     const stopped = running.some((e) => e.arn === executionId);
     await cleanup(
       deps,
-      stopped ? { task, error: { Error: CANCELLED_ERROR, Cause: CANCEL_CAUSE } } : { task },
+      stopped ? { task, error: { Error: CANCELLED_ERROR, Cause: cause } } : { task },
     );
   }
 

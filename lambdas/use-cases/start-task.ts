@@ -1,19 +1,25 @@
 /**
  * Starting a task: the one path every door takes (POST /tasks, a "Reinstall Nodes" event, the sync
  * of NodeTasks applied in the cluster). The NodeTask comes in validated and its cluster resolved;
- * here, in this order and before StartExecution, the task name is checked (its task object exists,
- * or an execution of it runs) and the cluster's lock (another task runs). The execution is named by
+ * here, in this order and before StartExecution, the execution input's size (Step Functions' limit),
+ * the task name (its task object exists, or an execution of it runs) and the cluster's lock (another
+ * task runs) are checked. The execution is named by
  * domain/execution-names.ts, so status and cancel find it whichever door started it.
  */
 import type { Dependencies, Workflow } from '../ports';
 import { lockHolderTask } from '../api/task-view';
-import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../domain/contracts';
+import {
+  LOCK_LEASE_NAME,
+  MAX_EXECUTION_INPUT_BYTES,
+  TASK_NAMESPACE,
+  executionInputBytes,
+} from '../domain/contracts';
 import { executionNameFor, executionPrefix } from '../domain/execution-names';
 import { taskObjectName } from '../domain/job-names';
 import type { ConfigMapObject, LeaseObject } from '../domain/kube-types';
 import type { NodeTask } from '../domain/node-task';
 import { defaultRandom, type RandomSource } from '../domain/random';
-import { ClusterBusyError, TaskConflictError } from '../errors';
+import { ClusterBusyError, InputTooLargeError, TaskConflictError } from '../errors';
 import { now } from './common';
 
 export type StartTaskDependencies = Pick<Dependencies, 'kube' | 'log' | 'clock'> & {
@@ -88,12 +94,24 @@ async function refuseBusyCluster(deps: StartTaskDependencies, cluster: string, n
   throw new ClusterBusyError(cluster, holder);
 }
 
-/** Throws TaskConflictError or ClusterBusyError, having started nothing. */
+function refuseLargeInput(task: NodeTask, cluster: string): void {
+  // The document as validated: names, addresses and public host keys only, never a credential.
+  const bytes = executionInputBytes({ nodeTask: task, cluster });
+  if (bytes > MAX_EXECUTION_INPUT_BYTES) {
+    throw new InputTooLargeError(
+      `the NodeTask makes an execution input of ${bytes} bytes; Step Functions accepts at most ${MAX_EXECUTION_INPUT_BYTES}`,
+      'split the machines over several tasks, or shorten spec.knownHosts and metadata',
+    );
+  }
+}
+
+/** Throws InputTooLargeError, TaskConflictError or ClusterBusyError, having started nothing. */
 export async function startTask(
   deps: StartTaskDependencies,
   request: StartTaskRequest,
 ): Promise<StartTaskResult> {
   const { task, cluster } = request;
+  refuseLargeInput(task, cluster);
   const name = task.metadata.name;
   const executionName = executionNameFor(cluster, name, request.random ?? defaultRandom);
   const taken = await refuseTakenName(deps, cluster, name, executionName, request.resume === true);

@@ -1,14 +1,13 @@
 /**
  * POST /tasks: a NodeTask in, an execution started. Every refusal happens before StartExecution, in
  * this order: the document (400, the same problem lines as `penetrator validate`), the cluster
- * (400/404), the execution input's size (413, Step Functions' limit), the bounds of its credential
- * and cluster (400, read from tags: no credential value is read), then the checks every door
- * shares (use-cases/start-task.ts): the task name (409: its task object exists or an execution of it
+ * (400/404), the bounds of its credential and cluster (400, read from tags: no credential value is
+ * read), then the checks every door shares (use-cases/start-task.ts): the execution input's size
+ * (413, Step Functions' limit), the task name (409: its task object exists or an execution of it
  * runs) and the cluster's lock (409 naming the running task).
  */
-import { executionInputBytes, MAX_EXECUTION_INPUT_BYTES } from '../domain/contracts';
 import { parseNodeTaskText } from '../domain/node-task';
-import { InputTooLargeError, InvalidNodeTaskError, RequestInvalidError, TaskConflictError } from '../errors';
+import { InvalidNodeTaskError, RequestInvalidError, TaskConflictError } from '../errors';
 import { startTask } from './start-task';
 import type { ApiDependencies } from '../ports';
 import type { SubmitResponse } from '../api/schemas';
@@ -47,14 +46,6 @@ export async function submitTask(deps: ApiDependencies, request: SubmitRequest):
   const { task } = validation;
   const name = task.metadata.name;
   const cluster = await resolveCluster(deps, request.cluster, task.spec.cluster);
-  // The document as validated: names, addresses and public host keys only, never a credential.
-  const bytes = executionInputBytes({ nodeTask: task, cluster });
-  if (bytes > MAX_EXECUTION_INPUT_BYTES) {
-    throw new InputTooLargeError(
-      `the NodeTask makes an execution input of ${bytes} bytes; Step Functions accepts at most ${MAX_EXECUTION_INPUT_BYTES}`,
-      'split the machines over several tasks, or shorten spec.knownHosts and metadata',
-    );
-  }
   const outside = await outOfBounds(deps, task, cluster);
   if (outside.length > 0) throw new InvalidNodeTaskError(outside);
   const started = await startTask(deps, { task, cluster, ...(deps.random ? { random: deps.random } : {}) });

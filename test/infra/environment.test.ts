@@ -28,6 +28,7 @@ function functionKinds(stack: PenetratorStack): Array<[string, PenetratorFunctio
     ['clusters API', stack.api.functions.clusters, 'api'],
     ['reinstall', stack.events.reinstall, 'events'],
     ['execution ended', stack.events.executionEnded, 'events'],
+    ['sync', stack.sync.function, 'events'],
   ];
 }
 
