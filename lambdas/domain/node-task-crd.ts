@@ -7,7 +7,7 @@
  * The spec schema names the original's fields and keeps unknown ones: the product's extensions are
  * validated by domain/node-task-schema.ts, the one home of the spec's rules, before any work starts.
  */
-import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-schema';
+import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-kind';
 
 export const NODE_TASK_GROUP = NODE_TASK_API_VERSION.split('/')[0]!;
 export const NODE_TASK_VERSION = NODE_TASK_API_VERSION.split('/')[1]!;

@@ -10,7 +10,7 @@
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_LABEL } from './job-names';
 import type { NodeResult, TaskRef } from './contracts';
 import type { KubeObject, OwnerReference } from './kube-types';
-import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-schema';
+import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-kind';
 import { NodeTaskStatuses } from './node-task-crd';
 import { MAX_REASON_LENGTH } from './summary';
 

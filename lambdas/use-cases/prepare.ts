@@ -16,7 +16,7 @@ import { ClusterInfoInvalidError, TaskConflictError, TransientError } from '../e
 import type { Dependencies, Kube, SshCredential } from '../ports';
 import { now, parseTaskRef, record } from './common';
 import { holdLock } from './lock';
-import { adoptNodeTask } from './node-task-object';
+import { adoptNodeTask } from './node-task-adopt';
 import { parseWorkRef, readSkipped, readWorkList, type Named } from './work-store';
 
 const MAX_ROUNDS = 5;

@@ -7,7 +7,7 @@ import { LOCK_LEASE_NAME, NODE_TASK_LABEL, TASK_NAMESPACE } from '../domain/cont
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_LABEL, taskObjectName } from '../domain/job-names';
 import type { ConfigMapObject, JobObject, LeaseObject, NodeObject } from '../domain/kube-types';
 import type { EventObject } from '../domain/task-events';
-import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-schema';
+import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../domain/node-task-kind';
 import type { ApiDependencies, ExecutionDetail, ExecutionInfo, Kube } from '../ports';
 import { forEachLimited, now } from './common';
 import { failureReason } from './job-status';

@@ -112,6 +112,20 @@ describe('the synthesized Lambda bundles', () => {
     });
   });
 
+  it('are each at most 1 MiB, the validator library only in the functions that validate a NodeTask', () => {
+    const withZod: string[] = [];
+    for (const fn of Object.values(assembly.functions)) {
+      const code = readFileSync(join(fn.assetDir, 'index.mjs'));
+      expect({ fn: fn.logicalId, fits: code.length <= 1024 * 1024 }).toEqual({ fn: fn.logicalId, fits: true });
+      if (code.includes('ZodError')) withZod.push(fn.logicalId.replace(/Function[0-9A-F]{8}$/, ''));
+    }
+    // Following one node (Start and Check install) must not parse a schema library at each cold start.
+    expect(withZod.sort()).toEqual(
+      expect.not.arrayContaining(['Lock', 'StartInstall', 'CheckInstall', 'Summarize', 'Cleanup']),
+    );
+    expect(withZod).toContain('Plan');
+  });
+
   it('carry ssh2 in the start-install bundle only', () => {
     const withSsh = Object.values(assembly.functions)
       .filter((fn) => readFileSync(join(fn.assetDir, 'index.mjs'), 'utf8').includes('SSH-2.0-'))
