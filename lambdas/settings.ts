@@ -11,7 +11,7 @@ import {
   type PackageSource,
 } from './domain/deployment-settings';
 import { isClusterName } from './domain/name-rules';
-import { ErrorNames } from './errors';
+import { ErrorNames, problemsMessage } from './errors';
 
 /** Where the install package comes from; in every case targets receive it from the proxy node. */
 export type { PackageSource } from './domain/deployment-settings';
@@ -87,7 +87,7 @@ export const SettingsEnv = {
 export class SettingsError extends Error {
   override readonly name = ErrorNames.SettingsError;
   constructor(readonly problems: readonly string[]) {
-    super(`invalid runtime settings:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    super(problemsMessage('invalid runtime settings', problems));
   }
 }
 
