@@ -1,4 +1,11 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import {
+  DEPLOYMENT_DEFAULTS,
+  packageSourceSchema,
+  settingProblems,
+  type PackageSource,
+} from '../lambdas/domain/deployment-settings';
 import {
   CLUSTER_NAME_RULE,
   CREDENTIAL_NAME_RULE,
@@ -13,12 +20,7 @@ import {
  * lists every problem: what, the value received, and what is expected.
  */
 
-/** Where the install package comes from; in every case targets receive it from the proxy node. */
-export type PackageSource =
-  | { kind: 'image'; path: string }
-  | { kind: 'hostPath'; path: string }
-  | { kind: 'url'; url: string }
-  | { kind: 'none' };
+export type { PackageSource } from '../lambdas/domain/deployment-settings';
 
 export interface PenetratorConfig {
   /** Prefix of every Secrets Manager name the product reads: `<prefix>clusters/…`, `<prefix>credentials/…`. */
@@ -48,14 +50,7 @@ export interface PenetratorConfig {
   syncIntervalMinutes: number;
 }
 
-export interface ReinstallSchedule {
-  /** EventBridge Scheduler cron fields (minutes hours day-of-month month day-of-week year), UTC. */
-  cron: string;
-  cluster: string;
-  labelSelector: string;
-  sshCredential: string;
-  proxyNode?: string;
-}
+export type ReinstallSchedule = z.infer<typeof reinstallScheduleSchema>;
 
 /** The context keys, as written in cdk.json. */
 export const ContextKeys = {
@@ -79,16 +74,7 @@ export const ContextKeys = {
 
 type ContextKey = keyof typeof ContextKeys;
 
-export const configDefaults = {
-  secretPrefix: 'penetrator/',
-  attemptMaxRetries: 4,
-  attemptIntervalSeconds: 30,
-  attemptMaxDelaySeconds: 600,
-  logRetentionDays: 30,
-  executionTimeoutHours: 24,
-  eventBusName: 'penetrator',
-  syncIntervalMinutes: 1,
-} as const;
+const configDefaults = DEPLOYMENT_DEFAULTS;
 
 /** Retention periods CloudWatch Logs accepts ("never expire" is not offered: logs must age out). */
 const RETENTION_DAYS: readonly RetentionDays[] = [
@@ -101,7 +87,6 @@ const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 // registry/repository[:tag][@sha256:digest], lower-case repository as the OCI spec requires.
 const IMAGE_REF =
   /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
-const ABSOLUTE_PATH = /^\/[^\0]*$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Context = (key: string) => unknown;
@@ -186,24 +171,14 @@ function packageSource(ctx: Context, problems: Problems): PackageSource | undefi
       `${PACKAGE_SOURCE_EXPECTED}; give it with -c ${ContextKeys.packageSource}=… or in cdk.json (installer/README.md says how to build the package)`,
     );
   if (typeof value !== 'string') return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
-  if (value === 'none') return { kind: 'none' };
   const colon = value.indexOf(':');
   const kind = value.slice(0, colon);
   const location = value.slice(colon + 1);
-  if ((kind === 'image' || kind === 'hostPath') && ABSOLUTE_PATH.test(location))
-    return { kind, path: location };
-  if (kind === 'url' && isHttpsUrl(location)) return { kind, url: location };
-  return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
-}
-
-/** The package runs as root on every target: it is fetched over HTTPS only. */
-function isHttpsUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:';
-  } catch {
-    return false;
-  }
+  // The form the Lambdas receive, judged by their own schema: what synth accepts, they accept.
+  const source =
+    value === 'none' ? { kind: 'none' } : kind === 'url' ? { kind, url: location } : { kind, path: location };
+  const parsed = packageSourceSchema.safeParse(source);
+  return parsed.success ? parsed.data : problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
 }
 
 function vpcSettings(ctx: Context, p: Problems): PenetratorConfig['vpc'] {
@@ -261,40 +236,36 @@ function scheduleObject(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
-const SCHEDULE_FIELDS: Record<keyof ReinstallSchedule, { rule: Rule; expected: string; optional?: true }> = {
-  cron: { rule: CRON_FIELDS, expected: 'six cron fields like "0 3 ? * SUN *" (without cron(…))' },
-  cluster: { rule: { test: isClusterName }, expected: `a registered cluster name (${CLUSTER_NAME_RULE})` },
-  labelSelector: { rule: /^[^\n]{1,1024}$/, expected: 'a label selector like "role=edge"' },
-  sshCredential: {
-    rule: { test: isCredentialName },
-    expected: `the name of an SSH credential (${CREDENTIAL_NAME_RULE})`,
-  },
-  proxyNode: { rule: { test: (s) => isDnsSubdomain(s) }, expected: 'a node name', optional: true },
-};
+const scheduleText = (expected: string): z.ZodString => z.string({ error: expected });
+const CLUSTER_EXPECTED = `a registered cluster name (${CLUSTER_NAME_RULE})`;
+const CREDENTIAL_EXPECTED = `the name of an SSH credential (${CREDENTIAL_NAME_RULE})`;
+const CRON_EXPECTED = 'six cron fields like "0 3 ? * SUN *" (without cron(…))';
+const SELECTOR_EXPECTED = 'a label selector like "role=edge"';
+
+const reinstallScheduleSchema = z.object({
+  /** EventBridge Scheduler cron fields (minutes hours day-of-month month day-of-week year), UTC. */
+  cron: scheduleText(CRON_EXPECTED).regex(CRON_FIELDS, CRON_EXPECTED),
+  cluster: scheduleText(CLUSTER_EXPECTED).refine(isClusterName, CLUSTER_EXPECTED),
+  labelSelector: scheduleText(SELECTOR_EXPECTED).regex(/^[^\n]{1,1024}$/, SELECTOR_EXPECTED),
+  sshCredential: scheduleText(CREDENTIAL_EXPECTED).refine(isCredentialName, CREDENTIAL_EXPECTED),
+  proxyNode: scheduleText('a node name')
+    .refine((s) => isDnsSubdomain(s), 'a node name')
+    .optional(),
+});
 
 function reinstallSchedule(ctx: Context, p: Problems): ReinstallSchedule | undefined {
   const value = ctx(ContextKeys.reinstallSchedule);
   if (value === undefined || value === '') return undefined;
   const object = scheduleObject(value);
   if (object === undefined) return p.add('reinstallSchedule', value, SCHEDULE_EXPECTED);
-  const before = p.list.length;
-  for (const key of Object.keys(object)) {
-    if (!(key in SCHEDULE_FIELDS)) {
-      p.list.push(
-        `${ContextKeys.reinstallSchedule}.${key}: unknown field; expected only ${Object.keys(SCHEDULE_FIELDS).join(', ')}`,
-      );
-    }
+  const known = Object.keys(reinstallScheduleSchema.shape);
+  const unknown = Object.keys(object).filter((key) => !known.includes(key));
+  for (const key of unknown) {
+    p.list.push(`${ContextKeys.reinstallSchedule}.${key}: unknown field; expected only ${known.join(', ')}`);
   }
-  for (const [key, rule] of Object.entries(SCHEDULE_FIELDS)) {
-    const field = object[key];
-    if (field === undefined && rule.optional) continue;
-    if (typeof field !== 'string' || !rule.rule.test(field)) {
-      p.list.push(
-        `${ContextKeys.reinstallSchedule}.${key}: received ${JSON.stringify(field)}; expected ${rule.expected}`,
-      );
-    }
-  }
-  return p.list.length === before ? (object as unknown as ReinstallSchedule) : undefined;
+  const parsed = reinstallScheduleSchema.safeParse(object, { reportInput: true });
+  if (!parsed.success) p.list.push(...settingProblems(parsed.error, ContextKeys.reinstallSchedule));
+  return parsed.success && unknown.length === 0 ? parsed.data : undefined;
 }
 
 /** Reads and validates the configuration; throws one Error listing every problem. */

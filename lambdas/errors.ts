@@ -93,16 +93,27 @@ export abstract class PenetratorError extends Error {
   abstract readonly retryable: boolean;
 }
 
-export class InvalidNodeTaskError extends PenetratorError {
-  override readonly name = ErrorNames.InvalidNodeTask;
+/** The message of an error that lists problems: a heading, then one indented line per problem. */
+export function problemsMessage(heading: string, problems: readonly string[]): string {
+  return `${heading}:\n${problems.map((p) => `  ${p}`).join('\n')}`;
+}
+
+/** A refusal that lists every problem at once, so the caller fixes them in one round. */
+abstract class ProblemsError extends PenetratorError {
   readonly retryable = false;
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid NodeTask:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  constructor(
+    heading: string,
+    readonly problems: readonly string[],
+  ) {
+    super(problemsMessage(heading, problems));
   }
 }
 
-export class ClusterNotFoundError extends PenetratorError {
-  override readonly name = ErrorNames.ClusterNotFound;
+/**
+ * A refusal that says what was wrong and, in `hint`, what to do about it. The HTTP layer
+ * (lambdas/api/http.ts) maps their names to statuses; nothing here knows HTTP.
+ */
+abstract class Refusal extends PenetratorError {
   readonly retryable = false;
   constructor(
     message: string,
@@ -111,6 +122,17 @@ export class ClusterNotFoundError extends PenetratorError {
   ) {
     super(message);
   }
+}
+
+export class InvalidNodeTaskError extends ProblemsError {
+  override readonly name = ErrorNames.InvalidNodeTask;
+  constructor(problems: readonly string[]) {
+    super('invalid NodeTask', problems);
+  }
+}
+
+export class ClusterNotFoundError extends Refusal {
+  override readonly name = ErrorNames.ClusterNotFound;
 }
 
 export class CredentialInvalidError extends PenetratorError {
@@ -157,23 +179,14 @@ export class LockLostError extends PenetratorError {
   readonly retryable = false;
 }
 
-export class TaskConflictError extends PenetratorError {
+export class TaskConflictError extends Refusal {
   override readonly name = ErrorNames.TaskConflict;
-  readonly retryable = false;
-  constructor(
-    message: string,
-    /** What the caller can do about it, when there is something to say. */
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
 }
 
-export class TargetRefusedError extends PenetratorError {
+export class TargetRefusedError extends ProblemsError {
   override readonly name = ErrorNames.TargetRefused;
-  readonly retryable = false;
-  constructor(readonly problems: readonly string[]) {
-    super(`refused before anything was deleted:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  constructor(problems: readonly string[]) {
+    super('refused before anything was deleted', problems);
   }
 }
 
@@ -245,11 +258,10 @@ export class TransientError extends PenetratorError {
   readonly retryable = true;
 }
 
-export class CrdRefusedError extends PenetratorError {
+export class CrdRefusedError extends ProblemsError {
   override readonly name = ErrorNames.CrdRefused;
-  readonly retryable = false;
-  constructor(readonly problems: readonly string[]) {
-    super(`the NodeTask CRD cannot be installed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  constructor(problems: readonly string[]) {
+    super('the NodeTask CRD cannot be installed', problems);
   }
 }
 
@@ -258,21 +270,7 @@ export class RbacRefusedError extends PenetratorError {
   readonly retryable = false;
 }
 
-/**
- * The refusals of the API's use-cases: each says what was wrong and, in `hint`, what to do about it.
- * The HTTP layer (lambdas/api/http.ts) maps their names to statuses; nothing here knows HTTP.
- */
-abstract class RequestRefusal extends PenetratorError {
-  readonly retryable = false;
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
-
-export class RequestInvalidError extends RequestRefusal {
+export class RequestInvalidError extends Refusal {
   override readonly name = ErrorNames.RequestInvalid;
   constructor(
     message: string,
@@ -284,16 +282,27 @@ export class RequestInvalidError extends RequestRefusal {
   }
 }
 
-export class TaskNotFoundError extends RequestRefusal {
+export class TaskNotFoundError extends Refusal {
   override readonly name = ErrorNames.TaskNotFound;
 }
 
-export class ClusterExistsError extends RequestRefusal {
+export class ClusterExistsError extends Refusal {
   override readonly name = ErrorNames.ClusterExists;
 }
 
-export class InputTooLargeError extends RequestRefusal {
+export class InputTooLargeError extends Refusal {
   override readonly name = ErrorNames.InputTooLarge;
+}
+
+/**
+ * The event cannot start a reinstall as sent: its detail is malformed, a named node does not
+ * exist, or no proxy node can be decided. Nothing was started; retrying the same event cannot help.
+ */
+export class ReinstallRefusedError extends ProblemsError {
+  override readonly name = ErrorNames.ReinstallRefused;
+  constructor(problems: readonly string[]) {
+    super('reinstall refused', problems);
+  }
 }
 
 /** Errors whose retry belongs to Step Functions at the level of one Lambda call. */

@@ -2,16 +2,12 @@
  * Where the install package comes from, and where the Job finds it.
  */
 import { InstallPaths } from './contracts';
+import type { PackageSource } from './deployment-settings';
 
 /** The file the Job downloads a `url` package to, inside InstallPaths.package. */
 export const DOWNLOADED_PACKAGE_FILE = 'package.tar.gz';
 
-/** `none` serves kubeadm only: its machines carry their own binaries, an edgeadm install fails fast. */
-export type PackageSource =
-  | { kind: 'image'; path: string }
-  | { kind: 'hostPath'; path: string }
-  | { kind: 'url'; url: string }
-  | { kind: 'none' };
+export type { PackageSource } from './deployment-settings';
 
 const SAFE_FILE_NAME = /^[A-Za-z0-9._{}-]+$/;
 

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { formatPath } from './node-task';
 import { MAX_MACHINES, NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-schema';
 import { randomSuffix, type RandomSource } from './random';
-import { ErrorNames } from '../errors';
+import { ReinstallRefusedError } from '../errors';
 
 export type NodeSelection =
   | { kind: 'nodes'; nodes: string[] }
@@ -25,18 +25,6 @@ export interface ReinstallRequest {
   proxyNode?: string;
   taskName?: string;
   selection: NodeSelection;
-}
-
-/**
- * The event cannot start a reinstall as sent: its detail is malformed, a named node does not
- * exist, or no proxy node can be decided. Nothing was started; retrying the same event cannot help.
- */
-export class ReinstallRefusedError extends Error {
-  override readonly name = ErrorNames.ReinstallRefused;
-  readonly retryable = false;
-  constructor(readonly problems: readonly string[]) {
-    super(`reinstall refused:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  }
 }
 
 const text = (what: string) =>

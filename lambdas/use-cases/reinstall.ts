@@ -11,11 +11,10 @@ import { nodeInternalIps } from '../domain/node-status';
 import { TaskObjectKeys } from '../domain/task-object';
 import { validateNodeTask } from '../domain/node-task';
 import type { RandomSource } from '../domain/random';
-import { InvalidNodeTaskError } from '../errors';
+import { InvalidNodeTaskError, ReinstallRefusedError } from '../errors';
 import {
   eventSeededRandom,
   parseReinstallDetail,
-  ReinstallRefusedError,
   reinstallNodeTask,
   reinstallTaskName,
   type ReinstallRequest,

@@ -117,28 +117,18 @@ interface KeyedSource {
   items?: V1KeyToPath[];
 }
 
-async function writeConfigMap(
-  core: CoreV1Api,
-  namespace: string,
-  dir: string,
-  ref: KeyedSource,
-  mode: number,
-): Promise<void> {
-  const name = ref.name ?? '';
-  const data = await optionalData(() => configMapData(core, namespace, name), ref.optional);
-  writeKeyed(dir, data, ref.items, mode, `configMap ${name}`);
-}
+const KEYED_LOADERS = { configMap: configMapData, secret: secretData } as const;
 
-async function writeSecret(
+/** A configMap or secret source, whole or by its items, as the kubelet writes either. */
+async function writeKeyedSource(
   core: CoreV1Api,
-  namespace: string,
-  dir: string,
+  kind: keyof typeof KEYED_LOADERS,
+  target: { namespace: string; dir: string; mode: number },
   ref: KeyedSource,
-  mode: number,
 ): Promise<void> {
   const name = ref.name ?? '';
-  const data = await optionalData(() => secretData(core, namespace, name), ref.optional);
-  writeKeyed(dir, data, ref.items, mode, `secret ${name}`);
+  const data = await optionalData(() => KEYED_LOADERS[kind](core, target.namespace, name), ref.optional);
+  writeKeyed(target.dir, data, ref.items, target.mode, `${kind} ${name}`);
 }
 
 /** A token bound to this pod, as the kubelet requests it: it stops working when the pod is deleted. */
@@ -172,8 +162,9 @@ async function writeProjection(
   mode: number,
 ): Promise<void> {
   const namespace = pod.metadata?.namespace ?? 'default';
-  if (source.configMap) return writeConfigMap(core, namespace, dir, source.configMap, mode);
-  if (source.secret) return writeSecret(core, namespace, dir, source.secret, mode);
+  if (source.configMap)
+    return writeKeyedSource(core, 'configMap', { namespace, dir, mode }, source.configMap);
+  if (source.secret) return writeKeyedSource(core, 'secret', { namespace, dir, mode }, source.secret);
   if (source.downwardAPI) return writeDownward(dir, pod, source.downwardAPI.items ?? [], mode);
   if (source.serviceAccountToken)
     return writeServiceAccountToken(core, pod, dir, source.serviceAccountToken, mode);
@@ -197,15 +188,14 @@ async function writeVolume(core: CoreV1Api, pod: V1Pod, dir: string, volume: V1V
   const namespace = pod.metadata?.namespace ?? 'default';
   const { emptyDir, configMap, secret, projected, downwardAPI } = volume;
   if (emptyDir) return chmodSync(dir, 0o777);
-  if (configMap) return writeConfigMap(core, namespace, dir, configMap, modeOr(configMap.defaultMode));
-  if (secret)
-    return writeSecret(
-      core,
-      namespace,
-      dir,
-      { ...secret, name: secret.secretName },
-      modeOr(secret.defaultMode),
-    );
+  if (configMap) {
+    const mode = modeOr(configMap.defaultMode);
+    return writeKeyedSource(core, 'configMap', { namespace, dir, mode }, configMap);
+  }
+  if (secret) {
+    const mode = modeOr(secret.defaultMode);
+    return writeKeyedSource(core, 'secret', { namespace, dir, mode }, { ...secret, name: secret.secretName });
+  }
   if (projected) return writeProjected(core, pod, dir, projected);
   if (downwardAPI) return writeDownward(dir, pod, downwardAPI.items ?? [], modeOr(downwardAPI.defaultMode));
   throw new UnsupportedVolumeError(`volume ${volume.name}: type not supported by the test kubelet`);

@@ -42,12 +42,16 @@ function penetrator(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
+// Each case starts real Node.js processes (the sources' run compiles TypeScript first): on a loaded
+// machine that takes far longer than vitest's default of 5 s, so the cases wait as long as the spawn does.
+const CASE_TIMEOUT_MS = 2 * SPAWN_TIMEOUT_MS + 10_000;
+
 let entry: string;
 beforeAll(async () => {
   entry = await buildBundle();
-});
+}, CASE_TIMEOUT_MS);
 
-describe('the CLI bundle', () => {
+describe('the CLI bundle', { timeout: CASE_TIMEOUT_MS }, () => {
   it.each([
     [['--help']],
     [['--version']],

@@ -1,0 +1,85 @@
+/**
+ * What a deployment's settings default to and the rules they share, in one place for both readers:
+ * the CDK app's context (infra/config.ts), validated at synth, and the Lambdas' runtime settings
+ * (lambdas/settings.ts), validated at start. A value synth accepts is one the Lambdas accept.
+ */
+import { z } from 'zod';
+
+const EXECUTION_TIMEOUT_HOURS = 24;
+
+/** The one defaults table. */
+export const DEPLOYMENT_DEFAULTS = {
+  secretPrefix: 'penetrator/',
+  /** The image local runs use; a deployment builds installer/Dockerfile unless given one. */
+  installerImage: 'penetrator-installer:0.1.0',
+  /** Where local runs find the package; a deployment has no default (any guess would fail every install). */
+  packageSource: { kind: 'image', path: '/opt/penetrator/package' } as PackageSource,
+  jobTtlSecondsAfterFinished: 86_400,
+  executionTimeoutHours: EXECUTION_TIMEOUT_HOURS,
+  /** The bootstrap token lives as long as the state machine lets a task run. */
+  taskDeadlineSeconds: EXECUTION_TIMEOUT_HOURS * 3600,
+  lockLeaseSeconds: 900,
+  imagePullPolicy: 'IfNotPresent' as 'Always' | 'IfNotPresent' | 'Never',
+  requireKnownHosts: false,
+  attemptMaxRetries: 4,
+  attemptIntervalSeconds: 30,
+  attemptMaxDelaySeconds: 600,
+  logRetentionDays: 30,
+  eventBusName: 'penetrator',
+  syncIntervalMinutes: 1,
+} as const;
+
+const ABSOLUTE_FILE_PATH = /^\/[^\0\n]*[^/]$/;
+
+/** The package runs as root on every target: it is fetched over HTTPS only. */
+export function isHttpsUrl(value: string): boolean {
+  if (!/^https:\/\/\S+$/.test(value)) return false;
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const packagePath = z.string().regex(ABSOLUTE_FILE_PATH, 'the absolute path of the package file');
+
+/**
+ * Where the install package comes from, as the Lambdas receive it; in every case targets receive it
+ * from the proxy node. `none` serves kubeadm only: its machines carry their own binaries.
+ */
+export const packageSourceSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('image'), path: packagePath }),
+    z.object({ kind: z.literal('hostPath'), path: packagePath }),
+    z.object({ kind: z.literal('url'), url: z.string().refine(isHttpsUrl, 'an https URL') }),
+    z.object({ kind: z.literal('none') }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'image, hostPath, url or none'
+        : '{kind: image|hostPath, path} or {kind: url, url}',
+  },
+);
+
+export type PackageSource = z.infer<typeof packageSourceSchema>;
+
+/**
+ * Every problem of a failed parse as `<prefix><path>: received <value>; expected <what>`, each
+ * schema's message being the "expected" part.
+ */
+export function settingProblems(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return `${path}: unknown field ${issue.keys.join(', ')}`;
+    }
+    let received = issue.input;
+    // A discriminated union reports its whole input at the discriminator's path.
+    if (issue.code === 'invalid_union' && 'discriminator' in issue && typeof received === 'object') {
+      received = (received as Record<string, unknown> | null)?.[String(issue.discriminator)];
+    }
+    return `${path}: received ${JSON.stringify(received)}; expected ${issue.message}`;
+  });
+}
