@@ -300,6 +300,13 @@ const nodeTask = {
   },
 };
 
+/** The same machine in direct mode, which the cluster's direct ranges bound. */
+function directTask(): unknown {
+  const { nodeNamePrefix, targetMachines, sshCredential } = nodeTask.spec;
+  const spec = { nodeNamePrefix, targetMachines, sshCredential, mode: 'direct' };
+  return { ...nodeTask, metadata: { name: 'direct' }, spec };
+}
+
 beforeAll(async () => {
   env = await startTestEnvironment({
     sites: [
@@ -356,6 +363,11 @@ describe('each role allows exactly what its handler calls', () => {
     let plan: PlanOutput | undefined;
     let task: TaskRef | undefined;
     calls.plan = await callsOf(stack.functions.plan, async () => {
+      // A direct-mode task reads its cluster's direct ranges (tags); the mocked cluster names none.
+      const refused = await (
+        await workflow('plan')
+      )({ input: { nodeTask: directTask() }, executionId }).catch((e: unknown) => e as Error);
+      expect(refused).toMatchObject({ name: 'Penetrator.InvalidNodeTask' });
       plan = (await (await workflow('plan'))({ input: { nodeTask }, executionId })) as PlanOutput;
     });
     expect(plan?.work.nodes).toBe(1);
@@ -384,6 +396,10 @@ describe('each role allows exactly what its handler calls', () => {
 
     const { tasks, credentials, clusters } = stack.api.functions;
     calls.tasks = await callsOf(tasks, async () => {
+      // Refused (the cluster names no direct ranges) after reading the cluster's tags.
+      await expect(api('tasks', 'POST', '/tasks', JSON.stringify(directTask()))).rejects.toThrow(
+        /: \{"statusCode":400/,
+      );
       answers.noExecutions = true;
       await api('tasks', 'POST', '/tasks', JSON.stringify({ ...nodeTask, metadata: { name: 'other' } }));
       answers.noExecutions = false;
@@ -391,16 +407,19 @@ describe('each role allows exactly what its handler calls', () => {
       await api('tasks', 'GET', '/tasks/nodes');
       await api('tasks', 'DELETE', `/tasks/nodes?cluster=${CLUSTER}`);
     });
-    // Stored once as an update, once as a new secret (PutSecretValue finds none, CreateSecret follows).
+    // Stored once as an update, once as a new secret (PutSecretValue finds none, CreateSecret follows);
+    // once with bounds (tagged), once without (untagged).
     calls.credentials = await callsOf(credentials, async () => {
-      await api('credentials', 'PUT', '/credentials/login-secret', JSON.stringify({ passwd: 'iam-test-pw' }));
+      const bound = { passwd: 'iam-test-pw', clusters: [CLUSTER], ranges: ['172.21.77.0/24'] };
+      await api('credentials', 'PUT', '/credentials/login-secret', JSON.stringify(bound));
       answers.secretMissing = true;
       await api('credentials', 'PUT', '/credentials/login-secret', JSON.stringify({ passwd: 'iam-test-pw' }));
       answers.secretMissing = false;
     });
     calls.clusters = await callsOf(clusters, async () => {
       const body = JSON.stringify({ kubeconfig: env.product.kubeconfigYaml });
-      await api('clusters', 'PUT', `/clusters/${CLUSTER}?replace=true`, body);
+      const bounded = JSON.stringify({ kubeconfig: env.product.kubeconfigYaml, directRanges: ['172.21.77.0/24'] });
+      await api('clusters', 'PUT', `/clusters/${CLUSTER}?replace=true`, bounded);
       answers.secretMissing = true;
       await api('clusters', 'PUT', `/clusters/${CLUSTER}`, body);
       answers.secretMissing = false;
