@@ -2,13 +2,16 @@
  * `penetrator demo` (what `npm start` runs): the product end to end on this machine, for real. It
  * builds the control-plane binaries, starts the sandbox (a real control plane, the proxy node the
  * examples name, two real sshd machines at the examples' addresses behind a one-way edge network),
- * runs examples/add-nodes.yaml and then examples/reinstall-nodes.yaml through the deployed workflow
- * definition, lists the cluster's nodes, and tears the sandbox down — also on Ctrl-C and on failure.
+ * runs examples/add-nodes.yaml with `penetrator run` and then examples/reinstall-nodes.yaml the
+ * original's way, `kubectl apply -f` picked up by `penetrator sync` — both doors, each on the deployed
+ * workflow definition — lists the cluster's nodes, and tears the sandbox down — also on Ctrl-C and on
+ * failure.
  */
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { kubectl } from '../../sandbox/kubectl';
 import { runNodeTask, type RunDependencies } from '../commands/run';
+import { syncLocally } from '../commands/sync';
 import { LocalRuntimes } from '../local/local-runtime';
 import { CliError, EXIT_FAILURE, printError } from '../output';
 import { buildBinaries } from './binaries';
@@ -96,6 +99,16 @@ async function showNodeTasks(kubeconfigPath: string): Promise<void> {
     const shown = await kubectl(kubeconfigPath, args);
     out(shown.code === 0 ? shown.stdout : shown.stderr);
   }
+}
+
+/** `kubectl apply -f FILE`: the NodeTask is in the cluster; the sync starts it. */
+async function applyInCluster(kubeconfigPath: string, file: string, name: string): Promise<void> {
+  const args = ['apply', '-f', file];
+  out(`$ kubectl apply -f examples/${name}\n`);
+  const applied = await kubectl(kubeconfigPath, args);
+  out(applied.stdout);
+  if (applied.code !== 0)
+    throw new DemoStepFailed(`kubectl apply -f ${name} failed: ${applied.stderr.trim()}`);
 }
 
 /** Both tasks run the deployed artifacts, synthesized once. */
@@ -230,17 +243,17 @@ async function demoSteps(
 
   const runtimes = new LocalRuntimes();
   const deps = runDependencies(signal, runtimes);
-  const run = (file: string): Promise<number> =>
-    runNodeTask(
-      {
-        file,
-        kubeconfig: sandbox.kubeconfigPath,
-        credential,
-        package: sandbox.packagePath,
-        poll: options.poll,
-      },
-      deps,
-    );
+  const local = {
+    kubeconfig: sandbox.kubeconfigPath,
+    credential,
+    package: sandbox.packagePath,
+    poll: options.poll,
+  };
+  const run = (file: string): Promise<number> => runNodeTask({ file, ...local }, deps);
+  const sync = (): Promise<number> => {
+    out(`$ penetrator sync --kubeconfig ${sandbox.kubeconfigPath} --credential … --package …\n`);
+    return syncLocally(local, deps);
+  };
 
   try {
     await steps.run(
@@ -254,12 +267,13 @@ async function demoSteps(
     checkInterrupt();
 
     await steps.run(
-      `nodetask/${TASK_NAME}: reinstall ${machines[0]} as edge-1mokvl (examples/reinstall-nodes.yaml)`,
+      `nodetask/${TASK_NAME}: reinstall ${machines[0]} as edge-1mokvl (examples/reinstall-nodes.yaml, kubectl apply + penetrator sync)`,
       async () => {
         out(`deleting finished nodetask/${TASK_NAME} (and what it owns) before the reinstall\n`);
         await deleteFinishedTask(sandbox.kubeconfigPath);
         checkInterrupt();
-        if ((await run(REINSTALL_EXAMPLE)) !== 0) throw taskFailure('reinstall-nodes.yaml', signal);
+        await applyInCluster(sandbox.kubeconfigPath, REINSTALL_EXAMPLE, 'reinstall-nodes.yaml');
+        if ((await sync()) !== 0) throw taskFailure('reinstall-nodes.yaml', signal);
         await showNodeTasks(sandbox.kubeconfigPath);
       },
     );
