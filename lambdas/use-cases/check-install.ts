@@ -13,13 +13,22 @@ import {
   type PreparedTask,
 } from '../domain/k8s-objects';
 import { installedNodePatch } from '../domain/ownership';
-import { attemptFailedError, InstallFailedError, NodeNotRegisteredError, TransientError } from '../errors';
+import {
+  attemptErrorNames,
+  attemptFailedError,
+  ErrorNames,
+  InstallFailedError,
+  NodeNotRegisteredError,
+  TransientError,
+} from '../errors';
+import { nextAttemptDelaySeconds, type NodeChange } from '../domain/node-events';
 import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube } from '../ports';
 import { now, parseNodeStepInput, PayloadError, requirePrepared } from './common';
 import { directAttemptPhase } from '../direct/install';
 import { failureReason, jobPhase } from './job-status';
 import { holdLock } from './lock';
+import { recordNodeEvent } from './node-events';
 import { recordNodeProgress } from './node-task-object';
 import { jobReportedHostKey, machinePin } from './host-key-pin';
 import { hostKeyAnnotations, type HostKey } from '../domain/host-key-pin';
@@ -135,14 +144,46 @@ async function attemptSettled(
       : await jobSettled(kube, node, attempt);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    await recordNodeProgress(deps, kube, task, node.name, {
+    const nodeTask = await recordNodeProgress(deps, kube, task, node.name, {
       ip: node.ip,
       state: 'failed',
       attempts: attempt.number,
       reason,
     });
+    await recordNodeEvent(deps, kube, {
+      nodeTask,
+      task,
+      node,
+      change: failedAttempt(deps, task, attempt, error, reason),
+    });
     throw error;
   }
+}
+
+/** A failed attempt: retried by the workflow while attempts are left and the failure may pass. */
+function failedAttempt(
+  deps: Dependencies,
+  task: PreparedTask,
+  attempt: AttemptRef,
+  error: unknown,
+  failure: string,
+): NodeChange {
+  const retried =
+    error instanceof Error &&
+    [...attemptErrorNames, ErrorNames.Transient].includes(error.name) &&
+    attempt.number < task.maxAttempts;
+  if (!retried) return { reason: 'GaveUp', attempt: attempt.number, failure };
+  return {
+    reason: 'Retrying',
+    attempt: attempt.number,
+    maxAttempts: task.maxAttempts,
+    failure,
+    nextDelaySeconds: nextAttemptDelaySeconds(
+      attempt.number,
+      deps.settings.attemptIntervalSeconds,
+      deps.settings.attemptMaxDelaySeconds,
+    ),
+  };
 }
 
 export async function checkInstall(deps: Dependencies, payload: unknown): Promise<CheckOutput> {
@@ -176,10 +217,16 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
     now: now(deps),
   });
   await kube.create(event);
-  await recordNodeProgress(deps, kube, task, node.name, {
+  const nodeTask = await recordNodeProgress(deps, kube, task, node.name, {
     ip: node.ip,
     state: 'installed',
     attempts: attempt.number,
+  });
+  await recordNodeEvent(deps, kube, {
+    nodeTask,
+    task,
+    node,
+    change: { reason: 'Installed', attempt: attempt.number },
   });
   recordInstallMetrics(deps, task.cluster, settled.durationSeconds, attempt.number);
   deps.log.info('node installed', { attempt: attempt.number });

@@ -101,6 +101,7 @@ export async function adoptNodeTask(
 /**
  * One node's progress, written by its own iteration. Best effort: the status is what people watch,
  * the workflow's own record is its state; a write that fails is logged and the install goes on.
+ * Returns the NodeTask as written (its uid names it in the node's Events), when it was.
  */
 export async function recordNodeProgress(
   deps: Pick<Dependencies, 'log'>,
@@ -108,15 +109,16 @@ export async function recordNodeProgress(
   task: Pick<TaskRef, 'name'>,
   name: string,
   detail: NodeDetail,
-): Promise<void> {
+): Promise<NodeTaskObject | undefined> {
   const ref = nodeTaskRef(task.name);
   try {
     const written = await kube.patchStatus<NodeTaskObject>(ref, nodeProgress(name, detail));
-    if (written === 'absent' || written === 'conflict') return;
+    if (written === 'absent' || written === 'conflict') return undefined;
     // Counts from the map as it is now, only onto this very version: a later writer counts again.
     await kube.patchStatus(ref, countsOf(written.status), {
       resourceVersion: written.metadata.resourceVersion ?? '',
     });
+    return written;
   } catch (error) {
     deps.log.warn('the NodeTask status was not updated', {
       node: name,
@@ -124,6 +126,7 @@ export async function recordNodeProgress(
       errorName: error instanceof Error ? error.name : 'Error',
       errorMessage: error instanceof Error ? error.message : String(error),
     });
+    return undefined;
   }
 }
 
