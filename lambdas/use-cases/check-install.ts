@@ -11,18 +11,22 @@ import type { PreparedTask } from '../domain/prepared-task';
 import { taskEvent } from '../domain/task-events';
 import { installedNodePatch } from '../domain/ownership';
 import {
+  attemptErrorNames,
   attemptFailedError,
+  ErrorNames,
   InstallFailedError,
   InstallRunningError,
   NodeNotRegisteredError,
   TransientError,
 } from '../errors';
+import { nextAttemptDelaySeconds, type NodeChange } from '../domain/node-events';
 import { finalFailureOf } from '../domain/final-failures';
 import type { Dependencies, Kube } from '../ports';
 import { now, parseNodeStepInput, PayloadError, requirePrepared } from './common';
 import { directAttemptPhase } from '../direct/install';
 import { failureReason, jobPhase } from './job-status';
 import { holdLock } from './lock';
+import { recordNodeEvent } from './node-events';
 import { recordNodeProgress } from './node-task-object';
 import { jobReportedHostKey, machinePin } from './host-key-pin';
 import { hostKeyAnnotations, type HostKey } from '../domain/host-key-pin';
@@ -143,14 +147,46 @@ async function attemptSettled(
       : await jobSettled(kube, node, attempt);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    await recordNodeProgress(deps, kube, task, node.name, {
+    const nodeTask = await recordNodeProgress(deps, kube, task, node.name, {
       ip: node.ip,
       state: 'failed',
       attempts: attempt.number,
       reason,
     });
+    await recordNodeEvent(deps, kube, {
+      nodeTask,
+      task,
+      node,
+      change: failedAttempt(deps, task, attempt, error, reason),
+    });
     throw error;
   }
+}
+
+/** A failed attempt: retried by the workflow while attempts are left and the failure may pass. */
+function failedAttempt(
+  deps: Dependencies,
+  task: PreparedTask,
+  attempt: AttemptRef,
+  error: unknown,
+  failure: string,
+): NodeChange {
+  const retried =
+    error instanceof Error &&
+    [...attemptErrorNames, ErrorNames.Transient].includes(error.name) &&
+    attempt.number < task.maxAttempts;
+  if (!retried) return { reason: 'GaveUp', attempt: attempt.number, failure };
+  return {
+    reason: 'Retrying',
+    attempt: attempt.number,
+    maxAttempts: task.maxAttempts,
+    failure,
+    nextDelaySeconds: nextAttemptDelaySeconds(
+      attempt.number,
+      deps.settings.attemptIntervalSeconds,
+      deps.settings.attemptMaxDelaySeconds,
+    ),
+  };
 }
 
 export async function checkInstall(deps: Dependencies, payload: unknown): Promise<CheckOutput> {
@@ -190,11 +226,17 @@ export async function checkInstall(deps: Dependencies, payload: unknown): Promis
   await kube.create(event);
   // Direct mode's record times the install itself, from its start: the same span as a Job's.
   const observed = settled.observedSeconds ?? settled.durationSeconds;
-  await recordNodeProgress(deps, kube, task, node.name, {
+  const nodeTask = await recordNodeProgress(deps, kube, task, node.name, {
     ip: node.ip,
     state: 'installed',
     attempts: attempt.number,
     ...(observed === undefined ? {} : { installSeconds: Math.ceil(observed) }),
+  });
+  await recordNodeEvent(deps, kube, {
+    nodeTask,
+    task,
+    node,
+    change: { reason: 'Installed', attempt: attempt.number },
   });
   recordInstallMetrics(deps, task.cluster, settled.durationSeconds, attempt.number);
   deps.log.info('node installed', { attempt: attempt.number });

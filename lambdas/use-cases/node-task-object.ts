@@ -29,8 +29,9 @@ export function nodeTaskRef(name: string): ObjectRef {
 /**
  * One node's progress, written by its own iteration. Best effort: the status is what people watch,
  * the workflow's own record is its state; a write that fails is logged and the install goes on.
- * Returns the status as this write left it (undefined when not written), for the task-wide figures
- * it carries (installSeconds) at no extra request; a detail's installSeconds is written there.
+ * Returns the NodeTask as this write left it (undefined when not written): its uid names it in
+ * the node's Events, and its status carries the task-wide figures (installSeconds) at no extra
+ * request; a detail's installSeconds is written there.
  */
 export async function recordNodeProgress(
   deps: Pick<Dependencies, 'log'>,
@@ -38,7 +39,7 @@ export async function recordNodeProgress(
   task: Pick<TaskRef, 'name'>,
   name: string,
   detail: NodeDetail & Pick<NodeTaskStatus, 'installSeconds'>,
-): Promise<NodeTaskStatus | undefined> {
+): Promise<NodeTaskObject | undefined> {
   const ref = nodeTaskRef(task.name);
   const { installSeconds, ...node } = detail;
   try {
@@ -51,7 +52,7 @@ export async function recordNodeProgress(
     await kube.patchStatus(ref, countsOf(written.status), {
       resourceVersion: written.metadata.resourceVersion ?? '',
     });
-    return written.status;
+    return written;
   } catch (error) {
     deps.log.warn('the NodeTask status was not updated', {
       node: name,
@@ -59,6 +60,7 @@ export async function recordNodeProgress(
       errorName: error instanceof Error ? error.name : 'Error',
       errorMessage: error instanceof Error ? error.message : String(error),
     });
+    return undefined;
   }
 }
 

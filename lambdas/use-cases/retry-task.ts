@@ -95,7 +95,7 @@ async function findDocument(
     if (found !== undefined) return found;
   }
   throw new TaskNotFoundError(
-    `the document task ${name} was started with is no longer known (its executions have expired)`,
+    `the document task ${name} was started with is not known here: no execution holds it (expired, or a local run), and the cluster's NodeTask names the machines as the run named them`,
     'give it with -f FILE (penetrator retry nodetask NAME -f FILE), or delete the task and submit it again',
   );
 }

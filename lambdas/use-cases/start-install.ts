@@ -16,6 +16,7 @@ import { startDirectInstall } from '../direct/install';
 import { failureReason, jobAttempt, jobPhase } from './job-status';
 import { holdLock } from './lock';
 import { machineSelector, withMachineLabel } from '../domain/machine-key';
+import { recordNodeEvent } from './node-events';
 import { recordNodeProgress } from './node-task-object';
 import { machinePin } from './host-key-pin';
 import { withPinnedHostKey } from '../domain/host-key-pin';
@@ -132,17 +133,28 @@ export async function startInstall(deps: Dependencies, payload: unknown): Promis
   });
   const job = withPinnedHostKey(withMachineLabel(built, node), pin);
   const created = await kube.create(job);
-  const status = await recordNodeProgress(deps, kube, task, node.name, {
+  const nodeTask = await recordNodeProgress(deps, kube, task, node.name, {
     ip: node.ip,
     state: 'installing',
     attempts: number,
+  });
+  await recordNodeEvent(deps, kube, {
+    nodeTask,
+    task,
+    node,
+    change: {
+      reason: 'Installing',
+      attempt: number,
+      maxAttempts: task.maxAttempts,
+      proxyNode: node.proxyNode,
+    },
   });
   deps.log.info(created.outcome === 'created' ? 'created the install Job' : 'adopted the install Job', {
     job: job.metadata.name,
     attempt: number,
     hostKeyPinned: pin !== undefined,
   });
-  return withFirstWait(task, { job: job.metadata.name, number }, status);
+  return withFirstWait(task, { job: job.metadata.name, number }, nodeTask?.status);
 }
 
 /**

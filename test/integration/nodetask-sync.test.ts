@@ -14,7 +14,7 @@ import { LocalWorkflow } from '../../cli/local/local-workflow';
 import type { WorkflowRunResult } from '../../cli/local/run-workflow';
 import { lockHolderTask } from '../../lambdas/api/task-view';
 import { LOCK_LEASE_NAME, TASK_NAMESPACE } from '../../lambdas/domain/contracts';
-import type { LeaseObject } from '../../lambdas/domain/k8s-objects';
+import type { LeaseObject } from '../../lambdas/domain/kube-types';
 import { SYNC_FINALIZER } from '../../lambdas/domain/node-task-sync';
 import { localDependencies } from '../../lambdas/local-handlers';
 import { asLog, createLogger } from '../../lambdas/observability';

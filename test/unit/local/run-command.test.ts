@@ -145,6 +145,8 @@ describe('penetrator run', { timeout: 60_000 }, () => {
         settings: {
           installerImage: 'registry.local/installer:1',
           packageSource: { kind: 'hostPath', path: resolve('pkg/edgeadm.tgz') },
+          // --retry-interval: the pause the nodes' Retrying Events announce.
+          attemptIntervalSeconds: 0,
         },
       },
     ]);
