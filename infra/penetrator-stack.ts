@@ -277,6 +277,7 @@ export class PenetratorStack extends Stack {
         this.events.reinstall,
         this.events.executionEnded,
         this.api.functions.tasks,
+        this.sync.function,
       ],
     };
     for (const kind of ['credentials', 'clusters'] as const) {

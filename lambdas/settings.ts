@@ -3,7 +3,7 @@
  * by the local runner. Validated at once, with one message listing every problem.
  */
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   DEPLOYMENT_DEFAULTS,
   packageSourceSchema,
@@ -19,59 +19,63 @@ export type { PackageSource } from './domain/deployment-settings';
 const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{0,400}$/;
 const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,254}$/;
 
-function integer(min: number, max: number): z.ZodInt {
+function integer(min: number, max: number): z.ZodMiniNumberFormat {
   const expected = `an integer from ${min} to ${max}`;
-  return z.int({ error: expected }).min(min, expected).max(max, expected);
+  return z.int({ error: expected }).check(z.gte(min, expected), z.lte(max, expected));
 }
 
 const D = DEPLOYMENT_DEFAULTS;
 
 export const runtimeSettingsSchema = z.object({
   /** Prefix of the Secrets Manager names: `<prefix>clusters/<name>`, `<prefix>credentials/<name>`. */
-  secretPrefix: z
-    .string({ error: 'Secrets Manager name characters' })
-    .regex(SECRET_PREFIX, 'Secrets Manager name characters')
-    .default(D.secretPrefix),
+  secretPrefix: z._default(
+    z
+      .string({ error: 'Secrets Manager name characters' })
+      .check(z.regex(SECRET_PREFIX, 'Secrets Manager name characters')),
+    D.secretPrefix,
+  ),
   /** Image of the install Job (a shell, ssh, scp, sshpass). */
-  installerImage: z
-    .string({ error: 'an image reference' })
-    .regex(IMAGE_REF, 'an image reference')
-    .default(D.installerImage),
-  packageSource: packageSourceSchema.default(D.packageSource),
+  installerImage: z._default(
+    z.string({ error: 'an image reference' }).check(z.regex(IMAGE_REF, 'an image reference')),
+    D.installerImage,
+  ),
+  packageSource: z._default(packageSourceSchema, D.packageSource),
   /** Finished install Jobs are deleted this long after they end (their Pods with them). */
-  jobTtlSecondsAfterFinished: integer(0, 30 * 86_400).default(D.jobTtlSecondsAfterFinished),
+  jobTtlSecondsAfterFinished: z._default(integer(0, 30 * 86_400), D.jobTtlSecondsAfterFinished),
   /**
    * How long a task may run at most: the bootstrap token's lifetime. Matches the state machine's
    * timeout by default.
    */
-  taskDeadlineSeconds: integer(60, 365 * 86_400).default(D.taskDeadlineSeconds),
+  taskDeadlineSeconds: z._default(integer(60, 365 * 86_400), D.taskDeadlineSeconds),
   /**
    * The cluster lock Lease's duration. Every writing step renews it, so it only runs out when the
    * task's run has died: the cluster is free again at most this long after (ADR 0008). It must
    * outlast the longest pause between two steps (the attempt retry's maxDelay, 10 min by default).
    */
-  lockLeaseSeconds: integer(1, 86_400).default(D.lockLeaseSeconds),
+  lockLeaseSeconds: z._default(integer(1, 86_400), D.lockLeaseSeconds),
   /** Cluster used when neither the execution input nor the NodeTask names one. */
-  defaultCluster: z
-    .string({ error: 'a registered cluster name' })
-    .refine(isClusterName, 'a registered cluster name')
-    .optional(),
+  defaultCluster: z.optional(
+    z
+      .string({ error: 'a registered cluster name' })
+      .check(z.refine(isClusterName, 'a registered cluster name')),
+  ),
   /** Install Jobs' image pull policy; `Never` fits clusters that preload the image. */
-  imagePullPolicy: z
-    .enum(['Always', 'IfNotPresent', 'Never'], { error: 'Always, IfNotPresent or Never' })
-    .default(D.imagePullPolicy),
+  imagePullPolicy: z._default(
+    z.enum(['Always', 'IfNotPresent', 'Never'], { error: 'Always, IfNotPresent or Never' }),
+    D.imagePullPolicy,
+  ),
   /**
    * No trust on first use: every target's host key must be known before the task starts (from the
    * credential's known hosts or spec.knownHosts), else Plan refuses the task.
    */
-  requireKnownHosts: z.boolean({ error: 'true or false' }).default(D.requireKnownHosts),
+  requireKnownHosts: z._default(z.boolean({ error: 'true or false' }), D.requireKnownHosts),
   /**
    * The workflow's retry of a node's install attempt (statemachine/retry-policies.ts), as the stack
    * configures it: the first pause and the longest one. Only read to tell people when the next
    * attempt comes (the node's Retrying Event); Step Functions does the waiting.
    */
-  attemptIntervalSeconds: integer(0, 86_400).default(D.attemptIntervalSeconds),
-  attemptMaxDelaySeconds: integer(0, 86_400).default(D.attemptMaxDelaySeconds),
+  attemptIntervalSeconds: z._default(integer(0, 86_400), D.attemptIntervalSeconds),
+  attemptMaxDelaySeconds: z._default(integer(0, 86_400), D.attemptMaxDelaySeconds),
 });
 
 export type RuntimeSettings = z.output<typeof runtimeSettingsSchema>;

@@ -14,7 +14,7 @@ import type { KubeObject } from './kube-types';
 import { rfc3339 } from './kube-time';
 import { boundReason } from './failure-reason';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TASK_LABEL, shortHash } from './job-names';
-import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-schema';
+import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from './node-task-kind';
 
 /** Where the apiserver keeps Events about cluster-scoped objects, and where kubectl describe reads them. */
 export const CLUSTER_SCOPED_EVENT_NAMESPACE = 'default';

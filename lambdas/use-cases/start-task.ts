@@ -94,7 +94,7 @@ async function refuseBusyCluster(deps: StartTaskDependencies, cluster: string, n
   throw new ClusterBusyError(cluster, holder);
 }
 
-function refuseLargeInput(task: NodeTask, cluster: string): void {
+export function refuseLargeInput(task: NodeTask, cluster: string): void {
   // The document as validated: names, addresses and public host keys only, never a credential.
   const bytes = executionInputBytes({ nodeTask: task, cluster });
   if (bytes > MAX_EXECUTION_INPUT_BYTES) {

@@ -8,7 +8,7 @@
  */
 import { parseNodeTaskText } from '../domain/node-task';
 import { InvalidNodeTaskError, RequestInvalidError, TaskConflictError } from '../errors';
-import { startTask } from './start-task';
+import { refuseLargeInput, startTask } from './start-task';
 import type { ApiDependencies } from '../ports';
 import type { SubmitResponse } from '../api/schemas';
 import { resolveCluster } from './cluster-choice';
@@ -46,6 +46,8 @@ export async function submitTask(deps: ApiDependencies, request: SubmitRequest):
   const { task } = validation;
   const name = task.metadata.name;
   const cluster = await resolveCluster(deps, request.cluster, task.spec.cluster);
+  // The size first, as every door checks it (startTask checks again): a 413 says more than bounds.
+  refuseLargeInput(task, cluster);
   const outside = await outOfBounds(deps, task, cluster);
   if (outside.length > 0) throw new InvalidNodeTaskError(outside);
   const started = await startTask(deps, { task, cluster, ...(deps.random ? { random: deps.random } : {}) });

@@ -190,23 +190,27 @@ describe('the Penetrator stack', () => {
     });
   });
 
-  it('gives every Lambda call the transient retry and no other', () => {
+  it('gives every Lambda call the transient retry, and Check install alone its looks at a running install', () => {
     const processor = stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition;
     const branch = (stateOf(processor, StateNames.installNode).Branches as AslDefinition[])[0]!;
-    const tasks = [...Object.values(definition.States), ...Object.values(branch.States)].filter(
-      (s) => s.Type === 'Task',
-    );
+    const tasks = Object.entries({ ...definition.States, ...branch.States }).filter(([, s]) => s.Type === 'Task');
     expect(tasks).toHaveLength(8);
-    for (const task of tasks) {
-      expect(task.Retry).toEqual([
-        {
-          ErrorEquals: [...transientErrorNames],
-          IntervalSeconds: 2,
-          MaxAttempts: 4,
-          BackoffRate: 2,
-          JitterStrategy: 'FULL',
-        },
-      ]);
+    const transient = {
+      ErrorEquals: [...transientErrorNames],
+      IntervalSeconds: 2,
+      MaxAttempts: 4,
+      BackoffRate: 2,
+      JitterStrategy: 'FULL',
+    };
+    for (const [name, task] of tasks) {
+      if (name === StateNames.checkInstall) {
+        expect(task.Retry).toEqual([
+          transient,
+          expect.objectContaining({ ErrorEquals: [ErrorNames.InstallRunning], MaxDelaySeconds: 120 }),
+        ]);
+      } else {
+        expect(task.Retry).toEqual([transient]);
+      }
     }
   });
 
