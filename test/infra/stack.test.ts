@@ -193,7 +193,9 @@ describe('the Penetrator stack', () => {
   it('gives every Lambda call the transient retry, and Check install alone its looks at a running install', () => {
     const processor = stateOf(definition, StateNames.installNodes).ItemProcessor as AslDefinition;
     const branch = (stateOf(processor, StateNames.installNode).Branches as AslDefinition[])[0]!;
-    const tasks = Object.entries({ ...definition.States, ...branch.States }).filter(([, s]) => s.Type === 'Task');
+    const tasks = Object.entries({ ...definition.States, ...branch.States }).filter(
+      ([, s]) => s.Type === 'Task',
+    );
     expect(tasks).toHaveLength(8);
     const transient = {
       ErrorEquals: [...transientErrorNames],
@@ -202,16 +204,15 @@ describe('the Penetrator stack', () => {
       BackoffRate: 2,
       JitterStrategy: 'FULL',
     };
-    for (const [name, task] of tasks) {
-      if (name === StateNames.checkInstall) {
-        expect(task.Retry).toEqual([
-          transient,
-          expect.objectContaining({ ErrorEquals: [ErrorNames.InstallRunning], MaxDelaySeconds: 120 }),
-        ]);
-      } else {
-        expect(task.Retry).toEqual([transient]);
-      }
-    }
+    const retries = Object.fromEntries(tasks.map(([name, task]) => [name, task.Retry]));
+    const looks: unknown = expect.objectContaining({
+      ErrorEquals: [ErrorNames.InstallRunning],
+      MaxDelaySeconds: 120,
+    });
+    const expected = Object.fromEntries(
+      tasks.map(([name]) => [name, name === StateNames.checkInstall ? [transient, looks] : [transient]]),
+    );
+    expect(retries).toEqual(expected);
   });
 
   it('is valid Amazon States Language', () => {
