@@ -45,8 +45,9 @@ export async function startInProcess(options: SandboxOptions, stateDir: string):
     const started = env;
     const dir = workDir;
     const sandbox: DemoSandbox = {
-      kubeconfigPath: started.cp.kubeconfigPath,
-      kubeconfigYaml: started.cp.kubeconfigYaml,
+      // The product's own identity, bound to the shipped RBAC, as an operator registers it.
+      kubeconfigPath: started.product.kubeconfigPath,
+      kubeconfigYaml: started.product.kubeconfigYaml,
       packagePath: started.installPackagePath,
       networkId: started.network.id,
       controlPlaneDir: started.cp.dir,

@@ -54,7 +54,8 @@ export function sandboxState(
   return {
     pid: process.pid,
     startedAt: new Date().toISOString(),
-    kubeconfigPath: env.cp.kubeconfigPath,
+    // The product's own identity, bound to the shipped RBAC, as an operator registers it.
+    kubeconfigPath: env.product.kubeconfigPath,
     credentialPath: paths.credentialPath,
     packagePath: env.installPackagePath,
     proxyNode: options.proxyNode,
@@ -101,7 +102,7 @@ export async function superviseSandbox(options: SandboxOptions, stateDir: string
     if (!stopping) {
       const logPath = statePaths(stateDir).log;
       writeState(stateDir, sandboxState(env, options, { credentialPath, workDir, logPath }));
-      logLine(`sandbox ready: kubeconfig ${env.cp.kubeconfigPath}`);
+      logLine(`sandbox ready: kubeconfig ${env.product.kubeconfigPath}`);
       await stopRequested;
     }
     return 0;

@@ -86,8 +86,8 @@ export const SHIPPED_RULES: readonly ShippedRule[] = [
   {
     id: 'events',
     scope: 'edge-system',
-    rule: { apiGroups: [''], resources: ['events'], verbs: ['create', 'list'] },
-    why: "the task's Events, written by the workflow and listed by the API",
+    rule: { apiGroups: [''], resources: ['events'], verbs: ['create', 'get', 'list'] },
+    why: "the task's Events, written by the workflow (a repeated write reads the one that exists) and listed by the API",
   },
   {
     id: 'bootstrap-tokens',
