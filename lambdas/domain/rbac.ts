@@ -21,8 +21,11 @@ export interface PolicyRule {
   resourceNames?: string[];
 }
 
-/** Where a rule is granted: the product's namespace, kube-system, kube-public, or cluster-wide. */
-export type RuleScope = 'edge-system' | 'kube-system' | 'kube-public' | 'cluster';
+/**
+ * Where a rule is granted: the product's namespace, kube-system, kube-public, `default` (where the
+ * apiserver keeps Events about a cluster-scoped object, ADR 0035), or cluster-wide.
+ */
+export type RuleScope = 'edge-system' | 'kube-system' | 'kube-public' | 'default' | 'cluster';
 
 export interface ShippedRule {
   /** Stable id, for tests and the operator guide. */
@@ -90,6 +93,12 @@ export const SHIPPED_RULES: readonly ShippedRule[] = [
     why: "the task's Events, written by the workflow (a repeated write reads the one that exists) and listed by the API",
   },
   {
+    id: 'node-events',
+    scope: 'default',
+    rule: { apiGroups: [''], resources: ['events'], verbs: ['create', 'get'] },
+    why: "each node's Events about its NodeTask, where `kubectl describe nt` reads them (a repeated write reads the one that exists)",
+  },
+  {
     id: 'bootstrap-tokens',
     scope: 'kube-system',
     rule: { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'get', 'delete'] },
@@ -146,7 +155,7 @@ const labels = (): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGED_BY_V
 const roleName = (scope: RuleScope): string =>
   scope === 'edge-system'
     ? RBAC_NAME
-    : `${RBAC_NAME}:${scope === 'kube-system' ? 'join-tokens' : 'cluster-info'}`;
+    : `${RBAC_NAME}:${{ 'kube-system': 'join-tokens', 'kube-public': 'cluster-info', default: 'node-events', cluster: '' }[scope]}`;
 
 const subject = { kind: 'ServiceAccount', name: RBAC_NAME, namespace: PRODUCT_NAMESPACE };
 
@@ -171,7 +180,7 @@ export function rbacManifests(
       automountServiceAccountToken: false,
     },
   ];
-  for (const scope of ['edge-system', 'kube-system', 'kube-public'] as const) {
+  for (const scope of ['edge-system', 'kube-system', 'kube-public', 'default'] as const) {
     const name = `${roleName(scope)}${suffix}`;
     const rules = kept.filter((r) => r.scope === scope).map((r) => r.rule);
     out.push(

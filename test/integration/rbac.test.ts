@@ -16,6 +16,7 @@ import { kubeFromKubeconfig } from '../../lambdas/adapters/kube';
 import type { KubeObject } from '../../lambdas/domain/kube-types';
 import { ownerReference } from '../../lambdas/domain/prepared-task';
 import { taskEvent } from '../../lambdas/domain/task-events';
+import { nodeEvents } from '../../lambdas/domain/node-events';
 import { NODE_TASK_API_VERSION, NODE_TASK_KIND } from '../../lambdas/domain/node-task-kind';
 import { nodeTaskOwnerReference, type NodeTaskObject } from '../../lambdas/domain/node-task-status';
 import { SHIPPED_RULES, rbacManifests } from '../../lambdas/domain/rbac';
@@ -118,6 +119,20 @@ const CASES: Record<string, Case> = {
           key: fresh('edge'),
           now: new Date(),
         }),
+      ),
+  },
+  'node-events': {
+    right: 'verb "create" on resource "events" (API group "") in namespace default',
+    // Start and Check install write each node's Event where `kubectl describe nt` reads it.
+    run: (kube) =>
+      kube.create(
+        nodeEvents({
+          nodeTask: { name: task.metadata.name, uid: task.metadata.uid! },
+          executionId: `${EXECUTION}-${++written}`,
+          node: { name: 'edge-1', ip: '10.0.0.1' },
+          change: { reason: 'Installed', attempt: 1 },
+          now: new Date(),
+        })[0],
       ),
   },
   'bootstrap-tokens': {
