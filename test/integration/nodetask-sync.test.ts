@@ -163,7 +163,7 @@ beforeAll(async () => {
   const credentialPath = join(workDir, 'login-secret.yaml');
   writeFileSync(credentialPath, `passwd: ${PASSWORD}\n`, { mode: 0o600 });
   const local = {
-    kubeconfigYaml: env.cp.kubeconfigYaml,
+    kubeconfigYaml: env.product.kubeconfigYaml,
     clusterName: CLUSTER,
     credentialPath,
     settings: { packageSource: { kind: 'hostPath' as const, path: env.installPackagePath } },

@@ -47,7 +47,7 @@ const deps: RunDependencies = {
   stderr: (text) => void stderr.push(text),
 };
 const localOptions = () => ({
-  kubeconfig: env.cp.kubeconfigPath,
+  kubeconfig: env.product.kubeconfigPath,
   credential: credentialPath,
   package: env.installPackagePath,
   poll: 0.5,
