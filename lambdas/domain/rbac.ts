@@ -93,12 +93,6 @@ export const SHIPPED_RULES: readonly ShippedRule[] = [
     why: "the task's Events, written by the workflow (a repeated write reads the one that exists) and listed by the API",
   },
   {
-    id: 'node-events',
-    scope: 'default',
-    rule: { apiGroups: [''], resources: ['events'], verbs: ['create', 'get'] },
-    why: "each node's Events about its NodeTask, where `kubectl describe nt` reads them (a repeated write reads the one that exists)",
-  },
-  {
     id: 'bootstrap-tokens',
     scope: 'kube-system',
     rule: { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'get', 'delete'] },
@@ -109,6 +103,12 @@ export const SHIPPED_RULES: readonly ShippedRule[] = [
     scope: 'kube-public',
     rule: { apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: ['cluster-info'] },
     why: 'the join address and CA hash, read by Prepare',
+  },
+  {
+    id: 'node-events',
+    scope: 'default',
+    rule: { apiGroups: [''], resources: ['events'], verbs: ['create', 'get'] },
+    why: "each node's Events about its NodeTask, where `kubectl describe nt` reads them (a repeated write reads the one that exists)",
   },
   {
     id: 'nodes',

@@ -232,7 +232,8 @@ describe('penetrator sandbox up, status, down', () => {
       // The password is in the 0600 credential file and nowhere in the state or the log.
       const credentialFile = join(state.credentialPath, 'login-secret.yaml');
       expect(statSync(credentialFile).mode & 0o777).toBe(0o600);
-      const password = JSON.parse(readFileSync(credentialFile, 'utf8').replace(/^passwd: /, '')) as string;
+      const passwordLine = /^passwd: (.*)$/m.exec(readFileSync(credentialFile, 'utf8'))?.[1] ?? '""';
+      const password = JSON.parse(passwordLine) as string;
       expect(password.length).toBeGreaterThanOrEqual(20);
       expect(readFileSync(join(stateDir, 'state.json'), 'utf8')).not.toContain(password);
       expect(readFileSync(state.logPath, 'utf8')).not.toContain(password);

@@ -26,6 +26,8 @@ describe('penetrator cluster rbac', () => {
       'RoleBinding penetrator:join-tokens',
       'Role penetrator:cluster-info',
       'RoleBinding penetrator:cluster-info',
+      'Role penetrator:node-events',
+      'RoleBinding penetrator:node-events',
       'ClusterRole penetrator',
       'ClusterRoleBinding penetrator',
     ]);
