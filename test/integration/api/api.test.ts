@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   ResourceNotFoundException,
@@ -118,6 +119,8 @@ function nodeTask(name: string, spec: Record<string, unknown>): string {
 }
 
 function mockSecretsManager(kubeconfig: string): void {
+  // Every credential is bound to the cluster (lambdas/domain/credential-bounds.ts).
+  sm.on(DescribeSecretCommand).resolves({ Tags: [{ Key: 'penetrator:clusters', Value: CLUSTER }] });
   sm.on(ListSecretsCommand).resolves({ SecretList: [{ Name: `penetrator/clusters/${CLUSTER}` }] });
   sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
     if (input.SecretId === `penetrator/clusters/${CLUSTER}`) return { SecretString: kubeconfig };

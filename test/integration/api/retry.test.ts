@@ -6,6 +6,7 @@
  * and Secrets Manager are mocked at the SDK boundary; the task object is seeded as Prepare writes it.
  */
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   SecretsManagerClient,
@@ -133,6 +134,8 @@ function startedInputs(): Array<{ nodeTask: unknown; cluster: string }> {
 }
 
 function mockAws(): void {
+  // Every credential is bound to the cluster (lambdas/domain/credential-bounds.ts).
+  sm.on(DescribeSecretCommand).resolves({ Tags: [{ Key: 'penetrator:clusters', Value: CLUSTER }] });
   sm.on(ListSecretsCommand).resolves({ SecretList: [{ Name: `penetrator/clusters/${CLUSTER}` }] });
   sm.on(GetSecretValueCommand).resolves({ SecretString: cp.kubeconfigYaml });
   sfn.on(StartExecutionCommand).callsFake((input: { name: string; input: string }) => {

@@ -7,6 +7,7 @@
  * are mocked at the SDK boundary; the executions only exist there (none runs).
  */
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   ResourceNotFoundException,
@@ -132,6 +133,8 @@ const reinstall = (event: unknown) => reinstallHandler(event) as Promise<Reinsta
 
 function mockAws(): void {
   const clusters = [SHORT_CLUSTER, LONG_CLUSTER, BOUNDARY_CLUSTER];
+  // Every credential is bound to the three clusters (lambdas/domain/credential-bounds.ts).
+  sm.on(DescribeSecretCommand).resolves({ Tags: [{ Key: 'penetrator:clusters', Value: clusters.join(' ') }] });
   sm.on(ListSecretsCommand).resolves({
     SecretList: clusters.map((c) => ({ Name: `penetrator/clusters/${c}` })),
   });
