@@ -2,8 +2,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import {
   DEPLOYMENT_DEFAULTS,
+  packageSha256Schema,
   packageSourceSchema,
   settingProblems,
+  type PackageSha256,
   type PackageSource,
 } from '../lambdas/domain/deployment-settings';
 import {
@@ -59,6 +61,7 @@ export const ContextKeys = {
   subnetIds: 'penetrator:subnetIds',
   installerImage: 'penetrator:installerImage',
   packageSource: 'penetrator:packageSource',
+  packageSha256: 'penetrator:packageSha256',
   attemptMaxRetries: 'penetrator:attemptMaxRetries',
   attemptIntervalSeconds: 'penetrator:attemptIntervalSeconds',
   attemptMaxDelaySeconds: 'penetrator:attemptMaxDelaySeconds',
@@ -178,7 +181,30 @@ function packageSource(ctx: Context, problems: Problems): PackageSource | undefi
   const source =
     value === 'none' ? { kind: 'none' } : kind === 'url' ? { kind, url: location } : { kind, path: location };
   const parsed = packageSourceSchema.safeParse(source);
-  return parsed.success ? parsed.data : problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
+  if (!parsed.success) return problems.add('packageSource', value, PACKAGE_SOURCE_EXPECTED);
+  const sha256 = packageSha256(ctx, parsed.data.kind === 'none', problems);
+  return sha256 === undefined || parsed.data.kind === 'none' ? parsed.data : { ...parsed.data, sha256 };
+}
+
+const PACKAGE_SHA256_EXPECTED =
+  'the package\'s sha256 as 64 lower-case hex digits, or "amd64=<hex>,arm64=<hex>" for a {arch} package (installer/README.md says how to compute it)';
+
+/** What runs as root on every target is checked against this digest first; `none` has no package. */
+function packageSha256(ctx: Context, none: boolean, problems: Problems): PackageSha256 | undefined {
+  const value = ctx(ContextKeys.packageSha256);
+  if (none) {
+    if (value === undefined || value === '') return undefined;
+    return problems.add('packageSha256', value, 'nothing: the package source none has no package to check');
+  }
+  if (value === undefined || value === '')
+    return problems.add('packageSha256', value, PACKAGE_SHA256_EXPECTED);
+  let candidate: unknown = value;
+  if (typeof value === 'string' && value.includes('=')) {
+    const entries = value.split(',').map((pair) => pair.split('='));
+    candidate = entries.every((pair) => pair.length === 2) ? Object.fromEntries(entries) : value;
+  }
+  const parsed = packageSha256Schema.safeParse(candidate);
+  return parsed.success ? parsed.data : problems.add('packageSha256', value, PACKAGE_SHA256_EXPECTED);
 }
 
 function vpcSettings(ctx: Context, p: Problems): PenetratorConfig['vpc'] {

@@ -3,7 +3,7 @@
 # direct mode runs. Inputs (see installer/README.md and InstallEnv in lambdas/domain/contracts.ts):
 #   PENETRATOR_TARGET_IP, PENETRATOR_NODE_NAME, PENETRATOR_SSH_USER, PENETRATOR_SSH_PORT,
 #   PENETRATOR_INSTALLER (edgeadm|kubeadm), PENETRATOR_PARAMS_FILE (SERVER=, CA_HASH=, PACKAGE=,
-#   PACKAGE_URL= lines), PENETRATOR_CREDENTIAL_DIR (passwd or sshkey, token, optional known_hosts),
+#   PACKAGE_URL=, PACKAGE_SHA256= or PACKAGE_SHA256_AMD64=/PACKAGE_SHA256_ARM64= lines), PENETRATOR_CREDENTIAL_DIR (passwd or sshkey, token, optional known_hosts),
 #   PENETRATOR_PACKAGE_PATH (overrides PACKAGE), PENETRATOR_TERMINATION_LOG (else /dev/termination-log),
 #   PENETRATOR_REMOTE_SCRIPT (else remote.sh next to this script), PENETRATOR_PINNED_HOST_KEY
 #   ("<type> <base64>": the only key the machine may present, besides those in known_hosts).
@@ -22,12 +22,14 @@ EXIT_INVALID_INPUT=2
 EXIT_UNREACHABLE=3
 EXIT_UNSUPPORTED=4
 EXIT_INSTALL_FAILED=5
+EXIT_PACKAGE_MISMATCH=6
 
 # remote.sh's own exit codes (see its header).
 REMOTE_RESET_FAILED=11
 REMOTE_JOIN_FAILED=12
 REMOTE_UNSUPPORTED=13
 REMOTE_BUSY=16
+REMOTE_PACKAGE_MISMATCH=18
 
 SSH_CONNECT_TIMEOUT=${PENETRATOR_SSH_CONNECT_TIMEOUT:-15}
 WORK_DIR=
@@ -98,6 +100,9 @@ read_params() {
   P_CA_HASH=
   P_PACKAGE=
   P_PACKAGE_URL=
+  P_PACKAGE_SHA256=
+  P_PACKAGE_SHA256_AMD64=
+  P_PACKAGE_SHA256_ARM64=
   [ -r "$rp_file" ] || fail params "cannot read the params file $rp_file" "$EXIT_INVALID_INPUT"
   while IFS= read -r rp_line || [ -n "$rp_line" ]; do
     case $rp_line in
@@ -111,6 +116,9 @@ read_params() {
       CA_HASH) P_CA_HASH=$rp_value ;;
       PACKAGE) P_PACKAGE=$rp_value ;;
       PACKAGE_URL) P_PACKAGE_URL=$rp_value ;;
+      PACKAGE_SHA256) P_PACKAGE_SHA256=$rp_value ;;
+      PACKAGE_SHA256_AMD64) P_PACKAGE_SHA256_AMD64=$rp_value ;;
+      PACKAGE_SHA256_ARM64) P_PACKAGE_SHA256_ARM64=$rp_value ;;
       *) printf 'params: ignoring unknown key %s\n' "${rp_line%%=*}" >&2 ;;
     esac
   done <"$rp_file"
@@ -132,6 +140,46 @@ check_params() {
     *[!0-9a-f]*) fail params "CA_HASH is not sha256:<64 hex digits>" "$EXIT_INVALID_INPUT" ;;
   esac
   [ "${#cp_hex}" = 64 ] || fail params "CA_HASH is not sha256:<64 hex digits>" "$EXIT_INVALID_INPUT"
+  check_sha256_param PACKAGE_SHA256 "$P_PACKAGE_SHA256"
+  check_sha256_param PACKAGE_SHA256_AMD64 "$P_PACKAGE_SHA256_AMD64"
+  check_sha256_param PACKAGE_SHA256_ARM64 "$P_PACKAGE_SHA256_ARM64"
+}
+
+check_sha256_param() {
+  [ -z "$2" ] || sha256_ok "$2" || fail params "$1 is not 64 lower-case hex digits" "$EXIT_INVALID_INPUT"
+}
+
+# sha256_ok VALUE: whether VALUE is a sha256 digest as sha256sum prints it.
+sha256_ok() {
+  case $1 in '' | *[!0-9a-f]*) return 1 ;; esac
+  [ "${#1}" = 64 ]
+}
+
+# The sha256 the package for this architecture must have: its own, else the deployment's one value.
+expected_sha256() {
+  case $ARCH in
+    amd64) es_sum=$P_PACKAGE_SHA256_AMD64 ;;
+    arm64) es_sum=$P_PACKAGE_SHA256_ARM64 ;;
+    *) es_sum= ;;
+  esac
+  printf '%s' "${es_sum:-$P_PACKAGE_SHA256}"
+}
+
+# check_package FILE SHA256: stops, before anything runs on the target, when FILE's bytes differ.
+# A downloaded file that differs is removed, so that the next Job fetches it again.
+check_package() {
+  if [ -z "$2" ]; then
+    if [ -n "$P_PACKAGE_SHA256_AMD64$P_PACKAGE_SHA256_ARM64" ]; then
+      fail package "the install package $1 does not match its sha256 (none given for $ARCH)" "$EXIT_PACKAGE_MISMATCH"
+    fi
+    printf 'package: no sha256 given; %s is not checked\n' "$1" >&2
+    return 0
+  fi
+  ck_sum=$(sha256sum -- "$1" 2>/dev/null) || ck_sum=
+  ck_sum=${ck_sum%% *}
+  [ "$ck_sum" != "$2" ] || return 0
+  [ -z "$P_PACKAGE_URL" ] || rm -f -- "$1"
+  fail package "the install package $1 does not match its sha256 (expected $2, found ${ck_sum:-nothing})" "$EXIT_PACKAGE_MISMATCH"
 }
 
 # The environment the Job builder sets; each value is checked before it is used anywhere.
@@ -375,6 +423,7 @@ fetch_package() {
 copy_package() {
   PACKAGE=$(package_path)
   REMOTE_PACKAGE=
+  PACKAGE_SHA256=
   # kubeadm takes no package, whatever the deployment's source: nothing to fetch or copy.
   [ "$INSTALLER" != kubeadm ] || PACKAGE=
   if [ -z "$PACKAGE" ]; then
@@ -385,6 +434,8 @@ copy_package() {
   if [ ! -f "$PACKAGE" ] || [ ! -r "$PACKAGE" ]; then
     fail package "install package $PACKAGE is not a readable file" "$EXIT_INVALID_INPUT"
   fi
+  PACKAGE_SHA256=$(expected_sha256)
+  check_package "$PACKAGE" "$PACKAGE_SHA256"
   progress 'copying the install package…'
   # mktemp on the target: an unpredictable directory that only the login user can enter.
   remote "$WORK_DIR/mktemp.out" 'penetrator_remote tmpdir'
@@ -409,10 +460,11 @@ copy_package() {
 }
 
 # The call that resets and joins: every value one sq-quoted word, the token in the here-document
-# that remote_input appends.
+# that remote_input appends. The target checks the package against the same sha256 before the reset.
 join_call() {
-  printf 'penetrator_remote join %s %s %s %s %s %s <<%s' "$(sq "$INSTALLER")" "$(sq "$P_SERVER")" \
-    "$(sq "$P_CA_HASH")" "$(sq "$NODE_NAME")" "$(sq "$REMOTE_PACKAGE")" "$(sq "$REMOTE_DIR")" "'PENETRATOR_TOKEN'"
+  printf 'penetrator_remote join %s %s %s %s %s %s %s <<%s' "$(sq "$INSTALLER")" "$(sq "$P_SERVER")" \
+    "$(sq "$P_CA_HASH")" "$(sq "$NODE_NAME")" "$(sq "$REMOTE_PACKAGE")" "$(sq "$REMOTE_DIR")" \
+    "$(sq "$PACKAGE_SHA256")" "'PENETRATOR_TOKEN'"
 }
 
 install_node() {
@@ -434,6 +486,9 @@ install_node() {
     "$REMOTE_RESET_FAILED") fail reset "$INSTALLER reset -f failed: ${in_last:-no output}" ;;
     "$REMOTE_JOIN_FAILED") fail join "$INSTALLER join failed: ${in_last:-no output}" ;;
     "$REMOTE_BUSY") fail join 'another install is running on the machine; this one did not start' ;;
+    "$REMOTE_PACKAGE_MISMATCH")
+      fail package "the install package $REMOTE_PACKAGE does not match its sha256 on the target (${in_last:-no output})" "$EXIT_PACKAGE_MISMATCH"
+      ;;
     *)
       check_ssh join "$in_status"
       fail join "the install script ended with exit $in_status: ${in_last:-no output}"

@@ -5,7 +5,7 @@
 #
 #   penetrator_remote arch
 #   penetrator_remote tmpdir
-#   penetrator_remote join INSTALLER SERVER CA_HASH NODE_NAME PACKAGE DIR <<'PENETRATOR_TOKEN'
+#   penetrator_remote join INSTALLER SERVER CA_HASH NODE_NAME PACKAGE DIR SHA256 <<'PENETRATOR_TOKEN'
 #   <token>
 #   PENETRATOR_TOKEN
 #   penetrator_remote cleanup DIR
@@ -17,7 +17,7 @@
 #
 # Exit codes: 0 done; 11 reset failed; 12 join failed; 13 unsupported architecture (stdout names
 # it); 14 no temporary directory; 15 invalid arguments; 16 another install holds the machine; 17 the
-# machine lacks flock or setsid. They avoid 1-6 (sshpass's own) and 255 (ssh's).
+# machine lacks flock or setsid; 18 the package's bytes differ from its sha256 (nothing ran). They avoid 1-6 (sshpass's own) and 255 (ssh's).
 #
 # One install per machine: reset and join run under an exclusive flock on a fixed path, whichever
 # task, attempt or mode asks, so a second install waits briefly for a dying one and then refuses.
@@ -83,12 +83,14 @@ penetrator_join_config() {
   printf '    caCertHashes:\n      - "%s"\nnodeRegistration:\n  name: "%s"\n' "$2" "$3"
 }
 
-# penetrator_join INSTALLER SERVER CA_HASH NODE_NAME PACKAGE DIR, the token on stdin: reset, join,
-# remove DIR whatever happened. PACKAGE is empty with kubeadm, and so may DIR be (one is made then).
+# penetrator_join INSTALLER SERVER CA_HASH NODE_NAME PACKAGE DIR SHA256, the token on stdin: reset,
+# join, remove DIR whatever happened. PACKAGE is empty with kubeadm, and so may DIR be (one is made
+# then). A PACKAGE whose bytes differ from SHA256 stops everything before the reset: it arrived over
+# a path the sender's own check cannot see.
 # The token reaches the installer in a join configuration file in DIR (mode 0600, DIR 0700), written
 # by the shell's own printf: it is on no command line, not even sudo's log.
 penetrator_join() {
-  pj_installer=$1 pj_server=$2 pj_hash=$3 pj_node=$4 pj_package=$5 pj_dir=$6
+  pj_installer=$1 pj_server=$2 pj_hash=$3 pj_node=$4 pj_package=$5 pj_dir=$6 pj_sha256=$7
   token=
   IFS= read -r token || [ -n "$token" ] || token=
   case $pj_installer in edgeadm | kubeadm) ;; *) exit 15 ;; esac
@@ -104,6 +106,17 @@ penetrator_join() {
   case ${pj_hash#sha256:} in '' | *[!0-9a-f]*) exit 15 ;; esac
   case $pj_node in '' | *[!a-z0-9.-]*) exit 15 ;; esac
   [ -z "$pj_dir" ] || penetrator_is_tmpdir "$pj_dir" || exit 15
+  case $pj_sha256 in *[!0-9a-f]*) exit 15 ;; esac
+  [ -z "$pj_sha256" ] || [ "${#pj_sha256}" = 64 ] || exit 15
+  if [ -n "$pj_package" ] && [ -n "$pj_sha256" ]; then
+    pj_found=$(sha256sum -- "$pj_package" 2>/dev/null) || pj_found=
+    pj_found=${pj_found%% *}
+    if [ "$pj_found" != "$pj_sha256" ]; then
+      printf 'expected %s, found %s\n' "$pj_sha256" "${pj_found:-nothing}" >&2
+      penetrator_cleanup "$pj_dir"
+      exit 18
+    fi
+  fi
   [ -n "$pj_dir" ] || pj_dir=$(umask 077 && mktemp -d /tmp/penetrator-XXXXXXXX </dev/null) || exit 14
   pj_config=$pj_dir/join-configuration.yaml
   if ! (umask 077 && penetrator_join_config "$pj_server" "$pj_hash" "$pj_node" "$token" >"$pj_config"); then
@@ -194,7 +207,7 @@ penetrator_remote() {
       exit 0
       ;;
     join)
-      [ $# -eq 6 ] || exit 15
+      [ $# -eq 7 ] || exit 15
       penetrator_join "$@"
       ;;
     cleanup)

@@ -48,6 +48,11 @@ export const ErrorNames = {
    * this one started nothing there, and the node ends at once so that the two never overlap.
    */
   MachineBusy: 'Penetrator.MachineBusy',
+  /**
+   * The install package's bytes differ from the sha256 the deployment names, where it was fetched or
+   * found or on the target: nothing ran on the machine, and the node fails at once, no retry.
+   */
+  PackageChecksumMismatch: 'Penetrator.PackageChecksumMismatch',
   /** The install Job succeeded but the Node did not register in time; retried like InstallFailed. */
   NodeNotRegistered: 'Penetrator.NodeNotRegistered',
   /** The task's own attempt limit (spec.maxAttempts) is reached; not retried, carries the last reason. */
@@ -221,6 +226,11 @@ export class MachineBusyError extends PenetratorError {
   readonly retryable = false;
 }
 
+export class PackageChecksumMismatchError extends PenetratorError {
+  override readonly name = ErrorNames.PackageChecksumMismatch;
+  readonly retryable = false;
+}
+
 /** The error for a failed attempt: a final one when no retry can change it, else InstallFailed. */
 export function attemptFailedError(message: string, kind: FinalFailure | undefined): PenetratorError {
   switch (kind) {
@@ -232,6 +242,8 @@ export function attemptFailedError(message: string, kind: FinalFailure | undefin
       return new HostKeyRejectedError(message);
     case 'MachineBusy':
       return new MachineBusyError(message);
+    case 'PackageChecksumMismatch':
+      return new PackageChecksumMismatchError(message);
     default:
       return new InstallFailedError(message);
   }

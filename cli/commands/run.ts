@@ -6,7 +6,6 @@
  * artifact of each state go to stderr, the result to stdout.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parse } from 'yaml';
 import type { CleanupInput, LambdaName, WorkflowHandler } from '../../lambdas/domain/contracts';
@@ -14,6 +13,7 @@ import { MAX_DOCUMENT_BYTES, parseNodeTaskText } from '../../lambdas/domain/node
 import { extractReason } from '../../lambdas/domain/summary';
 import type { LocalDependencies } from '../../lambdas/local-handlers';
 import { type LocalRuntime, LocalRuntimes, type RuntimeChoice } from '../local/local-runtime';
+import { localPackageSource } from '../local/package-source';
 import { nodeColumns, ProgressTracker } from '../local/progress';
 import type { WorkflowRunResult } from '../local/run-workflow';
 import { CliError, EXIT_FAILURE, parseOutputFormat, render, type OutputFormat } from '../output';
@@ -24,6 +24,7 @@ export interface RunOptions {
   credential: string;
   cluster?: string;
   package?: string;
+  packageSha256?: string;
   image?: string;
   poll?: number;
   retryInterval?: number;
@@ -79,6 +80,7 @@ export function register(program: Command): void {
       '--package <path>',
       "install package on the proxy node (a hostPath); default: the installer image's",
     )
+    .option('--package-sha256 <hex>', "the package's sha256; default: computed from the --package file")
     .option('--image <image>', 'installer image of the install Jobs')
     .option(
       '--poll <seconds>',
@@ -121,14 +123,19 @@ export async function readText(path: string, what: string, limit: number): Promi
   }
 }
 
-export function localDependencies(options: Omit<RunOptions, 'file'>, kubeconfigYaml: string): LocalDependencies {
+export function localDependencies(
+  options: Omit<RunOptions, 'file'>,
+  kubeconfigYaml: string,
+): LocalDependencies {
   return {
     kubeconfigYaml,
     credentialPath: options.credential,
     ...(options.cluster ? { clusterName: options.cluster } : {}),
     settings: {
       ...(options.image ? { installerImage: options.image } : {}),
-      ...(options.package ? { packageSource: { kind: 'hostPath', path: resolve(options.package) } } : {}),
+      ...(options.package
+        ? { packageSource: localPackageSource(options.package, options.packageSha256) }
+        : {}),
       // What the nodes' Retrying Events announce: the pause this runner keeps (whole seconds).
       ...(options.retryInterval !== undefined
         ? { attemptIntervalSeconds: Math.ceil(options.retryInterval) }

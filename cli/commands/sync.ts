@@ -85,6 +85,7 @@ export function register(program: Command): void {
       '--package <path>',
       "install package on the proxy node (a hostPath); default: the installer image's",
     )
+    .option('--package-sha256 <hex>', "the package's sha256; default: computed from the --package file")
     .option('--image <image>', 'installer image of the install Jobs')
     .option(
       '--poll <seconds>',

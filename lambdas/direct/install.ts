@@ -7,7 +7,8 @@
  * parameters and remote.sh from its script ConfigMap — exactly what the Job would mount — so no
  * secret ever travels in the workflow's state.
  */
-import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,7 @@ import type { PreparedTask } from '../domain/prepared-task';
 import { ScriptKeys } from '../domain/script-config-map';
 import { attemptFailedError, AttemptsExhaustedError, InstallFailedError, TransientError } from '../errors';
 import { finalFailureOf } from '../domain/final-failures';
+import { expectedSha256, packageMismatchReason } from '../domain/package-checksum';
 import { parseHostKey, pinnedKnownHostsLine, type HostKey } from '../domain/host-key-pin';
 import type { Dependencies, Kube, SshConnector, SshSession } from '../ports';
 import { now } from '../use-cases/common';
@@ -200,7 +202,7 @@ class DirectRun {
     return remotePath;
   }
 
-  private async join(remotePackage: string): Promise<void> {
+  private async join(remotePackage: string, packageSha256: string): Promise<void> {
     const { plan } = this;
     this.log(`running ${plan.installer} reset and join…`);
     const call: RemoteCall = {
@@ -211,6 +213,7 @@ class DirectRun {
       nodeName: plan.node.name,
       packagePath: remotePackage,
       dir: this.remoteDir,
+      packageSha256,
     };
     const result = await this.step('join', () => this.call(call, plan.credential.token));
     this.joined = true; // the remote part removed its directory, whatever happened
@@ -218,7 +221,7 @@ class DirectRun {
     this.log('install output', {
       tail: redact(output, plan.credential.token).split('\n').slice(-20).join('\n'),
     });
-    const failed = readJoin(result.code, output, plan.installer, plan.credential.token);
+    const failed = readJoin(result.code, output, plan.installer, plan.credential.token, remotePackage);
     if (failed) throw new StepFailed(failed);
   }
 
@@ -237,7 +240,7 @@ class DirectRun {
       await this.connect();
       const arch = await this.arch();
       const local = await this.step('package', () => localPackage(arch, this.left()));
-      await this.join(await this.copy(local));
+      await this.join(await this.copy(local), expectedSha256(this.plan.packageSource, arch));
       return this.firstUseHostKey === undefined ? {} : { firstUseHostKey: this.firstUseHostKey };
     } catch (error) {
       if (error instanceof StepFailed) return { failure: error.failure };
@@ -287,6 +290,35 @@ async function download(url: string, timeoutMs: number): Promise<string> {
   }
 }
 
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** As install.sh's check_package: bytes that differ stop the install before the target sees them. */
+async function checkPackage(path: string, source: PackageSource, arch: Arch): Promise<void> {
+  const expected = expectedSha256(source, arch);
+  if (expected === '') {
+    if (source.kind !== 'none' && typeof source.sha256 === 'object') {
+      throw new StepFailed(
+        failure(
+          'package',
+          packageMismatchReason(path, `none given for ${arch}`, ''),
+          InstallExit.packageMismatch,
+        ),
+      );
+    }
+    return;
+  }
+  const found = await sha256Of(path);
+  if (found === expected) return;
+  if (source.kind === 'url') await rm(path, { force: true });
+  throw new StepFailed(
+    failure('package', packageMismatchReason(path, expected, found), InstallExit.packageMismatch),
+  );
+}
+
 /** The package for this architecture as a local file: image and hostPath name one here, url is fetched. */
 export function localPackage(source: PackageSource): (arch: Arch, timeoutMs: number) => Promise<string> {
   return async (arch, timeoutMs) => {
@@ -302,6 +334,7 @@ export function localPackage(source: PackageSource): (arch: Arch, timeoutMs: num
         failure('package', `install package ${path} is not a readable file`, InstallExit.invalidInput),
       );
     }
+    await checkPackage(path, source, arch);
     return path;
   };
 }

@@ -18,6 +18,7 @@ export const RemoteExit = {
   noTmpdir: 14,
   invalidArguments: 15,
   machineBusy: 16,
+  packageMismatch: 18,
 } as const;
 
 /** install.sh's exit codes, which direct mode reports the same way (installer/README.md). */
@@ -26,6 +27,7 @@ export const InstallExit = {
   unreachable: 3,
   unsupported: 4,
   installFailed: 5,
+  packageMismatch: 6,
 } as const;
 
 /** The step names install.sh prefixes its failure line with. */
@@ -74,6 +76,8 @@ export type RemoteCall =
       packagePath: string;
       /** Empty when no directory was made. */
       dir: string;
+      /** What the package's bytes must hash to; empty with kubeadm. */
+      packageSha256: string;
     };
 
 /** The call line, as install.sh prints it (join_call and the literal lines in install.sh). */
@@ -85,7 +89,15 @@ export function remoteCallLine(call: RemoteCall): string {
     case 'cleanup':
       return `penetrator_remote cleanup ${shellQuote(call.dir)}`;
     case 'join': {
-      const words = [call.installer, call.server, call.caHash, call.nodeName, call.packagePath, call.dir];
+      const words = [
+        call.installer,
+        call.server,
+        call.caHash,
+        call.nodeName,
+        call.packagePath,
+        call.dir,
+        call.packageSha256,
+      ];
       return `penetrator_remote join ${words.map(shellQuote).join(' ')} <<'${TOKEN_DELIMITER}'`;
     }
   }
@@ -163,6 +175,7 @@ export function readJoin(
   output: string,
   installer: string,
   token?: string,
+  packagePath = '',
 ): InstallFailure | undefined {
   const last = lastLine(redact(output, token)) || 'no output';
   switch (code) {
@@ -174,6 +187,12 @@ export function readJoin(
       return failure('join', `${installer} join failed: ${last}`);
     case RemoteExit.machineBusy:
       return failure('join', MACHINE_BUSY);
+    case RemoteExit.packageMismatch:
+      return failure(
+        'package',
+        `the install package ${packagePath} does not match its sha256 on the target (${last})`,
+        InstallExit.packageMismatch,
+      );
     default:
       return failure('join', `the install script ended with exit ${code}: ${last}`);
   }

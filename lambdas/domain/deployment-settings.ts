@@ -45,6 +45,23 @@ export function isHttpsUrl(value: string): boolean {
 
 const packagePath = z.string().check(z.regex(ABSOLUTE_FILE_PATH, 'the absolute path of the package file'));
 
+/** A sha256 digest as `sha256sum` prints it. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+const sha256Hex = z
+  .string()
+  .check(z.regex(SHA256_HEX, '64 lower-case hex digits (sha256sum of the package)'));
+
+/**
+ * The package's sha256, which the proxy and the target check before anything runs: one value, or
+ * one per architecture for a `{arch}` path or URL (an architecture without one is refused there).
+ */
+export const packageSha256Schema = z.union([
+  sha256Hex,
+  z.strictObject({ amd64: z.optional(sha256Hex), arm64: z.optional(sha256Hex) }),
+]);
+
+export type PackageSha256 = z.infer<typeof packageSha256Schema>;
+
 /**
  * Where the install package comes from, as the Lambdas receive it; in every case targets receive it
  * from the proxy node. `none` serves kubeadm only: its machines carry their own binaries.
@@ -52,9 +69,13 @@ const packagePath = z.string().check(z.regex(ABSOLUTE_FILE_PATH, 'the absolute p
 export const packageSourceSchema = z.discriminatedUnion(
   'kind',
   [
-    z.object({ kind: z.literal('image'), path: packagePath }),
-    z.object({ kind: z.literal('hostPath'), path: packagePath }),
-    z.object({ kind: z.literal('url'), url: z.string().check(z.refine(isHttpsUrl, 'an https URL')) }),
+    z.object({ kind: z.literal('image'), path: packagePath, sha256: z.optional(packageSha256Schema) }),
+    z.object({ kind: z.literal('hostPath'), path: packagePath, sha256: z.optional(packageSha256Schema) }),
+    z.object({
+      kind: z.literal('url'),
+      url: z.string().check(z.refine(isHttpsUrl, 'an https URL')),
+      sha256: z.optional(packageSha256Schema),
+    }),
     z.object({ kind: z.literal('none') }),
   ],
   {

@@ -5,7 +5,8 @@
  * at once instead of spending its attempts and their backoff on a certain failure.
  */
 
-export type FinalFailure = 'UnsupportedArchitecture' | 'LoginRefused' | 'HostKeyRejected' | 'MachineBusy';
+export type FinalFailure =
+  'UnsupportedArchitecture' | 'LoginRefused' | 'HostKeyRejected' | 'MachineBusy' | 'PackageChecksumMismatch';
 
 const PATTERNS: ReadonlyArray<[FinalFailure, RegExp]> = [
   ['UnsupportedArchitecture', /\barch: unsupported architecture\b/],
@@ -13,6 +14,8 @@ const PATTERNS: ReadonlyArray<[FinalFailure, RegExp]> = [
   ['HostKeyRejected', /\bssh: the host key of \S+ (does not match|is not in) known_hosts\b/],
   // Another install holds the machine's lock: retrying would only race it (installer/remote.sh).
   ['MachineBusy', /\bjoin: another install is running on the machine\b/],
+  // The package's bytes are not the ones the deployment names: the same bytes would come again.
+  ['PackageChecksumMismatch', /\bpackage: the install package \S+ does not match its sha256\b/],
 ];
 
 export function finalFailureOf(reason: string): FinalFailure | undefined {

@@ -3,6 +3,7 @@
  */
 import { TASK_NAMESPACE } from './contracts';
 import { packagePathInJob, type PackageSource } from './install-package';
+import { sha256Params } from './package-checksum';
 import { scriptConfigMapName } from './job-names';
 import type { ConfigMapObject } from './kube-types';
 import { managedLabels, ownerReference, type PreparedTask } from './prepared-task';
@@ -41,6 +42,7 @@ export function paramsFile(join: JoinParameters, source: PackageSource): string 
     ['PACKAGE', packagePathInJob(source)],
   ];
   if (source.kind === 'url') lines.push(['PACKAGE_URL', source.url]);
+  if (source.kind !== 'none') lines.push(...sha256Params(source.sha256));
   for (const [key, value] of lines) {
     if (!PARAM_VALUE.test(value)) throw new Error(`paramsFile: ${key} holds a line break`);
   }

@@ -8,6 +8,7 @@ export const skipBundling = {
   'aws:cdk:bundling-stacks': [],
   // The stack refuses to synthesize without a package source: the tests give a plausible one.
   'penetrator:packageSource': 'url:https://packages.example.com/edgeadm-linux-{arch}-v0.9.0.tgz',
+  'penetrator:packageSha256': `amd64=${'a'.repeat(64)},arm64=${'b'.repeat(64)}`,
 };
 
 export function synthTemplate(context: Record<string, unknown> = {}): Template {

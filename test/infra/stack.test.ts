@@ -629,6 +629,7 @@ describe('the secrets key', () => {
 });
 
 describe('configuration', () => {
+  const SHA = 'c'.repeat(64);
   /** The message synth fails with, or '' when it does not fail. */
   const configError = (context: Record<string, unknown>): string => {
     try {
@@ -711,7 +712,10 @@ describe('configuration', () => {
   });
 
   it('synthesizes without a package when every task uses kubeadm', () => {
-    const template = synthTemplate({ [ContextKeys.packageSource]: 'none' });
+    const template = synthTemplate({
+      [ContextKeys.packageSource]: 'none',
+      [ContextKeys.packageSha256]: undefined,
+    });
     const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(fn?.Properties.Environment).toMatchObject({
       Variables: { PENETRATOR_PACKAGE_SOURCE: JSON.stringify({ kind: 'none' }) },
@@ -751,10 +755,40 @@ describe('configuration', () => {
     expect(
       configError({ [ContextKeys.packageSource]: 'url:http://mirror.example.com/edgeadm.tgz' }),
     ).toContain(ContextKeys.packageSource);
-    const template = synthTemplate({ [ContextKeys.packageSource]: 'hostPath:/data/edgeadm' });
+    const template = synthTemplate({
+      [ContextKeys.packageSource]: 'hostPath:/data/edgeadm',
+      [ContextKeys.packageSha256]: SHA,
+    });
     const [[, fn] = []] = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(fn?.Properties.Environment).toMatchObject({
-      Variables: { PENETRATOR_PACKAGE_SOURCE: JSON.stringify({ kind: 'hostPath', path: '/data/edgeadm' }) },
+      Variables: {
+        PENETRATOR_PACKAGE_SOURCE: JSON.stringify({ kind: 'hostPath', path: '/data/edgeadm', sha256: SHA }),
+      },
+    });
+  });
+
+  it('refuses a package source without its sha256, or with a malformed one, naming the key', () => {
+    const missing = configError({ [ContextKeys.packageSha256]: undefined });
+    expect(missing).toMatch(
+      problem(ContextKeys.packageSha256, 'undefined', "the package's sha256 as 64 lower-case hex digits"),
+    );
+    for (const bad of [SHA.toUpperCase(), SHA.slice(1), `amd64=${SHA},arm64=xyz`, `riscv=${SHA}`]) {
+      expect(configError({ [ContextKeys.packageSha256]: bad })).toContain(
+        `${ContextKeys.packageSha256}: received ${JSON.stringify(bad)}; expected`,
+      );
+    }
+    expect(configError({ [ContextKeys.packageSource]: 'none', [ContextKeys.packageSha256]: SHA })).toContain(
+      `${ContextKeys.packageSha256}: received`,
+    );
+  });
+
+  it('hands the Lambdas one sha256 per architecture for a {arch} package', () => {
+    const [[, fn] = []] = resourcesOfType(synthTemplate(), 'AWS::Lambda::Function');
+    const variables = (fn?.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    expect(JSON.parse(variables.PENETRATOR_PACKAGE_SOURCE!)).toEqual({
+      kind: 'url',
+      url: 'https://packages.example.com/edgeadm-linux-{arch}-v0.9.0.tgz',
+      sha256: { amd64: 'a'.repeat(64), arm64: 'b'.repeat(64) },
     });
   });
 });

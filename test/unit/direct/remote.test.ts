@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -84,6 +85,7 @@ describe('remoteInput', () => {
     nodeName: 'edge-abc123',
     packagePath: '/tmp/penetrator-Ab12Cd34/edgeadm-amd64.tgz',
     dir: '/tmp/penetrator-Ab12Cd34',
+    packageSha256: '',
   };
 
   it('is remote.sh, the call line and, for join, the token in a here-document', () => {
@@ -91,7 +93,7 @@ describe('remoteInput', () => {
     expect(remoteInput('f() { :; }', { action: 'tmpdir' })).toBe('f() { :; }\npenetrator_remote tmpdir\n');
     expect(remoteInput('s\n', join_, TOKEN)).toBe(
       "s\npenetrator_remote join 'edgeadm' '198.18.0.1:6443' " +
-        `'${CA_HASH}' 'edge-abc123' '/tmp/penetrator-Ab12Cd34/edgeadm-amd64.tgz' '/tmp/penetrator-Ab12Cd34' ` +
+        `'${CA_HASH}' 'edge-abc123' '/tmp/penetrator-Ab12Cd34/edgeadm-amd64.tgz' '/tmp/penetrator-Ab12Cd34' '' ` +
         `<<'PENETRATOR_TOKEN'\n${TOKEN}\nPENETRATOR_TOKEN\n`,
     );
     expect(remoteCallLine({ action: 'cleanup', dir: "/tmp/x'y" })).toBe(
@@ -107,6 +109,8 @@ describe('remoteInput', () => {
   );
 });
 
+const PACKAGE_BYTES_SHA256 = createHash('sha256').update('package bytes').digest('hex');
+
 /** Runs install.sh against the stub ssh and returns what each `sh -s` session read. */
 function installShSessions(dir: string): string[] {
   const log = join(dir, 'log');
@@ -116,7 +120,8 @@ function installShSessions(dir: string): string[] {
   writeFileSync(join(dir, 'pkg/edgeadm-amd64.tgz'), 'package bytes');
   writeFileSync(
     join(dir, 'params'),
-    `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n`,
+    `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n` +
+      `PACKAGE_SHA256_AMD64=${PACKAGE_BYTES_SHA256}\n`,
   );
   const result = spawnSync('sh', [INSTALL], {
     env: {
@@ -168,6 +173,7 @@ describe('the same bytes as install.sh', () => {
           nodeName: 'edge-abc123',
           packagePath: `${remoteDir}/edgeadm-amd64.tgz`,
           dir: remoteDir,
+          packageSha256: PACKAGE_BYTES_SHA256,
         },
         TOKEN,
       ),
@@ -252,6 +258,7 @@ describe('remote.sh under sh -s', () => {
           nodeName: 'edge-a',
           packagePath: "/tmp/p k'g",
           dir: '',
+          packageSha256: '',
         },
         TOKEN,
       ),
@@ -280,6 +287,8 @@ describe('remote.sh under sh -s', () => {
     ['server', { server: '198.18.0.1:6443"\n  x: "y' }],
     ['CA hash', { caHash: 'sha256:"; x' }],
     ['node name', { nodeName: hostile.join('|') }],
+    ['package sha256', { packageSha256: `$(touch "$MARKER")${'a'.repeat(50)}` }],
+    ['package sha256', { packageSha256: 'A'.repeat(64) }],
   ])(
     'refuses a join whose %s could not be written into the file as data, before running anything',
     (_what, bad) => {
@@ -291,6 +300,7 @@ describe('remote.sh under sh -s', () => {
         nodeName: 'edge-a',
         packagePath: '/tmp/p.tgz',
         dir: '',
+        packageSha256: '',
         ...bad,
       };
       const result = remote(remoteInput(remoteScript, call, TOKEN));
@@ -299,6 +309,37 @@ describe('remote.sh under sh -s', () => {
       expect(existsSync(join(dir, 'pwned'))).toBe(false);
     },
   );
+
+  it('runs nothing when the package differs from its sha256, and names both digests', () => {
+    const tmp = remote(remoteInput(remoteScript, { action: 'tmpdir' })).stdout.trim();
+    writeFileSync(`${tmp}/p.tgz`, 'tampered bytes');
+    const call: RemoteCall = {
+      action: 'join',
+      installer: 'edgeadm',
+      server: '198.18.0.1:6443',
+      caHash: CA_HASH,
+      nodeName: 'edge-a',
+      packagePath: `${tmp}/p.tgz`,
+      dir: tmp,
+      packageSha256: PACKAGE_BYTES_SHA256,
+    };
+    const result = remote(remoteInput(remoteScript, call, TOKEN));
+    expect(result.status).toBe(18);
+    expect(existsSync(join(dir, 'calls'))).toBe(false);
+    expect(existsSync(tmp)).toBe(false);
+    const failed = readJoin(
+      result.status!,
+      `${result.stdout}\n${result.stderr}`,
+      'edgeadm',
+      TOKEN,
+      call.packagePath,
+    );
+    const found = createHash('sha256').update('tampered bytes').digest('hex');
+    expect(failed && failureLine(failed, TOKEN)).toBe(
+      `package: the install package ${tmp}/p.tgz does not match its sha256 on the target (expected ${PACKAGE_BYTES_SHA256}, found ${found})`,
+    );
+    expect(finalFailureOf(failureLine(failed!, TOKEN))).toBe('PackageChecksumMismatch');
+  });
 
   it('reports a failed join with its last line and exit 12, the token redacted', () => {
     const made = remote(remoteInput(remoteScript, { action: 'tmpdir' }));
@@ -311,6 +352,7 @@ describe('remote.sh under sh -s', () => {
       nodeName: 'edge-a',
       packagePath: `${tmp}/p.tgz`,
       dir: tmp,
+      packageSha256: '',
     };
     const result = remote(remoteInput(remoteScript, call, TOKEN), { JOIN_FAIL: `token ${TOKEN} rejected` });
     expect(result.status).toBe(12);
@@ -338,6 +380,7 @@ describe('remote.sh under sh -s', () => {
         nodeName: 'edge-a',
         packagePath: '/tmp/p.tgz',
         dir: '',
+        packageSha256: '',
       };
       const result = remote(remoteInput(remoteScript, call, TOKEN), { PENETRATOR_LOCK_WAIT_SECONDS: '1' });
       expect(result.status).toBe(16);

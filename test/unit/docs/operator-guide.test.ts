@@ -38,7 +38,7 @@ describe('docs/operator-guide.md', () => {
 
   it('documents every CDK context key', () => {
     const keys = tableRows(guide, 'context key').flatMap(
-      (row) => row[0]!.match(/penetrator:[A-Za-z]+/g) ?? [],
+      (row) => row[0]!.match(/penetrator:[A-Za-z0-9]+/g) ?? [],
     );
     expect(new Set(keys)).toEqual(new Set(Object.values(ContextKeys)));
   });

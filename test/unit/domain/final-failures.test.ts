@@ -20,12 +20,18 @@ describe('finalFailureOf', () => {
     expect(
       finalFailureOf('exit code 5: join: another install is running on the machine; this one did not start'),
     ).toBe('MachineBusy');
+    expect(
+      finalFailureOf(
+        `exit code 6: package: the install package /opt/p.tgz does not match its sha256 (expected ${'a'.repeat(64)}, found ${'b'.repeat(64)}) (Job pj-1)`,
+      ),
+    ).toBe('PackageChecksumMismatch');
   });
 
   it('leaves every other failure to the retry', () => {
     for (const reason of [
       'exit code 3: arch: ssh: cannot reach 10.0.0.5:22 (timed out)',
       'exit code 5: join: edgeadm join failed (exit 1)',
+      'exit code 5: package: cannot download https://pkg.example/p.tgz',
       'the attempt exceeded its deadline of 900 s (Job pj-1)',
     ]) {
       expect(finalFailureOf(reason)).toBeUndefined();
@@ -40,12 +46,14 @@ describe('attemptFailedError', () => {
       attemptFailedError('m', 'LoginRefused'),
       attemptFailedError('m', 'HostKeyRejected'),
       attemptFailedError('m', 'MachineBusy'),
+      attemptFailedError('m', 'PackageChecksumMismatch'),
     ].map((e) => e.name);
     expect(names).toEqual([
       ErrorNames.UnsupportedArchitecture,
       ErrorNames.LoginRefused,
       ErrorNames.HostKeyRejected,
       ErrorNames.MachineBusy,
+      ErrorNames.PackageChecksumMismatch,
     ]);
     for (const name of names) expect(attemptRetryErrors).not.toContain(name);
     expect(attemptFailedError('m', undefined).name).toBe(ErrorNames.InstallFailed);

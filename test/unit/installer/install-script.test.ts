@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -11,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { finalFailureOf } from '../../../lambdas/domain/final-failures';
 import { paramsFile } from '../../../lambdas/domain/script-config-map';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../installer/install.sh');
@@ -202,6 +204,8 @@ describe('penetrator_arch_of (remote.sh)', () => {
 });
 
 /** A complete run against the stub ssh/scp/sshpass, whose remote commands run in a local sh. */
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 describe('install.sh end to end against stub ssh', () => {
   let dir: string;
   let logDir: string;
@@ -219,7 +223,8 @@ describe('install.sh end to end against stub ssh', () => {
     writeFileSync(join(dir, 'pkg/edgeadm-amd64.tgz'), 'package bytes');
     writeFileSync(
       join(dir, 'params'),
-      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n`,
+      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n` +
+        `PACKAGE_SHA256=${sha256('package bytes')}\n`,
     );
   });
   afterEach(() => {
@@ -534,7 +539,8 @@ describe('install.sh end to end against stub ssh', () => {
   it('downloads a package URL over https only, redirects included', () => {
     writeFileSync(
       join(dir, 'params'),
-      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/fetched-{arch}.tgz')}\nPACKAGE_URL=https://pkg.example/e.tgz\n`,
+      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/fetched-{arch}.tgz')}\nPACKAGE_URL=https://pkg.example/e.tgz\n` +
+        `PACKAGE_SHA256=${sha256('downloaded bytes')}\n`,
     );
     const result = run();
     expect(result.status).toBe(0);
@@ -542,6 +548,54 @@ describe('install.sh end to end against stub ssh', () => {
     expect(argv.slice(0, 5)).toEqual(['-fsSL', '--proto', '=https', '--proto-redir', '=https']);
     expect(argv).toContain('https://pkg.example/e.tgz');
     expect(readFileSync(join(logDir, 'package.seen'), 'utf8')).toBe('downloaded bytes');
+  });
+
+  it('refuses a package whose bytes differ from its sha256, before anything is copied or run', () => {
+    writeFileSync(join(dir, 'pkg/edgeadm-amd64.tgz'), 'tampered bytes');
+    const result = run();
+    expect(result.status).toBe(6);
+    expect(termination()).toBe(
+      `package: the install package ${join(dir, 'pkg/edgeadm-amd64.tgz')} does not match its sha256 ` +
+        `(expected ${sha256('package bytes')}, found ${sha256('tampered bytes')})\n`,
+    );
+    expect(finalFailureOf(termination())).toBe('PackageChecksumMismatch');
+    expect(existsSync(join(logDir, 'installer.calls'))).toBe(false);
+    expect(existsSync(join(logDir, 'package.seen'))).toBe(false);
+    expect(logs('scp.')).toEqual([]);
+  });
+
+  it("checks a {arch} package against its architecture's sha256, refusing one without", () => {
+    const params = `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n`;
+    writeFileSync(
+      join(dir, 'params'),
+      `${params}PACKAGE_SHA256_ARM64=${sha256('other')}\nPACKAGE_SHA256_AMD64=${sha256('package bytes')}\n`,
+    );
+    expect(run().status).toBe(0);
+    writeFileSync(join(dir, 'params'), `${params}PACKAGE_SHA256_ARM64=${sha256('package bytes')}\n`);
+    const result = run();
+    expect(result.status).toBe(6);
+    expect(termination()).toContain('does not match its sha256 (none given for amd64');
+  });
+
+  it('refuses a malformed sha256 in the params', () => {
+    const params = `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/edgeadm-{arch}.tgz')}\n`;
+    writeFileSync(join(dir, 'params'), `${params}PACKAGE_SHA256_AMD64=${sha256('x').toUpperCase()}\n`);
+    const result = run();
+    expect(result.status).toBe(2);
+    expect(termination()).toBe('params: PACKAGE_SHA256_AMD64 is not 64 lower-case hex digits\n');
+  });
+
+  it('removes a downloaded package whose bytes differ, so that the next Job fetches it again', () => {
+    writeFileSync(
+      join(dir, 'params'),
+      `SERVER=198.18.0.1:6443\nCA_HASH=${CA_HASH}\nPACKAGE=${join(dir, 'pkg/fetched-{arch}.tgz')}\nPACKAGE_URL=https://pkg.example/e.tgz\n` +
+        `PACKAGE_SHA256=${sha256('the published bytes')}\n`,
+    );
+    const result = run();
+    expect(result.status).toBe(6);
+    expect(termination()).toContain(`found ${sha256('downloaded bytes')})`);
+    expect(existsSync(join(dir, 'pkg/fetched-amd64.tgz'))).toBe(false);
+    expect(existsSync(join(logDir, 'installer.calls'))).toBe(false);
   });
 
   it('joins with kubeadm without a package', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,6 +31,8 @@ const example = resolve(import.meta.dirname, '../../../examples/add-nodes.yaml')
 const dir = mkdtempSync(join(tmpdir(), 'penetrator-run-'));
 const kubeconfig = join(dir, 'kubeconfig');
 writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\n');
+writeFileSync(join(dir, 'edgeadm.tgz'), 'package bytes');
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // The run's object store, as the local runtime gives one to the handlers and the Distributed Map.
 const objects = new FileObjectStore(join(dir, 'objects'));
@@ -133,7 +136,7 @@ describe('penetrator run', { timeout: 60_000 }, () => {
   it('runs the example to success, printing per-node progress and a node table', async () => {
     const h = harness();
     const code = await runNodeTask(
-      { ...base, package: 'pkg/edgeadm.tgz', image: 'registry.local/installer:1' },
+      { ...base, package: join(dir, 'edgeadm.tgz'), image: 'registry.local/installer:1' },
       h.deps,
     );
 
@@ -144,7 +147,12 @@ describe('penetrator run', { timeout: 60_000 }, () => {
         credentialPath: base.credential,
         settings: {
           installerImage: 'registry.local/installer:1',
-          packageSource: { kind: 'hostPath', path: resolve('pkg/edgeadm.tgz') },
+          // The operator's own file: its sha256 is computed for the proxy and the target to check.
+          packageSource: {
+            kind: 'hostPath',
+            path: join(dir, 'edgeadm.tgz'),
+            sha256: sha256('package bytes'),
+          },
           // --retry-interval: the pause the nodes' Retrying Events announce.
           attemptIntervalSeconds: 0,
         },
