@@ -93,10 +93,10 @@ async function capturingOutput<T>(place: string, body: () => Promise<T>): Promis
   const streams = [process.stdout, process.stderr] as const;
   const originals = streams.map((s) => s.write.bind(s));
   streams.forEach((stream, index) => {
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       chunks.push(Buffer.from(chunk));
       return (originals[index] as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
-    });
+    };
   });
   try {
     return await body();
@@ -206,7 +206,10 @@ async function watching<T>(work: Promise<T>): Promise<T> {
   const site = env.network.sites[0]!;
   const sampler = (async () => {
     while (!done) {
-      sampleProcesses(site.machines.map((m) => m.netns), site.proxyNetns);
+      sampleProcesses(
+        site.machines.map((m) => m.netns),
+        site.proxyNetns,
+      );
       await readTokenSecrets().catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -325,7 +328,9 @@ describe('the secret scan', () => {
       runTask(nodeTask('scan-add', { sshCredential: 'login-secret', targetMachines: [ADDED, LOCKED_OUT] })),
     );
     expect(added.status).toBe('FAILED');
-    expect(added.cause).toMatch(new RegExp(`\\(${LOCKED_OUT.replaceAll('.', '\\.')}\\): .*permission denied`));
+    expect(added.cause).toMatch(
+      new RegExp(`\\(${LOCKED_OUT.replaceAll('.', '\\.')}\\): .*permission denied`),
+    );
     const addedNode = (await core.listNode()).items.find((n) =>
       n.status?.addresses?.some((a) => a.address === ADDED),
     );
@@ -352,9 +357,14 @@ describe('the secret scan', () => {
     // Interrupted while the machine joins, as Ctrl-C does: the CLI releases the cluster.
     const controller = new AbortController();
     const interrupted = watching(
-      runCli(nodeTask('scan-abort', { sshCredential: 'login-secret', targetMachines: [SLOW] }), controller.signal),
+      runCli(
+        nodeTask('scan-abort', { sshCredential: 'login-secret', targetMachines: [SLOW] }),
+        controller.signal,
+      ),
     );
-    await until('the slow machine joins', () => readJoinJournal(machine(SLOW)).some((l) => l.event === 'start'));
+    await until('the slow machine joins', () =>
+      readJoinJournal(machine(SLOW)).some((l) => l.event === 'start'),
+    );
     controller.abort();
     expect(await interrupted).not.toBe(0);
 
