@@ -87,21 +87,26 @@ function nodeTask(name: string, spec: Record<string, unknown>): Record<string, u
   };
 }
 
-/** Writes to stdout and stderr while `body` runs are kept as logs (the handlers log JSON lines there). */
+/**
+ * Writes to stdout and stderr while `body` runs are kept as logs (the handlers log JSON lines there,
+ * as a Lambda does to its log group), instead of reaching the test's output.
+ */
 async function capturingOutput<T>(place: string, body: () => Promise<T>): Promise<T> {
   const chunks: Buffer[] = [];
   const streams = [process.stdout, process.stderr] as const;
-  const originals = streams.map((s) => s.write.bind(s));
-  streams.forEach((stream, index) => {
+  const originals = streams.map((s) => s.write);
+  for (const stream of streams) {
     stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       chunks.push(Buffer.from(chunk));
-      return (originals[index] as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
+      const done = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      if (done) queueMicrotask(done);
+      return true;
     };
-  });
+  }
   try {
     return await body();
   } finally {
-    streams.forEach((stream, index) => void (stream.write = originals[index] as typeof stream.write));
+    streams.forEach((stream, index) => void (stream.write = originals[index]!));
     produce(`${place}: stdout and stderr`, Buffer.concat(chunks));
   }
 }
@@ -404,6 +409,10 @@ describe('the secret scan', () => {
     expect(samples).toBeGreaterThan(10);
     expect(joinsSeen).toBeGreaterThan(0);
     expect(tokenSecrets.size).toBeGreaterThanOrEqual(3);
+    // Each run's handler log lines were kept.
+    const logs = produced.filter((p) => p.place.endsWith(': stdout and stderr'));
+    expect(logs).toHaveLength(4);
+    for (const log of logs) expect(log.bytes.toString()).toContain('"lambda":"prepare"');
     produce('process lists sampled during the joins', [...sampled].join('\n'));
 
     const report = scan();
