@@ -32,6 +32,7 @@ import { handler as tasksHandler } from '../../../lambdas/handlers/api-tasks';
 import type { Kube } from '../../../lambdas/ports';
 import { installNodeTaskCrd } from '../../../lambdas/use-cases/install-crd';
 import { startControlPlane, type ControlPlane } from '../../../sandbox/control-plane';
+import { productIdentity } from '../../../sandbox/product-identity';
 
 vi.hoisted(() => {
   process.env.PENETRATOR_SECRET_PREFIX = 'penetrator/';
@@ -137,7 +138,8 @@ function mockAws(): void {
   // Every credential is bound to the cluster (lambdas/domain/credential-bounds.ts).
   sm.on(DescribeSecretCommand).resolves({ Tags: [{ Key: 'penetrator:clusters', Value: CLUSTER }] });
   sm.on(ListSecretsCommand).resolves({ SecretList: [{ Name: `penetrator/clusters/${CLUSTER}` }] });
-  sm.on(GetSecretValueCommand).resolves({ SecretString: cp.kubeconfigYaml });
+  // The product is given its ServiceAccount, bound only to the shipped RBAC.
+  sm.on(GetSecretValueCommand).resolves({ SecretString: productKubeconfig });
   sfn.on(StartExecutionCommand).callsFake((input: { name: string; input: string }) => {
     const arn = `arn:aws:states:eu-west-1:123456789012:execution:Penetrator-workflow:${input.name}`;
     executions.set(arn, {
@@ -174,10 +176,13 @@ function mockAws(): void {
   });
 }
 
+let productKubeconfig = '';
+
 beforeAll(async () => {
   cp = await startControlPlane();
   kube = kubeFromKubeconfig(CLUSTER, cp.kubeconfigYaml);
   await installNodeTaskCrd(kube);
+  productKubeconfig = (await productIdentity(cp)).kubeconfigYaml;
 }, 240_000);
 
 afterAll(async () => {
