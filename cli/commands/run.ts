@@ -63,19 +63,9 @@ export function seconds(flag: string): (value: string) => number {
   };
 }
 
-export function register(program: Command): void {
-  program
-    .command('run')
-    .description(
-      'run a NodeTask locally through the deployed workflow definition, against a kubeconfig (no AWS)',
-    )
-    .requiredOption('-f, --file <file>', 'the NodeTask (YAML or JSON)')
-    .requiredOption('--kubeconfig <path>', "the target cluster's kubeconfig")
-    .requiredOption(
-      '--credential <path>',
-      'SSH credential file (passwd/sshkey YAML or a PEM key), or a directory of them by name',
-    )
-    .option('--cluster <name>', 'name the cluster is registered under for this run', 'local')
+/** The options every local run shares (`run`, `sync`): the package, the image and the pauses. */
+export function withLocalRunOptions(command: Command): Command {
+  return command
     .option(
       '--package <path>',
       "install package on the proxy node (a hostPath); default: the installer image's",
@@ -91,7 +81,23 @@ export function register(program: Command): void {
       '--retry-interval <seconds>',
       'first pause before a retry (backoff kept)',
       seconds('--retry-interval'),
+    );
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('run')
+    .description(
+      'run a NodeTask locally through the deployed workflow definition, against a kubeconfig (no AWS)',
     )
+    .requiredOption('-f, --file <file>', 'the NodeTask (YAML or JSON)')
+    .requiredOption('--kubeconfig <path>', "the target cluster's kubeconfig")
+    .requiredOption(
+      '--credential <path>',
+      'SSH credential file (passwd/sshkey YAML or a PEM key), or a directory of them by name',
+    )
+    .option('--cluster <name>', 'name the cluster is registered under for this run', 'local');
+  withLocalRunOptions(command)
     .option('-o, --output <format>', 'print the result as json or yaml instead of a table')
     .option(
       '--from-sources',

@@ -17,7 +17,7 @@ import type { LocalDependencies } from '../../lambdas/local-handlers';
 import { type LocalRuntime, LocalRuntimes, type RuntimeChoice } from '../local/local-runtime';
 import type { WorkflowRunResult } from '../local/run-workflow';
 import { EXIT_FAILURE } from '../output';
-import { localDependencies, readText, type RunOptions } from './run';
+import { localDependencies, readText, type RunOptions, withLocalRunOptions } from './run';
 
 export interface SyncOptions extends Omit<RunOptions, 'file' | 'output'> {
   watch?: boolean;
@@ -57,18 +57,8 @@ export function parseInterval(value: string): number {
   return ms;
 }
 
-function seconds(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
-      throw new InvalidArgumentError(`${flag} takes a number of seconds ≥ 0; received "${value}"`);
-    }
-    return n;
-  };
-}
-
 export function register(program: Command): void {
-  program
+  const command = program
     .command('sync')
     .description(
       'start the NodeTasks applied with kubectl in a cluster, locally through the deployed workflow definition; stop the runs of deleted ones',
@@ -80,23 +70,8 @@ export function register(program: Command): void {
     )
     .option('--cluster <name>', 'name the cluster is registered under for this run', 'local')
     .option('--watch', 'keep syncing every interval until interrupted')
-    .option('--interval <duration>', 'time between two passes with --watch (1s to 60m)', parseInterval)
-    .option(
-      '--package <path>',
-      "install package on the proxy node (a hostPath); default: the installer image's",
-    )
-    .option('--package-sha256 <hex>', "the package's sha256; default: computed from the --package file")
-    .option('--image <image>', 'installer image of the install Jobs')
-    .option(
-      '--poll <seconds>',
-      'seconds between two checks of a running install (overrides every Wait)',
-      seconds('--poll'),
-    )
-    .option(
-      '--retry-interval <seconds>',
-      'first pause before a retry (backoff kept)',
-      seconds('--retry-interval'),
-    )
+    .option('--interval <duration>', 'time between two passes with --watch (1s to 60m)', parseInterval);
+  withLocalRunOptions(command)
     .option(
       '--from-sources',
       'run the handlers from the TypeScript sources in-process instead of the bundles',
